@@ -1,0 +1,130 @@
+"""Values on the wire, without pickle: a JSON tree whose arrays travel as `.npy` bytes.
+
+Used both ways between the grader and its worker, and for the public-cases file. Standalone
+(standard library + NumPy) because the worker runs it from a copy, outside the grader package.
+
+A message is `len(header) (4 bytes) | header JSON | blob | blob …`; the header's tree stands
+for the value, with `{"$nd": k}` for the k-th array, `{"$tuple": [...]}` for a tuple and
+`{"$dict": {...}}` for a dict. Decoding checks everything and trusts nothing: sizes, dtypes
+(bool/int/float and, in inputs, unicode), shapes, nesting.
+"""
+import io
+import json
+import struct
+
+import numpy as np
+
+MAX_MESSAGE = 256 * 2**20      # bytes in one message
+MAX_ELEMENTS = 16 * 2**20      # elements in one returned array
+MAX_DEPTH = 12
+ARRAY_KINDS = "biuf"           # what student outputs may hold
+INPUT_KINDS = "biufU"          # what the grader's own inputs may hold
+
+
+class ProtocolError(ValueError):
+    """A message that is not what the protocol allows (too large, malformed, wrong types)."""
+
+
+class Unsupported(TypeError):
+    """A value that cannot travel (the worker reports it as "not an array")."""
+
+
+def _encode_tree(value, blobs, depth=0):
+    if depth > MAX_DEPTH:
+        raise Unsupported("nested more than %d levels deep" % MAX_DEPTH)
+    kind = type(value)  # exact types only: subclasses could run code when converted
+    if value is None or kind in (bool, int, str):
+        return value
+    if kind is float:
+        return {"$float": repr(value)} if value != value or value in (float("inf"), float("-inf")) else value
+    if kind is np.ndarray or isinstance(value, np.generic) and kind.__module__ == "numpy":
+        array = np.asarray(value) if kind is not np.ndarray else value
+        if array.dtype.kind not in INPUT_KINDS or array.dtype.hasobject:
+            raise Unsupported("an array of dtype %s (only bool, int and float arrays are accepted)" % array.dtype)
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        blobs.append(buffer.getvalue())
+        return {"$nd": len(blobs) - 1}
+    if kind is list:
+        return [_encode_tree(v, blobs, depth + 1) for v in value]
+    if kind is tuple:
+        return {"$tuple": [_encode_tree(v, blobs, depth + 1) for v in value]}
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            raise Unsupported("a dict with non-string keys")
+        return {"$dict": {k: _encode_tree(v, blobs, depth + 1) for k, v in value.items()}}
+    raise Unsupported("a value of type %s.%s" % (kind.__module__, kind.__qualname__))
+
+
+def encode(value) -> bytes:
+    """Bytes for `value` (raises Unsupported for anything but plain data)."""
+    blobs = []
+    tree = _encode_tree(value, blobs)
+    header = json.dumps({"tree": tree, "sizes": [len(b) for b in blobs]}).encode()
+    return struct.pack(">I", len(header)) + header + b"".join(blobs)
+
+
+def _load_array(blob, kinds):
+    try:
+        array = np.load(io.BytesIO(blob), allow_pickle=False)
+    except Exception as exc:  # malformed .npy, object dtype (pickle refused), …
+        raise ProtocolError("an array that is not a valid .npy without pickle (%s)" % exc) from None
+    if type(array) is not np.ndarray or array.dtype.kind not in kinds or array.dtype.hasobject:
+        raise ProtocolError("an array of dtype %s is not accepted" % array.dtype)
+    if array.size > MAX_ELEMENTS:
+        raise ProtocolError("an array of shape %s is too large" % (array.shape,))
+    return array
+
+
+def _decode_tree(tree, arrays, depth):
+    if depth > MAX_DEPTH:
+        raise ProtocolError("nested too deeply")
+    if tree is None or type(tree) in (bool, int, float, str):
+        return tree
+    if type(tree) is list:
+        return [_decode_tree(v, arrays, depth + 1) for v in tree]
+    if type(tree) is dict and len(tree) == 1:
+        (tag, inner), = tree.items()
+        if tag == "$nd" and type(inner) is int and 0 <= inner < len(arrays):
+            return arrays[inner]
+        if tag == "$float" and inner in ("nan", "inf", "-inf"):
+            return float(inner)
+        if tag == "$tuple" and type(inner) is list:
+            return tuple(_decode_tree(v, arrays, depth + 1) for v in inner)
+        if tag == "$dict" and type(inner) is dict:
+            return {str(k): _decode_tree(v, arrays, depth + 1) for k, v in inner.items()}
+    raise ProtocolError("an unexpected element in the message")
+
+
+def decode(data: bytes, kinds: str = ARRAY_KINDS):
+    """The value in `data`; raises ProtocolError on anything malformed or too large."""
+    if len(data) > MAX_MESSAGE:
+        raise ProtocolError("a message of %d bytes (limit %d)" % (len(data), MAX_MESSAGE))
+    if len(data) < 4:
+        raise ProtocolError("a truncated message")
+    (n,) = struct.unpack(">I", data[:4])
+    try:
+        header = json.loads(data[4:4 + n])
+        sizes = header["sizes"]
+        tree = header["tree"]
+    except Exception:
+        raise ProtocolError("a message whose header is not valid JSON") from None
+    if type(sizes) is not list or not all(type(s) is int and s >= 0 for s in sizes) \
+            or 4 + n + sum(sizes) != len(data):
+        raise ProtocolError("a message whose sizes do not add up")
+    arrays, offset = [], 4 + n
+    for size in sizes:
+        arrays.append(_load_array(data[offset:offset + size], kinds))
+        offset += size
+    return _decode_tree(tree, arrays, 0)
+
+
+# --- framing on a pipe ------------------------------------------------------------------------
+
+def write_frame(fd, payload: bytes):
+    import os
+    data = struct.pack(">I", len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
