@@ -41,9 +41,7 @@ def _encode_tree(value, blobs, depth=0):
         array = np.asarray(value) if kind is not np.ndarray else value
         if array.dtype.kind not in INPUT_KINDS or array.dtype.hasobject:
             raise Unsupported("an array of dtype %s (only bool, int and float arrays are accepted)" % array.dtype)
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-        blobs.append(buffer.getvalue())
+        blobs.append(array)
         return {"$nd": len(blobs) - 1}
     if kind is list:
         return [_encode_tree(v, blobs, depth + 1) for v in value]
@@ -56,10 +54,30 @@ def _encode_tree(value, blobs, depth=0):
     raise Unsupported("a value of type %s.%s" % (kind.__module__, kind.__qualname__))
 
 
+def split(value):
+    """(JSON-able tree, list of arrays) for `value`; raises Unsupported for anything else."""
+    arrays = []
+    return _encode_tree(value, arrays), arrays
+
+
+def join(tree, arrays, kinds=INPUT_KINDS):
+    """The inverse of `split`, checking every array."""
+    for array in arrays:
+        if type(array) is not np.ndarray or array.dtype.kind not in kinds or array.dtype.hasobject:
+            raise ProtocolError("an array of dtype %s is not accepted" % getattr(array, "dtype", "?"))
+    return _decode_tree(tree, arrays, 0)
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array if array.flags.c_contiguous else array.copy(order="C"), allow_pickle=False)
+    return buffer.getvalue()
+
+
 def encode(value) -> bytes:
     """Bytes for `value` (raises Unsupported for anything but plain data)."""
-    blobs = []
-    tree = _encode_tree(value, blobs)
+    tree, arrays = split(value)
+    blobs = [_npy(a) for a in arrays]
     header = json.dumps({"tree": tree, "sizes": [len(b) for b in blobs]}).encode()
     return struct.pack(">I", len(header)) + header + b"".join(blobs)
 

@@ -1,0 +1,188 @@
+"""The pipeline: load → run (isolated worker) → compare → score → Result.
+
+One function, `grade`, used by every front door (student, instructor, CI).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assignment import Assignment, CaseSpec
+from .cases import CaseBuilder, student_seed
+from .compare import Verdict, compare
+from .errors import GraderError
+from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, reference_available
+from .result import CaseResult, ExerciseResult, Result
+from .rules import find_forbidden_imports
+from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
+from .submission import Submission, load_submission
+
+
+@dataclass
+class Plan:
+    """The cases to run, with their inputs and expected values (which stay in this process)."""
+    cases: list          # CaseSpec
+    expected: dict       # case id -> Expected
+    seed: int
+    source: str          # "reference" | "public-cases file"
+
+
+class Expectations:
+    """Where expected values come from: the reference when present, else the public-cases file."""
+
+    def __init__(self, assignment: Assignment, public_file: Path | None = None, use_reference: bool | None = None):
+        self.assignment = assignment
+        if use_reference is None:
+            use_reference = reference_available(assignment)
+        self.oracle = ReferenceOracle(assignment) if use_reference else None
+        self.builder = CaseBuilder(assignment) if use_reference else None
+        self.public = None
+        if not use_reference:
+            path = public_file or assignment.root / PUBLIC_CASES_FILE
+            if not Path(path).is_file():
+                raise GraderError(f"neither the reference nor {path.name} is here: the expected values are missing. "
+                                  f"Restore {path.name} from the course repository.")
+            self.public = PublicCasesFile(path)
+
+    def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None) -> Plan:
+        if self.oracle is None:
+            chosen = [c for c in cases if self.public.has(c.id)]
+            return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
+                        "public-cases file")
+        base = self.assignment.seed if seed is None else seed
+        expected = {}
+        for case in cases:
+            case_seed = base
+            if student is not None and seed is None and case.visibility == "hidden":
+                case_seed = student_seed(self.assignment.salt, student)
+            expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
+        return Plan(list(cases), expected, base, "reference")
+
+
+def select_cases(assignment: Assignment, patterns=None, case_id: str | None = None) -> list[CaseSpec]:
+    cases = list(assignment.cases())
+    if case_id:
+        chosen = [c for c in cases if c.id == case_id]
+        if not chosen:
+            close = [c.id for c in cases if case_id.split("/")[-1] in c.id][:5]
+            raise GraderError(f"no case {case_id!r}. Case ids look like exercise/function/name"
+                              + (f"; did you mean {', '.join(close)}?" if close else "."))
+        return chosen
+    if patterns:
+        chosen = [c for c in cases if any(p == c.exercise or p == c.function or p in c.id for p in patterns)]
+        if not chosen:
+            raise GraderError(f"-k {' '.join(patterns)} selects no case. Exercises: "
+                              f"{', '.join(e.name for e in assignment.exercises)}.")
+        return chosen
+    return cases
+
+
+def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, limits: Limits | None = None,
+          student: dict | None = None) -> Result:
+    started = time.monotonic()
+    if not isinstance(submission, Submission):
+        submission = load_submission(Path(submission), assignment.package)
+    limits = limits or Limits(timeout=assignment.timeout, memory_mb=assignment.memory_mb)
+    modules = [e.name for e in assignment.exercises]
+    function_exercise = {f: e.name for e in assignment.exercises for f in e.functions}
+
+    # Rules first: a forbidden import costs its exercise, whatever the functions return.
+    violations = {e.name: [] for e in assignment.exercises}
+    for label, source in submission.sources().items():
+        for violation, users in find_forbidden_imports(label, source, assignment.forbidden_imports):
+            owners = {label} & set(modules) if submission.mode == "package" else \
+                {function_exercise[u] for u in users if u in function_exercise} or set(modules)
+            for owner in owners:
+                violations[owner].append(violation.message())
+
+    import_keys = modules if submission.mode == "package" else [c["label"] for c in submission.cells]
+    steps = [Step("import", key, IMPORT_TIMEOUT) for key in import_keys]
+    steps += [Step("call", c.id, c.timeout) for c in plan.cases]
+    by_id = {c.id: c for c in plan.cases}
+
+    def make_request(skip, calls):
+        return {"package": assignment.package, "modules": modules, "skip": skip,
+                "forbidden": list(assignment.forbidden_imports),
+                "calls": [{"id": cid, "module": by_id[cid].exercise, "function": by_id[cid].function,
+                           "args": plan.expected[cid].inputs} for cid in calls]}
+
+    with Sandbox(submission.stage(assignment.package), limits) as sandbox:
+        outcomes = sandbox.run(steps, make_request)
+
+    notes = list(submission.notes)
+    import_problems = {}
+    for key in import_keys:
+        outcome = outcomes.get(key)
+        if outcome is None or outcome.status == "returned":
+            continue
+        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
+        if outcome.status == "raised":
+            exc = outcome.exception or {}
+            text = f"{where} failed at import: {exc.get('type')}: {exc.get('message', '')}"
+            trace = exc.get("traceback") or []
+            if trace:
+                text += f" ({trace[-1].splitlines()[0]})"
+        else:
+            text = f"{where}: {outcome.status} at import ({outcome.detail})"
+        import_problems[key] = text
+        if submission.mode == "cells":
+            notes.append(text + "; the functions defined in other cells are still graded")
+    for outcome in outcomes.values():
+        for v in outcome.violations:
+            phase = v.get("phase")
+            owner = phase if phase in violations else None
+            for name in ([owner] if owner else modules if submission.mode == "cells" else []):
+                violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
+                                        f"the standard library")
+
+    exercises = []
+    for exercise in assignment.exercises:
+        cases = [c for c in plan.cases if c.exercise == exercise.name]
+        if not cases:
+            continue
+        total_weight = sum(c.weight for c in cases)
+        problems = sorted(set(violations[exercise.name]))
+        if exercise.name in import_problems:
+            problems.insert(0, import_problems[exercise.name])
+        results = []
+        for case in cases:
+            outcome = outcomes[case.id]
+            expected = plan.expected[case.id]
+            if problems and violations[exercise.name]:
+                verdict = Verdict("violation", f"rule violation: {violations[exercise.name][0]}")
+            elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
+                verdict = Verdict("error", import_problems[exercise.name])
+            else:
+                verdict = compare(case, exercise.functions[case.function], expected, outcome)
+            max_points = exercise.points * case.weight / total_weight
+            results.append(CaseResult(
+                id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
+                kind=case.kind, status=verdict.status, message=verdict.message,
+                points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
+                details={**verdict.details, "margin": verdict.margin if verdict.margin != float("inf") else None,
+                         **({"traceback": (outcome.exception or {}).get("traceback", [])}
+                            if outcome.exception else {})},
+                output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
+                expected=expected.value if not expected.error else f"raises {expected.error}",
+                student=outcome.value))
+        max_score = exercise.points
+        exercises.append(ExerciseResult(exercise.name, exercise.title, sum(r.points for r in results),
+                                        max_score, results, problems))
+    result = Result(submission=str(submission.path), seed=plan.seed,
+                    score=sum(e.score for e in exercises), max_score=sum(e.max_score for e in exercises),
+                    exercises=exercises, notes=notes, student=student, source=plan.source,
+                    duration=time.monotonic() - started)
+    result.status = overall_status(result)
+    return result
+
+
+def overall_status(result: Result) -> str:
+    statuses = {c.status for c in result.cases}
+    if "violation" in statuses:
+        return "violation"
+    if "timeout" in statuses:
+        return "timeout"
+    if any(c.status == "error" and "worker" in c.message for c in result.cases):
+        return "crash"
+    return "ok"

@@ -1,0 +1,95 @@
+"""Expected values: computed by the reference (instructor side), or read from the
+public-cases file (student side). Either way they stay in the grader's process."""
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import protocol
+from .assignment import Assignment, CaseSpec
+from .errors import AssignmentError, GraderError
+
+PUBLIC_CASES_FILE = "public_cases.npz"
+
+
+@dataclass
+class Expected:
+    inputs: dict
+    value: object = None
+    error: str | None = None      # the exception type name an expected-error case wants
+
+
+class ReferenceOracle:
+    """Calls the reference package (trusted code) on a copy of the inputs."""
+
+    def __init__(self, assignment: Assignment):
+        self.assignment = assignment
+        root = str(assignment.root)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        self._modules = {}
+
+    def function(self, exercise: str, name: str):
+        if exercise not in self._modules:
+            module_name = f"{self.assignment.reference}.{exercise}"
+            try:
+                self._modules[exercise] = importlib.import_module(module_name)
+            except Exception as exc:
+                raise AssignmentError(f"cannot import the reference module {module_name} ({exc})") from None
+        return getattr(self._modules[exercise], name)
+
+    def expected(self, case: CaseSpec, inputs: dict) -> Expected:
+        fn = self.function(case.exercise, case.function)
+        if case.expect_error:
+            try:
+                fn(*copy.deepcopy(inputs).values())
+            except Exception as exc:
+                if case.expect_error not in [c.__name__ for c in type(exc).__mro__]:
+                    raise AssignmentError(f"case {case.id}: the reference raises {type(exc).__name__}, "
+                                          f"not the expected {case.expect_error}") from None
+                return Expected(inputs, error=case.expect_error)
+            raise AssignmentError(f"case {case.id}: expects {case.expect_error} but the reference returns normally")
+        return Expected(inputs, value=fn(*copy.deepcopy(inputs).values()))
+
+
+def reference_available(assignment: Assignment) -> bool:
+    return bool(assignment.reference) and (assignment.root / assignment.reference / "__init__.py").is_file()
+
+
+# --- the public-cases file -------------------------------------------------------------------
+
+def write_public_cases(path: Path, assignment: Assignment, records: dict, seed: int):
+    """`records`: {case id: Expected}. An `.npz` (arrays) with a JSON manifest, loadable with
+    allow_pickle=False."""
+    tree, arrays = protocol.split({cid: {"inputs": e.inputs, "value": e.value, "error": e.error}
+                                   for cid, e in records.items()})
+    manifest = json.dumps({"schema_version": 1, "title": assignment.title, "seed": seed, "cases": tree})
+    np.savez_compressed(path, manifest=np.frombuffer(manifest.encode(), dtype=np.uint8),
+                        **{f"a{i}": a for i, a in enumerate(arrays)})
+
+
+class PublicCasesFile:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                manifest = json.loads(bytes(data["manifest"]).decode())
+                arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
+            self.seed = manifest["seed"]
+            self.records = protocol.join(manifest["cases"], arrays)
+        except (OSError, ValueError, KeyError, protocol.ProtocolError) as exc:
+            raise GraderError(f"{self.path}: the public-cases file is unreadable ({exc}). "
+                              "Restore it from the course repository (git checkout public_cases.npz).") from None
+
+    def has(self, case_id: str) -> bool:
+        return case_id in self.records
+
+    def expected(self, case: CaseSpec, inputs=None) -> Expected:
+        record = self.records[case.id]
+        return Expected(record["inputs"], value=record["value"], error=record["error"])

@@ -1,0 +1,67 @@
+"""The contract's rules that a reading of the source can check: forbidden imports.
+
+The worker also blocks and reports forbidden imports made at run time (`__import__` with a
+computed name); this static pass finds the ones in the text, with their line.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Violation:
+    where: str       # module or cell label
+    line: int
+    name: str        # the forbidden module
+
+    def message(self) -> str:
+        return f"imports {self.name} ({self.where}, line {self.line}): the contract allows only NumPy and the standard library"
+
+
+def _forbidden(name: str, forbidden) -> str | None:
+    for f in forbidden:
+        if name == f or name.startswith(f + "."):
+            return f
+    return None
+
+
+def find_forbidden_imports(label: str, source: str, forbidden) -> list[tuple[Violation, list[str]]]:
+    """[(violation, names of the top-level functions that use it)] for one source text."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []  # the worker reports syntax errors with their line
+    found = []  # (violation, alias bound, enclosing top-level function or None)
+    for top in tree.body:
+        owner = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        for node in ast.walk(top):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [(a.name, (a.asname or a.name).split(".")[0]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [(f"{node.module}.{a.name}", a.asname or a.name) for a in node.names] + [(node.module, None)]
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                func = node.func
+                callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if callee in ("__import__", "import_module"):
+                    names = [(node.args[0].value, None)]
+            for name, alias in names:
+                hit = _forbidden(name, forbidden)
+                if hit:
+                    found.append((Violation(label, node.lineno, name if "." not in hit else hit), alias, owner))
+                    break
+    results, seen = [], set()
+    for violation, alias, owner in found:
+        if (violation.where, violation.line) in seen:
+            continue
+        seen.add((violation.where, violation.line))
+        users = {owner} if owner else set()
+        if alias:
+            for top in tree.body:
+                if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                        isinstance(n, ast.Name) and n.id == alias for n in ast.walk(top)):
+                    users.add(top.name)
+        results.append((violation, sorted(users)))
+    return results

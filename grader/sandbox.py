@@ -1,0 +1,271 @@
+"""Start and supervise worker processes: limits, timeouts, crashes, cleanup.
+
+A worker gets a fresh temporary folder holding a copy of the submission and of the worker's
+own two files, a minimal environment, its own session (process group), and rlimits. The
+grader reads its frames with a deadline per step; on a timeout or a crash it kills the whole
+group, records what happened to that step alone, and starts a new worker for the rest.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import protocol
+
+RUNTIME_FILES = ("worker.py", "protocol.py")
+IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 3.0            # default seconds per case
+    memory_mb: int = 2048           # address space
+    file_mb: int = 16               # largest file the worker may write (its output log included)
+    open_files: int = 64
+    processes: int = 64             # RLIMIT_NPROC (per user: enforced for unprivileged users)
+
+
+@dataclass
+class Step:
+    """One thing the worker does and the grader waits for: importing a module, or a call."""
+    kind: str        # "import" | "call"
+    key: str         # module (or cell label) | case id
+    timeout: float
+
+
+@dataclass
+class Outcome:
+    """What came back for one step, already decoded and checked by `protocol`."""
+    status: str                  # returned | raised | missing | unsupported | timeout | crash | rejected
+    value: object = None
+    exception: dict | None = None
+    inputs_after: dict | None = None
+    output: str = ""
+    duration: float = 0.0
+    detail: str = ""
+    violations: list = field(default_factory=list)
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _set_limits(limits: Limits, cpu_seconds: int):
+    def apply():
+        def cap(which, value):
+            try:
+                soft, hard = resource.getrlimit(which)
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):
+                pass  # a platform without this limit: best effort (see SECURITY.md)
+        cap(resource.RLIMIT_AS, limits.memory_mb * 2**20)
+        cap(resource.RLIMIT_CORE, 0)
+        cap(resource.RLIMIT_FSIZE, limits.file_mb * 2**20)
+        cap(resource.RLIMIT_NOFILE, limits.open_files)
+        cap(resource.RLIMIT_CPU, cpu_seconds)
+        if hasattr(resource, "RLIMIT_NPROC"):
+            cap(resource.RLIMIT_NPROC, limits.processes)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
+    return apply
+
+
+def minimal_env(home: str) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs need them (see env notes)
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+class Sandbox:
+    """One submission's temporary folder; `run` may start several workers in it in turn."""
+
+    def __init__(self, stage_submission, limits: Limits):
+        self.limits = limits
+        self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        self.runtime = self.dir / "runtime"
+        self.runtime.mkdir()
+        for name in RUNTIME_FILES:
+            shutil.copy2(Path(__file__).parent / name, self.runtime / name)
+        self.sub = self.dir / "sub"
+        self.sub.mkdir()
+        self.request_extra = stage_submission(self.sub)
+        self.log_path = self.dir / "output.log"
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def run(self, steps: list[Step], make_request) -> dict:
+        """Run `steps` to the end; returns {step key: Outcome}. `make_request(skip, calls)`
+        builds the request for a fresh worker: modules to skip (they hung or crashed it) and
+        the calls still to make. Every worker re-imports the other modules, then goes on."""
+        outcomes: dict[str, Outcome] = {}
+        while True:
+            calls = [s for s in steps if s.kind == "call" and s.key not in outcomes]
+            skip = [s.key for s in steps if s.kind == "import" and s.key in outcomes
+                    and outcomes[s.key].status in ("timeout", "crash", "rejected")]
+            imports = [s for s in steps if s.kind == "import" and s.key not in skip]
+            if not calls and all(s.key in outcomes for s in imports):
+                return outcomes
+            before = len(outcomes)
+            self._one_worker(make_request(skip, [s.key for s in calls]), imports + calls, outcomes)
+            if len(outcomes) == before:  # no progress at all: never loop forever
+                for s in calls:
+                    outcomes[s.key] = Outcome("crash", detail="the worker could not start")
+                return outcomes
+
+    def _spawn(self, request: dict):
+        request_path = self.dir / "request.bin"
+        request_path.write_bytes(protocol.encode({**request, **self.request_extra,
+                                                  "root": str(self.sub), "output_log": str(self.log_path)}))
+        read_fd, write_fd = os.pipe()
+        log = open(self.log_path, "ab")
+        cpu = int(sum(s for s in [IMPORT_TIMEOUT * 2, self.limits.timeout * (len(request["calls"]) + 1)]) + 5)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", str(self.runtime / "worker.py"), str(request_path), str(write_fd)],
+                cwd=self.sub, env=minimal_env(str(self.sub)), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, pass_fds=[write_fd], start_new_session=True,
+                preexec_fn=_set_limits(self.limits, cpu), close_fds=True)
+        finally:
+            os.close(write_fd)
+            log.close()
+        return process, read_fd
+
+    def _one_worker(self, request, sequence: list[Step], outcomes: dict):
+        process, fd = self._spawn(request)
+        reader = FrameReader(fd)
+        try:
+            for step in sequence:
+                started = time.monotonic()
+                frame = reader.next(deadline=started + step.timeout)
+                elapsed = time.monotonic() - started
+                if frame is TIMEOUT:
+                    outcomes[step.key] = Outcome("timeout", duration=elapsed,
+                                                 detail=f"no answer within {step.timeout:g} s")
+                    return
+                if frame is None:  # the worker ended or died
+                    outcomes[step.key] = Outcome("crash", duration=elapsed, detail=self._death(process))
+                    return
+                outcome = self._outcome(frame, step, elapsed)
+                if step.key not in outcomes or outcome.status == "rejected":
+                    outcomes[step.key] = outcome  # a re-import keeps its first report
+                if outcome.status == "rejected":
+                    return
+        finally:
+            kill_group(process)
+            os.close(fd)
+
+    def _death(self, process) -> str:
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the worker stopped answering"
+        if code < 0:
+            name = _signal_name(code)
+            hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed: memory or CPU limit?)",
+                    "SIGXCPU": " (CPU time limit)"}.get(name, "")
+            return f"the worker died from {name}{hint}"
+        if code == 0:
+            return "the worker exited early (os._exit or sys.exit in the submission?)"
+        return f"the worker exited with status {code} (sys.exit or os._exit in the submission?)"
+
+    @staticmethod
+    def _outcome(frame: bytes, step: Step, elapsed: float) -> Outcome:
+        try:
+            message = protocol.decode(frame)
+            if type(message) is not dict:
+                raise protocol.ProtocolError("a message that is not a record")
+            expected_type = "import" if step.kind == "import" else "result"
+            key = message.get("module") if step.kind == "import" else message.get("id")
+            if message.get("type") != expected_type or key != step.key:
+                raise protocol.ProtocolError(f"an out-of-order message (expected the {step.kind} of {step.key})")
+        except protocol.ProtocolError as exc:
+            return Outcome("rejected", duration=elapsed, detail=f"the worker sent {exc}")
+        output = message.get("output") if type(message.get("output")) is str else ""
+        violations = [v for v in message.get("violations") or [] if type(v) is dict]
+        if step.kind == "import":
+            error = message.get("error")
+            return Outcome("raised" if error else "returned", exception=error if type(error) is dict else None,
+                           output=output, duration=elapsed, violations=violations)
+        status = message.get("status")
+        if status not in ("returned", "raised", "missing", "unsupported"):
+            return Outcome("rejected", duration=elapsed, detail="the worker sent an unknown status")
+        exception = message.get("exception")
+        return Outcome(status, value=message.get("value"),
+                       exception=exception if type(exception) is dict else None,
+                       inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,
+                       output=output, duration=elapsed, detail=str(message.get("detail", ""))[:500],
+                       violations=violations)
+
+
+TIMEOUT = object()
+
+
+class FrameReader:
+    """Length-prefixed frames from a pipe, with a deadline and a size cap."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+
+    def _fill(self, n, deadline):
+        while len(self.buffer) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return TIMEOUT
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                return TIMEOUT
+            chunk = os.read(self.fd, min(1 << 20, max(n - len(self.buffer), 65536)))
+            if not chunk:
+                return None
+            self.buffer += chunk
+        return True
+
+    def next(self, deadline):
+        state = self._fill(4, deadline)
+        if state is not True:
+            return state
+        (size,) = struct.unpack(">I", self.buffer[:4])
+        if size > protocol.MAX_MESSAGE:
+            return None
+        state = self._fill(4 + size, deadline)
+        if state is not True:
+            return state
+        frame, self.buffer = self.buffer[4:4 + size], self.buffer[4 + size:]
+        return frame
+
+
+def kill_group(process):
+    """Kill the worker's whole process group (children, grandchildren that stayed in it)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
