@@ -143,6 +143,8 @@ def _inputs_changed(before: dict, after) -> str | None:
 def compare(case: CaseSpec, spec: FunctionSpec, expected: Expected, outcome: Outcome) -> Verdict:
     timing = {"duration": round(outcome.duration, 6)}
     if outcome.status == "timeout":
+        if outcome.detail.startswith("not run"):
+            return Verdict("timeout", f"{outcome.detail} (an infinite loop?)", details=timing)
         return Verdict("timeout", f"took longer than {case.timeout:g} s: stopped (an infinite loop?)", details=timing)
     if outcome.status in ("crash", "rejected"):
         return Verdict("error", outcome.detail, details=timing)

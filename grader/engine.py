@@ -70,7 +70,9 @@ def select_cases(assignment: Assignment, patterns=None, case_id: str | None = No
                               + (f"; did you mean {', '.join(close)}?" if close else "."))
         return chosen
     if patterns:
-        chosen = [c for c in cases if any(p == c.exercise or p == c.function or p in c.id for p in patterns)]
+        names = {c.exercise for c in cases} | {c.function for c in cases}
+        chosen = [c for c in cases if any(p == c.exercise or p == c.function or (p not in names and p in c.id)
+                                          for p in patterns)]
         if not chosen:
             raise GraderError(f"-k {' '.join(patterns)} selects no case. Exercises: "
                               f"{', '.join(e.name for e in assignment.exercises)}.")
@@ -98,7 +100,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
 
     import_keys = modules if submission.mode == "package" else [c["label"] for c in submission.cells]
     steps = [Step("import", key, IMPORT_TIMEOUT) for key in import_keys]
-    steps += [Step("call", c.id, c.timeout) for c in plan.cases]
+    steps += [Step("call", c.id, c.timeout, c.function) for c in plan.cases]
     by_id = {c.id: c for c in plan.cases}
 
     def make_request(skip, calls):
@@ -114,9 +116,11 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     import_problems = {}
     for key in import_keys:
         outcome = outcomes.get(key)
+        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
+        if outcome is not None and outcome.output.strip():
+            notes.append(f"{where} printed at import: {outcome.output.strip()[:300]}")
         if outcome is None or outcome.status == "returned":
             continue
-        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
         if outcome.status == "raised":
             exc = outcome.exception or {}
             text = f"{where} failed at import: {exc.get('type')}: {exc.get('message', '')}"
@@ -128,12 +132,14 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         import_problems[key] = text
         if submission.mode == "cells":
             notes.append(text + "; the functions defined in other cells are still graded")
+    static = {name for name, found in violations.items() if found}
     for outcome in outcomes.values():
         for v in outcome.violations:
             phase = v.get("phase")
             owner = phase if phase in violations else None
             for name in ([owner] if owner else modules if submission.mode == "cells" else []):
-                violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
+                if name not in static:
+                    violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
                                         f"the standard library")
 
     exercises = []

@@ -1,0 +1,112 @@
+"""`grade`: the command line.
+
+    grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--report PATH] [--json PATH] [--quiet] [--no-color]
+    grade public-cases [--out FILE]      (instructor: write the public-cases file from the reference)
+
+Exit status: 0 every graded case passes, 1 some fail, 2 usage, configuration or unreadable
+submission.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .assignment import find_assignment, load_assignment
+from .errors import GraderError
+
+EPILOG = """exit status: 0 when every graded case passes, 1 when some fail, 2 for a usage,
+configuration or unreadable-submission error.
+
+other commands:
+  grade public-cases [--out FILE]   write the public-cases file from the reference (instructor)
+
+examples:
+  grade                         grade exercises/ of the course repository you are in
+  grade mon_notebook.ipynb      grade a notebook
+  grade -k softmax attention    only these exercises (or functions)
+  grade --case attention/scaled_dot_product_attention/random-1   replay one case in full
+"""
+
+
+def grade_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade", description="Grade the séance 11 exercises against the contract.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("path", nargs="?", help="a folder of modules, a .py file or a .ipynb notebook "
+                                           "(default: the course's exercises/ folder)")
+    p.add_argument("-k", "--exercise", nargs="+", metavar="NAME", help="grade only these exercises or functions")
+    p.add_argument("--case", metavar="ID", help="replay one case with full detail")
+    p.add_argument("--seed", type=int, help="seed of the random cases (default: the assignment's)")
+    p.add_argument("--report", default="grade-report.html", metavar="PATH", help="HTML report (default: %(default)s)")
+    p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="print only the table and the total")
+    p.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
+    return p
+
+
+def replay_command(case_id: str, seed: int, path: str | None) -> str:
+    return "grade " + (f"{path} " if path else "") + f"--case {case_id} --seed {seed}"
+
+
+def run_grade(args) -> int:
+    from .engine import Expectations, grade, select_cases
+    from .html_report import write_html
+    from .terminal import case_detail, summary
+
+    assignment = load_assignment(find_assignment(Path.cwd()))
+    path = Path(args.path) if args.path else assignment.root / assignment.package
+    cases = select_cases(assignment, args.exercise, args.case)
+    expectations = Expectations(assignment)
+    plan = expectations.plan(cases, seed=args.seed)
+    if args.case and not plan.cases:
+        raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
+    result = grade(assignment, path, plan)
+    colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    report = write_html(result, assignment, Path(args.report),
+                        lambda cid: replay_command(cid, result.seed, args.path))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
+    if args.case:
+        print(case_detail(result, args.case, colour))
+    else:
+        print(summary(result, colour, args.quiet, str(report)))
+    return 0 if result.all_passed else 1
+
+
+def run_public_cases(argv) -> int:
+    from .engine import Expectations, select_cases
+    from .expected import PUBLIC_CASES_FILE, write_public_cases
+
+    p = argparse.ArgumentParser(prog="grade public-cases",
+                                description="Write the public cases' inputs and expected values (instructor).")
+    p.add_argument("--out", metavar="FILE", help=f"default: {PUBLIC_CASES_FILE} beside the assignment file")
+    args = p.parse_args(argv)
+    assignment = load_assignment(find_assignment(Path.cwd()))
+    expectations = Expectations(assignment, use_reference=True)
+    public = [c for c in select_cases(assignment) if c.visibility == "public"]
+    plan = expectations.plan(public)
+    out = Path(args.out) if args.out else assignment.root / PUBLIC_CASES_FILE
+    write_public_cases(out, assignment, plan.expected, plan.seed)
+    print(f"wrote {len(public)} public cases to {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "public-cases":
+            return run_public_cases(argv[1:])
+        args = grade_parser().parse_args(argv)
+        return run_grade(args)
+    except GraderError as exc:
+        print(f"grade: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

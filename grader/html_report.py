@@ -1,0 +1,569 @@
+"""The HTML report: one self-contained page per Result (inline CSS and SVG, no JavaScript,
+no external resource), so it opens offline and attaches to an LMS.
+
+Python prepares a plain view of the result (strings, small tables, SVG heatmaps) and the
+template `templates/report.html.j2` lays it out; Jinja's autoescape escapes everything that
+comes from the submission (messages, printed output, tracebacks). The SVG builders below
+escape their own labels, since their output is marked safe.
+
+Hidden cases show their id and verdict only: no message, inputs, arrays or numbers.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from .assignment import Assignment, CaseSpec, Lecture
+from .result import CaseResult, ExerciseResult, Result
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
+MAX_TABLE = 16          # value tables (lecture numbers, your values) up to this many rows/columns
+MAX_CHIPS = 40          # lists of words or pairs shown as chips, up to this many
+MAX_OUTPUT = 20_000     # characters of printed output shown
+MAX_INPUTS = 4_000      # characters of the inputs' description
+
+STATUS_TEXT = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!", "error"),
+               "timeout": ("⏱", "timeout"), "not_implemented": ("…", "not implemented"),
+               "missing": ("?", "missing"), "violation": ("⛔", "rule violation")}
+SOURCE_TEXT = {"reference": "computed by the reference solution",
+               "public-cases file": "read from the public-cases file shipped with the assignment"}
+FIGURE_TITLES = {"student": "yours", "expected": "expected", "difference": "difference (yours − expected)"}
+
+
+# --- small formatting helpers -------------------------------------------------------------
+
+def points_text(value: float) -> str:
+    """12.0 -> "12", 3.3333 -> "3.33"."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _number(value, decimals: int | None = None) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)) and decimals is None:
+        return str(int(value))
+    if isinstance(value, (int, float, np.number)):
+        v = float(value)
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        return f"{v:.{decimals}f}" if decimals is not None else f"{v:.4g}"
+    return str(value)
+
+
+def _short(value: float) -> str:
+    """A value short enough to print inside a heatmap cell."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if abs(value) < 100:
+        text = f"{value:.2f}"
+        return "0" if text in ("0.00", "-0.00") else text
+    return f"{value:.0f}" if abs(value) < 10_000 else f"{value:.0e}"
+
+
+def _plain(value):
+    """NumPy values and tuples as plain Python lists and scalars."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _slug(case_id: str) -> str:
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "--" for c in case_id)
+
+
+# --- heatmaps -----------------------------------------------------------------------------
+
+# ColorBrewer RdBu: blue for negative, near-white for 0, red for positive.
+_STOPS = ((-1.0, (33, 102, 172)), (-0.66, (67, 147, 195)), (-0.33, (146, 197, 222)), (0.0, (247, 247, 247)),
+          (0.33, (244, 165, 130)), (0.66, (214, 96, 77)), (1.0, (178, 24, 43)))
+NONFINITE_COLOR = "#1f2328"
+
+
+def diverging_color(t: float) -> str:
+    """The colour of t in [-1, 1] on a diverging blue–white–red scale."""
+    t = max(-1.0, min(1.0, float(t)))
+    for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:]):
+        if t <= t1:
+            f = (t - t0) / (t1 - t0)
+            return "#%02x%02x%02x" % tuple(round(a + (b - a) * f) for a, b in zip(c0, c1))
+    return "#%02x%02x%02x" % _STOPS[-1][1]
+
+
+def as_2d(array) -> tuple[np.ndarray, str]:
+    """The matrix a heatmap draws, and a note saying what was left out (or "").
+
+    0-D and 1-D arrays become one row; N-D arrays show their first 2-D slice; at most
+    MAX_CELLS x MAX_CELLS cells are kept."""
+    a = np.asarray(array, dtype=float)
+    notes = []
+    if a.ndim == 0:
+        a = a.reshape(1, 1)
+    elif a.ndim == 1:
+        a = a.reshape(1, -1)
+    elif a.ndim > 2:
+        notes.append(f"{a.ndim}-D array of shape {tuple(a.shape)}: showing the first 2-D slice "
+                     f"[{'0, ' * (a.ndim - 2)}:, :]")
+        a = a[(0,) * (a.ndim - 2)]
+    rows, cols = a.shape
+    if rows > MAX_CELLS or cols > MAX_CELLS:
+        notes.append(f"showing the first {min(rows, MAX_CELLS)} × {min(cols, MAX_CELLS)} of {rows} × {cols} values")
+        a = a[:MAX_CELLS, :MAX_CELLS]
+    return a, "; ".join(notes)
+
+
+def _labels(labels, n: int, full: int):
+    """Labels for an axis of `full` entries (kept: the first n), or None if they do not fit."""
+    if not labels or len(labels) != full:
+        return None
+    return [str(x) for x in labels[:n]]
+
+
+def _clip(text: str, width: int = 14) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _svg_text(x, y, text, size=11, anchor="start", fill="#1f2328", extra="") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+            f"{escape(text)}</text>")
+
+
+def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax: float | None = None,
+                mark: tuple | None = None) -> Markup:
+    """An inline SVG heatmap of `matrix` on a diverging scale symmetric around 0.
+
+    `row_labels`/`col_labels` name the rows/columns when their length matches the matrix
+    (else the indexes are shown); `vmax` fixes the scale (default: the largest |value|), so
+    two heatmaps can share one; `mark` = (row, col) outlines one cell. Each cell has a
+    <title> with its value (shown on hover); NaN and ±inf cells are drawn dark. A legend
+    gives the scale and the min/max."""
+    full = np.asarray(matrix, dtype=float)
+    full_shape = (1, full.size) if full.ndim <= 1 else full.shape[-2:]
+    m, _ = as_2d(full)
+    rows, cols = m.shape
+    row_labels = _labels(row_labels, rows, full_shape[0]) if full.ndim >= 2 else None
+    col_labels = _labels(col_labels, cols, full_shape[1])
+    finite = np.isfinite(m)
+    values = m[finite]
+    if vmax is None or not math.isfinite(vmax) or vmax <= 0:
+        vmax = float(np.max(np.abs(values), initial=0.0)) or 1.0
+
+    cell = int(max(6, min(40, 260 // max(rows, cols))))
+    char = 6.3  # width of one character at font-size 11
+    show_values = cell >= 30
+    index_step = next((k for k in (1, 2, 5, 10, 20) if cell * k >= 14), 20)
+    if row_labels:
+        left = min(max(len(_clip(s)) for s in row_labels) * char + 10, 110)
+    else:
+        left = len(str(rows - 1)) * 7 + 10
+    title_h = 18 if title else 4
+    horizontal_cols = bool(col_labels) and max(len(_clip(s)) for s in col_labels) * char + 4 <= cell
+    if col_labels and not horizontal_cols:
+        longest = max(len(_clip(s)) for s in col_labels) * char
+        labels_h, right = longest * 0.71 + 10, longest * 0.71
+    else:
+        labels_h, right = 16, 4
+    top = title_h + labels_h
+    grid_w, grid_h = cols * cell, rows * cell
+    legend_y = top + grid_h + 12
+    has_nonfinite = not finite.all()
+    width = int(max(left + grid_w + right + 4, 200 if not has_nonfinite else 260))
+    height = int(legend_y + 34)
+
+    out = [f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+           f'aria-label="{escape(title or "heatmap")}" font-family="system-ui, sans-serif">']
+    if title:
+        out.append(_svg_text(0, 13, title, size=12, extra=' font-weight="600"'))
+    # column labels (names, or every index_step-th index)
+    for j in range(cols):
+        cx = left + j * cell + cell / 2
+        if col_labels:
+            text = _clip(col_labels[j])
+            if horizontal_cols:
+                out.append(_svg_text(cx, top - 5, text, anchor="middle"))
+            else:
+                out.append(_svg_text(cx, top - 5, text, extra=f' transform="rotate(-45 {cx:.1f} {top - 5:.1f})"'))
+        elif j % index_step == 0:
+            out.append(_svg_text(cx, top - 4, str(j), size=10, anchor="middle", fill="#656d76"))
+    for i in range(rows):
+        cy = top + i * cell + cell / 2 + 4
+        if row_labels:
+            out.append(_svg_text(left - 6, cy, _clip(row_labels[i]), anchor="end"))
+        elif i % index_step == 0 and rows > 1:
+            out.append(_svg_text(left - 5, cy, str(i), size=10, anchor="end", fill="#656d76"))
+    # cells
+    grid = ' stroke="#ffffff" stroke-width="0.5"' if cell >= 10 else ""
+    out.append(f'<g shape-rendering="crispEdges"{grid}>')
+    for i in range(rows):
+        for j in range(cols):
+            v = float(m[i, j])
+            fill = diverging_color(v / vmax) if math.isfinite(v) else NONFINITE_COLOR
+            name = " × ".join(x for x in ((row_labels[i] if row_labels else ""), (col_labels[j] if col_labels else "")) if x)
+            where = f"[{i}, {j}]" if full.ndim >= 2 else f"[{j}]"
+            tip = f"{name} {where} = {v:.6g}" if name else f"{where} = {v:.6g}"
+            out.append(f'<rect x="{left + j * cell}" y="{top + i * cell}" width="{cell}" height="{cell}" '
+                       f'fill="{fill}"><title>{escape(tip)}</title></rect>')
+    out.append("</g>")
+    if show_values:
+        for i in range(rows):
+            for j in range(cols):
+                v = float(m[i, j])
+                dark = not math.isfinite(v) or abs(v) / vmax > 0.55
+                out.append(_svg_text(left + j * cell + cell / 2, top + i * cell + cell / 2 + 3.5, _short(v), size=9,
+                                     anchor="middle", fill="#ffffff" if dark else "#1f2328",
+                                     extra=' pointer-events="none"'))
+    if mark is not None and 0 <= mark[0] < rows and 0 <= mark[1] < cols:
+        out.append(f'<rect x="{left + mark[1] * cell + 1}" y="{top + mark[0] * cell + 1}" width="{cell - 2}" '
+                   f'height="{cell - 2}" fill="none" stroke="#000000" stroke-width="2"/>')
+    # legend: the scale, then the data's min and max
+    steps = 9
+    for k in range(steps):
+        t = -1 + 2 * k / (steps - 1)
+        out.append(f'<rect x="{k * 12}" y="{legend_y}" width="12" height="8" fill="{diverging_color(t)}"/>')
+    out.append(_svg_text(steps * 12 + 6, legend_y + 8, f"−{vmax:.3g} … 0 … +{vmax:.3g}", size=10, fill="#656d76"))
+    if values.size:
+        summary = f"min {values.min():.4g} · max {values.max():.4g}"
+    else:
+        summary = "no finite value"
+    if has_nonfinite:
+        summary += f" · ■ {int((~finite).sum())} NaN/inf"
+    out.append(_svg_text(0, legend_y + 24, summary, size=10, fill="#656d76"))
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _array_groups(arrays: dict, first: str | None = None) -> list[tuple[str, dict]]:
+    """{"output/student": a, "output/expected": b, "weights/student": c, …} ->
+    [("output", {"student": a, "expected": b}), ("weights", {"student": c})], `first` first."""
+    groups: dict = {}
+    for key, value in arrays.items():
+        prefix, _, part = key.rpartition("/")
+        groups.setdefault(prefix, {})[part] = value
+    order = sorted(groups, key=lambda name: name != first)
+    return [(name, groups[name]) for name in order]
+
+
+def _numeric(value):
+    """The value as a float array of at least one dimension, or None."""
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        return None
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return a if a.ndim >= 1 and a.size else None
+
+
+def _fallback_arrays(case: CaseResult, outputs: tuple) -> dict:
+    """Arrays for a failing case whose comparison drew none (4-D values, wrong shapes)."""
+    pairs = [("", case.student, case.expected)]
+    if outputs and isinstance(case.student, (tuple, list)) and isinstance(case.expected, (tuple, list)) \
+            and len(case.student) == len(case.expected) == len(outputs):
+        pairs = [(f"{name}/", s, e) for name, s, e in zip(outputs, case.student, case.expected)]
+    arrays = {}
+    for prefix, student, expected in pairs:
+        s, e = _numeric(student), _numeric(expected)
+        if s is None or e is None or s.size > MAX_CELLS * MAX_CELLS * 16 or e.size > MAX_CELLS * MAX_CELLS * 16:
+            continue
+        arrays[prefix + "student"] = s
+        arrays[prefix + "expected"] = e
+        if s.shape == e.shape:
+            arrays[prefix + "difference"] = s - e
+    return arrays
+
+
+def _axis_labels(shape: tuple, lecture: Lecture | None):
+    """Row and column labels from the lecture's tokens/vocab/labels, where the lengths match."""
+    if lecture is None:
+        return None, None
+    candidates = [list(x) for x in (lecture.tokens, lecture.vocab, lecture.labels) if x]
+    if len(shape) <= 1:
+        rows, cols = None, (shape[0] if shape else 1)
+    else:
+        rows, cols = shape[-2], shape[-1]
+    row = next((c for c in candidates if len(c) == rows), None)
+    col = next((c for c in candidates if len(c) == cols), None)
+    return row, col
+
+
+def heatmap_groups(arrays: dict, lecture: Lecture | None = None) -> list[dict]:
+    """One group per output (student | expected | difference side by side), for the template."""
+    groups = []
+    for name, parts in _array_groups(arrays, lecture.output if lecture else None):
+        parts = {k: v for k, v in parts.items() if _numeric(v) is not None}
+        if not parts:
+            continue
+        main = parts.get("student", next(iter(parts.values())))
+        shape = tuple(np.shape(main))
+        rows, cols = _axis_labels(shape, lecture)
+        shared = [np.asarray(parts[k], float) for k in ("student", "expected") if k in parts]
+        vmax = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in shared), default=0.0) or None
+        mark = None
+        if "difference" in parts:
+            diff, _ = as_2d(parts["difference"])
+            finite = np.where(np.isfinite(diff), np.abs(diff), -1.0)
+            if finite.max() > 0:
+                mark = tuple(int(i) for i in np.unravel_index(int(np.argmax(finite)), finite.shape))
+        figures = []
+        for key in ("student", "expected", "difference"):
+            if key in parts:
+                figures.append(heatmap_svg(parts[key], rows, cols, FIGURE_TITLES[key],
+                                           vmax if key != "difference" else None, mark))
+        notes = sorted({as_2d(v)[1] for v in parts.values()} - {""})
+        shapes = sorted({str(tuple(np.shape(v))) for k, v in parts.items() if k != "difference"})
+        caption = (f"shape {shapes[0]}" if len(shapes) == 1 else
+                   f"shapes differ: yours {tuple(np.shape(parts.get('student')))}, "
+                   f"expected {tuple(np.shape(parts.get('expected')))}")
+        if notes:
+            caption += " — " + "; ".join(notes)
+        if mark is not None:
+            caption += " — outlined: the largest |difference|"
+        groups.append({"name": name or "result", "caption": caption, "figures": figures})
+    return groups
+
+
+# --- tables of values (lecture numbers, your values, generated words) ----------------------
+
+def value_table(value, decimals: int | None = None, lecture: Lecture | None = None) -> dict | None:
+    """A small table (or a list of chips) for a scalar, list or nested list; None if too big.
+
+    Returns {"kind": "table", "header": [...] | None, "rows": [{"label", "cells"}]} or
+    {"kind": "chips", "items": [...], "more": n}."""
+    value = _plain(value)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return {"kind": "table", "header": None, "rows": [{"label": None, "cells": [_number(value, decimals)]}]}
+    if not value:
+        return {"kind": "chips", "items": ["(empty list)"], "more": 0}
+    nested = [isinstance(v, list) for v in value]
+    words = all(isinstance(v, str) for v in value) or (all(nested) and all(
+        isinstance(x, str) for v in value for x in v))
+    if words:
+        items = [v if isinstance(v, str) else "(" + ", ".join(v) + ")" for v in value]
+        return {"kind": "chips", "items": items[:MAX_CHIPS], "more": max(0, len(items) - MAX_CHIPS)}
+    if not any(nested):
+        if len(value) > MAX_TABLE * 2:
+            return None
+        _, header = _axis_labels((len(value),), lecture)
+        return {"kind": "table", "header": header,
+                "rows": [{"label": None, "cells": [_number(v, decimals) for v in value]}]}
+    if not all(nested) or any(isinstance(x, list) for v in value for x in v):
+        return None
+    if len(value) > MAX_TABLE or max(len(v) for v in value) > MAX_TABLE:
+        return None
+    row_labels, header = _axis_labels((len(value), max(len(v) for v in value)), lecture)
+    return {"kind": "table", "header": header,
+            "rows": [{"label": row_labels[i] if row_labels else None, "cells": [_number(x, decimals) for x in v]}
+                     for i, v in enumerate(value)]}
+
+
+def vocab_words(value, vocab) -> list[dict] | None:
+    """[{"id": 5, "word": "modèle"}, …] for a list (or 1-D int array) of token ids."""
+    value = _plain(value)
+    if not vocab or not isinstance(value, list) or not value:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return None
+    return [{"id": v, "word": vocab[v] if 0 <= v < len(vocab) else "?"} for v in value[:MAX_CHIPS * 2]]
+
+
+def _selected_output(value, outputs: tuple, lecture: Lecture):
+    """The component of a tuple result the slide is about (lecture.output), else the value."""
+    if outputs and lecture.output in outputs and isinstance(value, (tuple, list)) and len(value) == len(outputs):
+        return value[outputs.index(lecture.output)]
+    return value
+
+
+# --- the view the template reads -----------------------------------------------------------
+
+_DETAIL_SKIP = {"traceback", "size", "fraction", "student_value", "expected_value", "margin", "duration",
+                "expected_shape"}
+
+
+def detail_rows(details: dict) -> list[tuple[str, str]]:
+    """The numbers a comparison recorded, as (label, text) rows."""
+    d = details
+    rows = []
+    if "mismatches" in d:
+        if "size" in d and "fraction" in d:
+            rows.append(("values outside tolerance",
+                         f"{d['mismatches']} of {d['size']} ({100 * float(d['fraction']):.0f}%)"))
+        else:
+            rows.append(("values that differ", str(d["mismatches"])))
+    if "max_abs_error" in d:
+        rows.append(("max abs error", f"{float(d['max_abs_error']):.3g}"))
+    if "max_rel_error" in d:
+        rows.append(("max rel error", f"{float(d['max_rel_error']):.3g}"))
+    if "worst_index" in d:
+        where = "[" + ", ".join(str(i) for i in d["worst_index"]) + "]"
+        text = where
+        if "student_value" in d and "expected_value" in d:
+            text += f": yours {float(d['student_value']):.6g}, expected {float(d['expected_value']):.6g}"
+        rows.append(("worst element", text))
+    if "nonfinite" in d:
+        rows.append(("NaN/inf values", str(d["nonfinite"])))
+    if "student_shape" in d:
+        rows.append(("shape", f"yours {tuple(d['student_shape'])}, expected {tuple(d.get('expected_shape', ()))}"))
+    margin = d.get("margin")
+    if isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 1:
+        rows.append(("worst error / tolerance", f"{margin:.3g} ×"))
+    for key, value in d.items():
+        if key in _DETAIL_SKIP or key in ("mismatches", "max_abs_error", "max_rel_error", "worst_index",
+                                          "nonfinite", "student_shape"):
+            continue
+        rows.append((key.replace("_", " "), str(value)[:200]))
+    if isinstance(d.get("duration"), (int, float)):
+        rows.append(("time", f"{1000 * float(d['duration']):.1f} ms"))
+    return rows
+
+
+def _inputs_text(inputs: dict | None) -> str:
+    if not inputs:
+        return ""
+    lines = []
+    with np.printoptions(threshold=60, edgeitems=3, precision=4, linewidth=100):
+        for name, value in inputs.items():
+            if isinstance(value, np.ndarray):
+                lines.append(f"{name}: array of shape {value.shape}, dtype {value.dtype}\n{value!r}")
+            elif isinstance(value, dict):
+                inner = ", ".join(f"{k}: {getattr(v, 'shape', type(v).__name__)}" for k, v in value.items())
+                lines.append(f"{name}: dict {{{inner}}}")
+            else:
+                lines.append(f"{name} = {value!r}"[:400])
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_INPUTS else text[:MAX_INPUTS] + "\n[…]"
+
+
+def _spec_of(assignment: Assignment, case: CaseResult) -> CaseSpec | None:
+    try:
+        return assignment.case(case.id)
+    except KeyError:
+        return None
+
+
+def _outputs_of(assignment: Assignment, case: CaseResult) -> tuple:
+    try:
+        return assignment.exercise(case.exercise).functions[case.function].outputs
+    except (KeyError, AttributeError):
+        return ()
+
+
+def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
+    chosen = _selected_output(case.student, outputs, lecture)
+    words = vocab_words(chosen, lecture.vocab)
+    yours = None if words else value_table(chosen, lecture.decimals if lecture.decimals is not None else 3, lecture)
+    expected_words = None
+    if lecture.vocab and not case.passed:
+        expected_words = vocab_words(_selected_output(case.expected, outputs, lecture), lecture.vocab)
+    return {"slide": lecture.slide, "quote": lecture.quote, "note": lecture.note,
+            "numbers": value_table(lecture.numbers, lecture.decimals, lecture) if lecture.numbers is not None else None,
+            "output": lecture.output or "", "yours": yours, "words": words, "expected_words": expected_words,
+            "student_returned": case.student is not None}
+
+
+def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
+    label_icon, label_text = STATUS_TEXT.get(case.status, ("•", case.status))
+    view = {"id": case.id, "anchor": _slug(case.id), "status": case.status, "icon": label_icon,
+            "status_text": label_text, "kind": case.kind, "points": points_text(case.points),
+            "max_points": points_text(case.max_points), "hidden": case.visibility == "hidden",
+            "passed": case.passed}
+    if view["hidden"]:
+        return view      # id and verdict only
+    spec = _spec_of(assignment, case)
+    lecture = spec.lecture if spec is not None else None
+    outputs = _outputs_of(assignment, case)
+    arrays = case.arrays or ({} if case.passed else _fallback_arrays(case, outputs))
+    groups = heatmap_groups(arrays, lecture) if not case.passed else []
+    if case.passed and lecture is not None:
+        chosen = _numeric(_selected_output(case.student, outputs, lecture))
+        if chosen is not None and chosen.ndim == 2:
+            name = lecture.output or "result"
+            groups = heatmap_groups({f"{name}/student": chosen}, lecture)
+    traceback = case.details.get("traceback") or []
+    output = case.output or ""
+    if len(output) > MAX_OUTPUT:
+        output = output[:MAX_OUTPUT] + "\n[… output truncated in this report]"
+    values = []
+    if not case.passed and not groups and case.student is not None and not (lecture and lecture.vocab):
+        values = [("yours", _brief(case.student)), ("expected", _brief(case.expected))]
+    view.update({
+        "message": case.message, "diagnosis": case.diagnosis, "traceback": "\n".join(str(t) for t in traceback),
+        "output": output, "details": detail_rows(case.details), "groups": groups, "values": values,
+        "replay": replay(case.id) if not case.passed else "",
+        "inputs": _inputs_text(case.inputs) if not case.passed else "",
+        "lecture": _lecture_view(case, lecture, outputs) if lecture is not None else None,
+    })
+    if view["lecture"] and groups and view["lecture"]["numbers"] is None:
+        view["lecture"]["yours"] = None      # the heatmap already shows your values
+    return view
+
+
+def _brief(value) -> str:
+    if isinstance(value, np.ndarray):
+        with np.printoptions(threshold=40, edgeitems=3, precision=4, linewidth=100):
+            return f"array of shape {value.shape}, dtype {value.dtype}\n{value!r}"
+    text = repr(_plain(value))
+    return text if len(text) <= 600 else text[:600] + " […]"
+
+
+def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
+    cases = [case_view(c, assignment, replay) for c in exercise.cases]
+    first_failing = next((c for c in cases if not c["passed"] and not c["hidden"]), None)
+    return {"name": exercise.name, "title": exercise.title, "score": points_text(exercise.score),
+            "max_score": points_text(exercise.max_score), "percent": _percent(exercise.score, exercise.max_score),
+            "passed": exercise.passed, "total": len(exercise.cases), "problems": list(exercise.problems),
+            "cases": cases, "first_failing": first_failing["anchor"] if first_failing else "",
+            "hidden": sum(c["hidden"] for c in cases)}
+
+
+def _percent(score: float, max_score: float) -> float:
+    return round(100 * score / max_score, 1) if max_score else 0.0
+
+
+def report_view(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> dict:
+    student = result.student or {}
+    return {
+        "title": assignment.title, "score": points_text(result.score), "max_score": points_text(result.max_score),
+        "percent": _percent(result.score, result.max_score), "seed": result.seed,
+        "source": SOURCE_TEXT.get(result.source, result.source),
+        "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+        "submission": result.submission, "notes": list(result.notes), "status": result.status,
+        "duration": f"{result.duration:.2f} s",
+        "student": " ".join(str(x) for x in (student.get("name"), f"({student['id']})" if student.get("id") else None)
+                            if x),
+        "passed": sum(c.passed for c in result.cases), "total": sum(1 for _ in result.cases),
+        "exercises": [exercise_view(e, assignment, replay) for e in result.exercises],
+    }
+
+
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                       lstrip_blocks=True, undefined=StrictUndefined)
+
+
+def render_html(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> str:
+    """The report as one self-contained HTML page."""
+    return _environment().get_template("report.html.j2").render(r=report_view(result, assignment, replay))
+
+
+def write_html(result: Result, assignment: Assignment, path: Path, replay: Callable[[str], str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(result, assignment, replay), encoding="utf-8")
+    return path
