@@ -64,10 +64,10 @@ def run_grade(args) -> int:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
     result = grade(assignment, path, plan)
     colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    if args.json:  # first: the results survive whatever happens to the report
+        Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
     report = write_html(result, assignment, Path(args.report),
                         lambda cid: replay_command(cid, result.seed, args.path))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
     if args.case:
         print(case_detail(result, args.case, colour))
     else:

@@ -105,11 +105,11 @@ def diverging_color(t: float) -> str:
     return "#%02x%02x%02x" % _STOPS[-1][1]
 
 
-def as_2d(array) -> tuple[np.ndarray, str]:
+def as_2d(array, lead: tuple | None = None) -> tuple[np.ndarray, str]:
     """The matrix a heatmap draws, and a note saying what was left out (or "").
 
-    0-D and 1-D arrays become one row; N-D arrays show their first 2-D slice; at most
-    MAX_CELLS x MAX_CELLS cells are kept."""
+    0-D and 1-D arrays become one row; N-D arrays show one 2-D slice, the first unless
+    `lead` gives its leading indexes; at most MAX_CELLS x MAX_CELLS cells are kept."""
     a = np.asarray(array, dtype=float)
     notes = []
     if a.ndim == 0:
@@ -117,9 +117,12 @@ def as_2d(array) -> tuple[np.ndarray, str]:
     elif a.ndim == 1:
         a = a.reshape(1, -1)
     elif a.ndim > 2:
-        notes.append(f"{a.ndim}-D array of shape {tuple(a.shape)}: showing the first 2-D slice "
-                     f"[{'0, ' * (a.ndim - 2)}:, :]")
-        a = a[(0,) * (a.ndim - 2)]
+        lead = tuple(lead) if lead is not None and len(lead) == a.ndim - 2 and all(
+            0 <= i < n for i, n in zip(lead, a.shape)) else (0,) * (a.ndim - 2)
+        which = "the first" if not any(lead) else "the"
+        notes.append(f"{a.ndim}-D array of shape {tuple(a.shape)}: showing {which} 2-D slice "
+                     f"[{''.join(f'{i}, ' for i in lead)}:, :]")
+        a = a[lead]
     rows, cols = a.shape
     if rows > MAX_CELLS or cols > MAX_CELLS:
         notes.append(f"showing the first {min(rows, MAX_CELLS)} × {min(cols, MAX_CELLS)} of {rows} × {cols} values")
@@ -144,17 +147,18 @@ def _svg_text(x, y, text, size=11, anchor="start", fill="#1f2328", extra="") -> 
 
 
 def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax: float | None = None,
-                mark: tuple | None = None) -> Markup:
+                mark: tuple | None = None, lead: tuple | None = None) -> Markup:
     """An inline SVG heatmap of `matrix` on a diverging scale symmetric around 0.
 
     `row_labels`/`col_labels` name the rows/columns when their length matches the matrix
     (else the indexes are shown); `vmax` fixes the scale (default: the largest |value|), so
-    two heatmaps can share one; `mark` = (row, col) outlines one cell. Each cell has a
+    two heatmaps can share one; `mark` = (row, col) outlines one cell; `lead` picks the 2-D
+    slice of an N-D array (default: the first). Each cell has a
     <title> with its value (shown on hover); NaN and ±inf cells are drawn dark. A legend
     gives the scale and the min/max."""
     full = np.asarray(matrix, dtype=float)
     full_shape = (1, full.size) if full.ndim <= 1 else full.shape[-2:]
-    m, _ = as_2d(full)
+    m, _ = as_2d(full, lead)
     rows, cols = m.shape
     row_labels = _labels(row_labels, rows, full_shape[0]) if full.ndim >= 2 else None
     col_labels = _labels(col_labels, cols, full_shape[1])
@@ -182,7 +186,12 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     grid_w, grid_h = cols * cell, rows * cell
     legend_y = top + grid_h + 12
     has_nonfinite = not finite.all()
-    width = int(max(left + grid_w + right + 4, 200 if not has_nonfinite else 260))
+    scale_text = f"−{vmax:.3g} … 0 … +{vmax:.3g}"
+    summary = f"min {values.min():.4g} · max {values.max():.4g}" if values.size else "no finite value"
+    nonfinite_text = f" · ■ {int((~finite).sum())} NaN/inf" if has_nonfinite else ""
+    legend_w = max(9 * 12 + 6 + len(scale_text) * 5.6, len(summary + nonfinite_text) * 5.6)
+    title_w = len(title) * 7.2
+    width = int(max(left + grid_w + right + 4, legend_w + 4, title_w))
     height = int(legend_y + 34)
 
     out = [f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
@@ -235,14 +244,11 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     for k in range(steps):
         t = -1 + 2 * k / (steps - 1)
         out.append(f'<rect x="{k * 12}" y="{legend_y}" width="12" height="8" fill="{diverging_color(t)}"/>')
-    out.append(_svg_text(steps * 12 + 6, legend_y + 8, f"−{vmax:.3g} … 0 … +{vmax:.3g}", size=10, fill="#656d76"))
-    if values.size:
-        summary = f"min {values.min():.4g} · max {values.max():.4g}"
-    else:
-        summary = "no finite value"
+    out.append(_svg_text(steps * 12 + 6, legend_y + 8, scale_text, size=10, fill="#656d76"))
+    out.append(f'<text x="0" y="{legend_y + 24:.1f}" font-size="10" fill="#656d76">{escape(summary)}')
     if has_nonfinite:
-        summary += f" · ■ {int((~finite).sum())} NaN/inf"
-    out.append(_svg_text(0, legend_y + 24, summary, size=10, fill="#656d76"))
+        out.append(f' · <tspan fill="{NONFINITE_COLOR}">■</tspan> {int((~finite).sum())} NaN/inf')
+    out.append("</text>")
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -301,8 +307,31 @@ def _axis_labels(shape: tuple, lecture: Lecture | None):
     return row, col
 
 
-def heatmap_groups(arrays: dict, lecture: Lecture | None = None) -> list[dict]:
-    """One group per output (student | expected | difference side by side), for the template."""
+def _worst_element(parts: dict, details: dict | None):
+    """The grader's worst element (details["worst_index"]) if it lies in this group's arrays:
+    (leading indexes of its 2-D slice, (row, col) in that slice), else None."""
+    index = (details or {}).get("worst_index")
+    if not index or "student" not in parts or "expected" not in parts:
+        return None
+    s, e = np.asarray(parts["student"], float), np.asarray(parts["expected"], float)
+    if s.shape != e.shape or len(index) != s.ndim or not all(0 <= i < n for i, n in zip(index, s.shape)):
+        return None
+    index = tuple(int(i) for i in index)
+    same = [np.isclose(a[index], float(details.get(k, np.nan)), rtol=1e-9, atol=0, equal_nan=True)
+            for a, k in ((s, "student_value"), (e, "expected_value"))]
+    if not all(same):
+        return None     # the worst element of another output of the tuple
+    cell = (0, index[0]) if s.ndim == 1 else index[-2:]
+    if max(cell) >= MAX_CELLS:
+        return None
+    return index[:-2], cell
+
+
+def heatmap_groups(arrays: dict, lecture: Lecture | None = None, details: dict | None = None) -> list[dict]:
+    """One group per output (student | expected | difference side by side), for the template.
+
+    The cell outlined is the grader's worst element (`details`) when it belongs to the group,
+    else the largest |difference|; an N-D group shows the 2-D slice that holds it."""
     groups = []
     for name, parts in _array_groups(arrays, lecture.output if lecture else None):
         parts = {k: v for k, v in parts.items() if _numeric(v) is not None}
@@ -313,18 +342,24 @@ def heatmap_groups(arrays: dict, lecture: Lecture | None = None) -> list[dict]:
         rows, cols = _axis_labels(shape, lecture)
         shared = [np.asarray(parts[k], float) for k in ("student", "expected") if k in parts]
         vmax = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in shared), default=0.0) or None
-        mark = None
-        if "difference" in parts:
-            diff, _ = as_2d(parts["difference"])
-            finite = np.where(np.isfinite(diff), np.abs(diff), -1.0)
-            if finite.max() > 0:
-                mark = tuple(int(i) for i in np.unravel_index(int(np.argmax(finite)), finite.shape))
+        lead, mark, marked = None, None, ""
+        worst = _worst_element(parts, details)
+        if worst is not None:
+            (lead, mark), marked = worst, "the worst element"
+        elif "difference" in parts and np.ndim(parts["difference"]) >= 1:
+            diff = np.asarray(parts["difference"], float)
+            magnitude = np.where(np.isfinite(diff), np.abs(diff), -1.0)
+            if magnitude.max() > 0:
+                index = np.unravel_index(int(np.argmax(magnitude)), magnitude.shape)
+                cell = (0, int(index[0])) if diff.ndim == 1 else tuple(int(i) for i in index[-2:])
+                if max(cell) < MAX_CELLS:
+                    lead, mark, marked = tuple(int(i) for i in index[:-2]), cell, "the largest |difference|"
         figures = []
         for key in ("student", "expected", "difference"):
             if key in parts:
                 figures.append(heatmap_svg(parts[key], rows, cols, FIGURE_TITLES[key],
-                                           vmax if key != "difference" else None, mark))
-        notes = sorted({as_2d(v)[1] for v in parts.values()} - {""})
+                                           vmax if key != "difference" else None, mark, lead))
+        notes = sorted({as_2d(v, lead)[1] for v in parts.values()} - {""})
         shapes = sorted({str(tuple(np.shape(v))) for k, v in parts.items() if k != "difference"})
         caption = (f"shape {shapes[0]}" if len(shapes) == 1 else
                    f"shapes differ: yours {tuple(np.shape(parts.get('student')))}, "
@@ -332,7 +367,7 @@ def heatmap_groups(arrays: dict, lecture: Lecture | None = None) -> list[dict]:
         if notes:
             caption += " — " + "; ".join(notes)
         if mark is not None:
-            caption += " — outlined: the largest |difference|"
+            caption += f" — outlined: {marked}"
         groups.append({"name": name or "result", "caption": caption, "figures": figures})
     return groups
 
@@ -428,8 +463,6 @@ def detail_rows(details: dict) -> list[tuple[str, str]]:
                                           "nonfinite", "student_shape"):
             continue
         rows.append((key.replace("_", " "), str(value)[:200]))
-    if isinstance(d.get("duration"), (int, float)):
-        rows.append(("time", f"{1000 * float(d['duration']):.1f} ms"))
     return rows
 
 
@@ -489,7 +522,7 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
     lecture = spec.lecture if spec is not None else None
     outputs = _outputs_of(assignment, case)
     arrays = case.arrays or ({} if case.passed else _fallback_arrays(case, outputs))
-    groups = heatmap_groups(arrays, lecture) if not case.passed else []
+    groups = heatmap_groups(arrays, lecture, case.details) if not case.passed else []
     if case.passed and lecture is not None:
         chosen = _numeric(_selected_output(case.student, outputs, lecture))
         if chosen is not None and chosen.ndim == 2:
