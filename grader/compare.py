@@ -85,7 +85,7 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
             return Verdict("passed")
         index = np.argwhere(wrong)[0]
         return Verdict("failed", f"{name}: {int(wrong.sum())} of {wrong.size} values differ; first at "
-                       f"{_where(index)}: {student[tuple(index)]!r}, expected {expected[tuple(index)]!r}",
+                       f"{_where(index)}: {student[tuple(index)].item()!r}, expected {expected[tuple(index)].item()!r}",
                        math.inf, {"mismatches": int(wrong.sum())}, _heatmaps(student, expected))
     s = student.astype(np.float64)
     e = expected.astype(np.float64)
@@ -95,8 +95,8 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
         index = np.argwhere(bad_special)[0]
         count = int(bad_special.sum())
         return Verdict("failed", f"{name} holds {count} NaN/inf value(s) where the expected values are finite "
-                       f"(or the reverse); first at {_where(index)}: {s[tuple(index)]!r}, expected "
-                       f"{e[tuple(index)]!r}", math.inf, {"nonfinite": count}, _heatmaps(s, e))
+                       f"(or the reverse); first at {_where(index)}: {s[tuple(index)]:.6g}, expected "
+                       f"{e[tuple(index)]:.6g}", math.inf, {"nonfinite": count}, _heatmaps(s, e))
     scale = max(1.0, float(np.max(np.abs(e[finite]), initial=0.0)))
     bound = tolerance.atol * scale + tolerance.rtol * np.abs(e)
     error = np.where(finite, np.abs(s - e), 0.0)

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from .assignment import Assignment, CaseSpec, Lecture
-from .result import CaseResult, ExerciseResult, Result
+from .result import STATUSES, CaseResult, ExerciseResult, Result
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
@@ -30,8 +30,9 @@ MAX_OUTPUT = 20_000     # characters of printed output shown
 MAX_INPUTS = 4_000      # characters of the inputs' description
 
 STATUS_TEXT = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!", "error"),
-               "timeout": ("⏱", "timeout"), "not_implemented": ("…", "not implemented"),
-               "missing": ("?", "missing"), "violation": ("⛔", "rule violation")}
+               "timeout": ("◔", "timeout"), "not_implemented": ("…", "not implemented"),
+               "missing": ("?", "missing"), "violation": ("⊘", "rule violation")}
+REPEATED_STATUSES = ("not_implemented", "missing", "violation")   # cases shown closed: same message each
 SOURCE_TEXT = {"reference": "computed by the reference solution",
                "public-cases file": "read from the public-cases file shipped with the assignment"}
 FIGURE_TITLES = {"student": "yours", "expected": "expected", "difference": "difference (yours − expected)"}
@@ -167,7 +168,7 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     if vmax is None or not math.isfinite(vmax) or vmax <= 0:
         vmax = float(np.max(np.abs(values), initial=0.0)) or 1.0
 
-    cell = int(max(6, min(40, 260 // max(rows, cols))))
+    cell = int(max(6, min(40, 230 // max(rows, cols))))
     char = 6.3  # width of one character at font-size 11
     show_values = cell >= 30
     index_step = next((k for k in (1, 2, 5, 10, 20) if cell * k >= 14), 20)
@@ -178,8 +179,10 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     title_h = 18 if title else 4
     horizontal_cols = bool(col_labels) and max(len(_clip(s)) for s in col_labels) * char + 4 <= cell
     if col_labels and not horizontal_cols:
+        # labels rotated by -45°: they rise by 0.71 of their length and lean right by as much
         longest = max(len(_clip(s)) for s in col_labels) * char
-        labels_h, right = longest * 0.71 + 10, longest * 0.71
+        overhang = max((j + 0.5) * cell + len(_clip(s)) * char * 0.71 for j, s in enumerate(col_labels))
+        labels_h, right = longest * 0.71 + 10, max(4.0, overhang - cols * cell)
     else:
         labels_h, right = 16, 4
     top = title_h + labels_h
@@ -276,13 +279,16 @@ def _numeric(value):
 
 
 def _fallback_arrays(case: CaseResult, outputs: tuple) -> dict:
-    """Arrays for a failing case whose comparison drew none (4-D values, wrong shapes)."""
+    """Arrays for a failing case whose comparison drew none (4-D values, wrong shapes).
+    Only NumPy arrays: lists (token ids, words, pairs) are shown as values, not pictures."""
     pairs = [("", case.student, case.expected)]
     if outputs and isinstance(case.student, (tuple, list)) and isinstance(case.expected, (tuple, list)) \
             and len(case.student) == len(case.expected) == len(outputs):
         pairs = [(f"{name}/", s, e) for name, s, e in zip(outputs, case.student, case.expected)]
     arrays = {}
     for prefix, student, expected in pairs:
+        if not isinstance(student, np.ndarray) or not isinstance(expected, np.ndarray):
+            continue
         s, e = _numeric(student), _numeric(expected)
         if s is None or e is None or s.size > MAX_CELLS * MAX_CELLS * 16 or e.size > MAX_CELLS * MAX_CELLS * 16:
             continue
@@ -542,8 +548,10 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
         "inputs": _inputs_text(case.inputs) if not case.passed else "",
         "lecture": _lecture_view(case, lecture, outputs) if lecture is not None else None,
     })
-    if view["lecture"] and groups and view["lecture"]["numbers"] is None:
-        view["lecture"]["yours"] = None      # the heatmap already shows your values
+    if view["lecture"]:
+        if groups and view["lecture"]["numbers"] is None:
+            view["lecture"]["yours"] = None      # the heatmap already shows your values
+        view["lecture"]["see_heatmaps"] = bool(groups) and not view["lecture"]["yours"]
     return view
 
 
@@ -557,12 +565,25 @@ def _brief(value) -> str:
 
 def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
     cases = [case_view(c, assignment, replay) for c in exercise.cases]
-    first_failing = next((c for c in cases if not c["passed"] and not c["hidden"]), None)
+    for view, case in zip(cases, exercise.cases):
+        # open the failures that say something of their own; a case that only repeats the
+        # exercise's problem (import error, rule violation) or "not implemented" stays closed
+        view["open"] = not case.passed and case.status not in REPEATED_STATUSES and not any(
+            case.message and (case.message in p or p in case.message) for p in exercise.problems)
+    first_open = next((c for c in cases if c.get("open")), None)
+    counts = {}
+    for c in exercise.cases:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    statuses = " · ".join(f"{n} {STATUS_TEXT.get(status, ('', status))[1]}"
+                          for status, n in sorted(counts.items(), key=lambda item: STATUSES.index(item[0])
+                                                  if item[0] in STATUSES else len(STATUSES)))
+    public_failures = [c for c in cases if not c["passed"] and not c["hidden"]]
     return {"name": exercise.name, "title": exercise.title, "score": points_text(exercise.score),
             "max_score": points_text(exercise.max_score), "percent": _percent(exercise.score, exercise.max_score),
             "passed": exercise.passed, "total": len(exercise.cases), "problems": list(exercise.problems),
-            "cases": cases, "first_failing": first_failing["anchor"] if first_failing else "",
-            "hidden": sum(c["hidden"] for c in cases)}
+            "cases": cases, "first_failing": first_open["anchor"] if first_open else "",
+            "public_failures": len(public_failures), "statuses": statuses,
+            "collapsed": first_open is None}
 
 
 def _percent(score: float, max_score: float) -> float:
