@@ -64,10 +64,14 @@ def run_grade(args) -> int:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
     result = grade(assignment, path, plan)
     colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
-    if args.json:  # first: the results survive whatever happens to the report
-        Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
-    report = write_html(result, assignment, Path(args.report),
-                        lambda cid: replay_command(cid, result.seed, args.path))
+    try:
+        if args.json:  # first: the results survive whatever happens to the report
+            Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
+        report = write_html(result, assignment, Path(args.report),
+                            lambda cid: replay_command(cid, result.seed, args.path))
+    except OSError as exc:
+        raise GraderError(f"cannot write {exc.filename}: {exc.strerror}. Choose another path "
+                          f"(--json, --report).") from None
     if args.case:
         print(case_detail(result, args.case, colour))
     else:
@@ -88,6 +92,8 @@ def run_public_cases(argv) -> int:
     public = [c for c in select_cases(assignment) if c.visibility == "public"]
     plan = expectations.plan(public)
     out = Path(args.out) if args.out else assignment.root / PUBLIC_CASES_FILE
+    if out.suffix != ".npz":
+        out = out.with_name(out.name + ".npz")  # numpy would add it silently
     write_public_cases(out, assignment, plan.expected, plan.seed)
     print(f"wrote {len(public)} public cases to {out}")
     return 0

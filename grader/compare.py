@@ -46,10 +46,20 @@ def _plain(value):
     return value
 
 
+def _same(a, b) -> bool:
+    """Structural equality that never truth-tests an array."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
 def _exact_diff(student, expected) -> str:
     if isinstance(expected, list) and isinstance(student, list):
         for i, (s, e) in enumerate(zip(student, expected)):
-            if s != e:
+            if not _same(s, e):
                 return f"item {i} is {s!r}, expected {e!r} ({len(student)} items, expected {len(expected)})"
         if len(student) > len(expected):
             return f"{len(student) - len(expected)} extra item(s) at the end, from {student[len(expected)]!r}"
@@ -66,8 +76,11 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
     if not isinstance(expected, np.ndarray) and not isinstance(expected, (float, np.floating)):
         # words, pairs, id lists: exact, with a readable diff
         s, e = _plain(student), _plain(expected)
-        if s == e:
+        if _same(s, e):
             return Verdict("passed")
+        if isinstance(s, np.ndarray):
+            return Verdict("failed", f"{name} should be a {type(e).__name__} (see the contract), got {_describe(s)}",
+                           math.inf)
         return Verdict("failed", f"{name}: {_exact_diff(s, e)}", math.inf)
     expected = np.asarray(expected)
     if isinstance(student, (int, float, np.number)) and not isinstance(student, bool) and expected.ndim == 0:
@@ -106,7 +119,8 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
         return Verdict("passed", margin=margin)
     wrong = ratio > 1.0
     index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    rel = error / np.maximum(np.abs(e), np.finfo(float).tiny)
+    with np.errstate(all="ignore"):
+        rel = np.where(np.abs(e) > 0, error / np.where(np.abs(e) > 0, np.abs(e), 1.0), 0.0)
     details = {"max_abs_error": float(error.max()), "max_rel_error": float(np.max(np.where(finite, rel, 0))),
                "mismatches": int(wrong.sum()), "size": int(wrong.size), "fraction": float(wrong.mean()),
                "worst_index": [int(i) for i in index], "student_value": float(s[index]),
@@ -133,8 +147,13 @@ def _inputs_changed(before: dict, after) -> str | None:
             if not isinstance(new, np.ndarray) or new.shape != original.shape or not np.array_equal(
                     new, original, equal_nan=original.dtype.kind == "f"):
                 return name
-        elif isinstance(original, dict):
-            inner = _inputs_changed(original, after.get(name))
+        elif isinstance(original, (dict, list)):
+            new = after.get(name)
+            if isinstance(original, list):
+                if not isinstance(new, list) or len(new) != len(original):
+                    return name if any(isinstance(v, (np.ndarray, dict)) for v in original) else None
+                original, new = dict(enumerate(original)), dict(enumerate(new))
+            inner = _inputs_changed(original, new)
             if inner:
                 return f"{name}[{inner!r}]"
     return None
@@ -152,7 +171,7 @@ def compare(case: CaseSpec, spec: FunctionSpec, expected: Expected, outcome: Out
         return Verdict("missing", f"no function {case.function}() found: define it with this exact name")
     if outcome.status == "raised":
         exc = outcome.exception or {}
-        mro = exc.get("mro") or [exc.get("type", "Exception")]
+        mro = exc.get("mro") or [exc.get("type") or "Exception"]
         if "NotImplementedError" in mro:
             return Verdict("not_implemented", f"{case.function}() is not implemented yet (it raises NotImplementedError)")
         if expected.error:

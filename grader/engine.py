@@ -47,6 +47,9 @@ class Expectations:
 
     def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None) -> Plan:
         if self.oracle is None:
+            if seed is not None:
+                raise GraderError("--seed needs the reference (the instructor's repository): the public cases "
+                                  "here have fixed inputs, from the public-cases file")
             chosen = [c for c in cases if self.public.has(c.id)]
             return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
                         "public-cases file")
@@ -73,9 +76,10 @@ def select_cases(assignment: Assignment, patterns=None, case_id: str | None = No
         names = {c.exercise for c in cases} | {c.function for c in cases}
         chosen = [c for c in cases if any(p == c.exercise or p == c.function or (p not in names and p in c.id)
                                           for p in patterns)]
-        if not chosen:
-            raise GraderError(f"-k {' '.join(patterns)} selects no case. Exercises: "
-                              f"{', '.join(e.name for e in assignment.exercises)}.")
+        unknown = [p for p in patterns if not any(p == c.exercise or p == c.function or p in c.id for c in cases)]
+        if unknown:
+            raise GraderError(f"-k {' '.join(unknown)} selects no case (to grade a file, put its path before -k). "
+                              f"Exercises: {', '.join(e.name for e in assignment.exercises)}.")
         return chosen
     return cases
 
@@ -125,7 +129,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             exc = outcome.exception or {}
             text = f"{where} failed at import: {exc.get('type')}: {exc.get('message', '')}"
             trace = exc.get("traceback") or []
-            if trace:
+            if trace and trace[-1].strip():
                 text += f" ({trace[-1].splitlines()[0]})"
         else:
             text = f"{where}: {outcome.status} at import ({outcome.detail})"
@@ -159,6 +163,9 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 verdict = Verdict("violation", f"rule violation: {violations[exercise.name][0]}")
             elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
                 verdict = Verdict("error", import_problems[exercise.name])
+            elif submission.mode == "cells" and import_problems and outcome.status == "missing":
+                verdict = Verdict("error", f"no function {case.function}() found; it may be in the part that failed: "
+                                           + "; ".join(import_problems.values()))
             else:
                 verdict = compare(case, exercise.functions[case.function], expected, outcome)
             max_points = exercise.points * case.weight / total_weight

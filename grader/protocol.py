@@ -35,6 +35,8 @@ def _encode_tree(value, blobs, depth=0):
     kind = type(value)  # exact types only: subclasses could run code when converted
     if value is None or kind in (bool, int, str):
         return value
+    if kind is np.str_:
+        return str(value)
     if kind is float:
         return {"$float": repr(value)} if value != value or value in (float("inf"), float("-inf")) else value
     if kind is np.ndarray or isinstance(value, np.generic) and kind.__module__ == "numpy":
@@ -87,7 +89,9 @@ def _load_array(blob, kinds):
         array = np.load(io.BytesIO(blob), allow_pickle=False)
     except Exception as exc:  # malformed .npy, object dtype (pickle refused), …
         raise ProtocolError("an array that is not a valid .npy without pickle (%s)" % exc) from None
-    if type(array) is not np.ndarray or array.dtype.kind not in kinds or array.dtype.hasobject:
+    if type(array) is not np.ndarray:
+        raise ProtocolError("a %s where an array was expected" % type(array).__name__)
+    if array.dtype.kind not in kinds or array.dtype.hasobject:
         raise ProtocolError("an array of dtype %s is not accepted" % array.dtype)
     if array.size > MAX_ELEMENTS:
         raise ProtocolError("an array of shape %s is too large" % (array.shape,))

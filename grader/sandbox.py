@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import protocol
+from .errors import GraderError
 
 RUNTIME_FILES = ("worker.py", "protocol.py")
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
@@ -108,6 +109,7 @@ class Sandbox:
         self.sub.mkdir()
         self.request_extra = stage_submission(self.sub)
         self.log_path = self.dir / "output.log"
+        self.reimport_failed = set()  # modules that imported once, then hung or crashed a later worker
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -126,14 +128,14 @@ class Sandbox:
         while True:
             self._give_up_on_slow_groups(steps, outcomes)
             calls = [s for s in steps if s.kind == "call" and s.key not in outcomes]
-            skip = [s.key for s in steps if s.kind == "import" and s.key in outcomes
-                    and outcomes[s.key].status in ("timeout", "crash", "rejected")]
+            skip = [s.key for s in steps if s.kind == "import" and (s.key in self.reimport_failed or s.key in outcomes
+                    and outcomes[s.key].status in ("timeout", "crash", "rejected"))]
             imports = [s for s in steps if s.kind == "import" and s.key not in skip]
             if not calls and all(s.key in outcomes for s in imports):
                 return outcomes
-            before = len(outcomes)
+            before = len(outcomes) + len(self.reimport_failed)
             self._one_worker(make_request(skip, [s.key for s in calls]), imports + calls, outcomes)
-            if len(outcomes) == before:  # no progress at all: never loop forever
+            if len(outcomes) + len(self.reimport_failed) == before:  # no progress at all: never loop forever
                 for s in calls:
                     outcomes[s.key] = Outcome("crash", detail="the worker could not start")
                 return outcomes
@@ -172,16 +174,24 @@ class Sandbox:
         process, fd = self._spawn(request)
         reader = FrameReader(fd)
         try:
+            ready = reader.next(deadline=time.monotonic() + IMPORT_TIMEOUT)
+            if ready is None or ready is TIMEOUT:
+                kill_group(process)
+                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                raise GraderError(f"the grading worker could not start ({self._death(process)}), before any "
+                                  f"student code ran: is NumPy installed for {sys.executable}, and is "
+                                  f"memory_mb in the assignment large enough?\n{log}")
             for step in sequence:
                 started = time.monotonic()
                 frame = reader.next(deadline=started + step.timeout)
                 elapsed = time.monotonic() - started
-                if frame is TIMEOUT:
-                    outcomes[step.key] = Outcome("timeout", duration=elapsed,
-                                                 detail=f"no answer within {step.timeout:g} s")
-                    return
-                if frame is None:  # the worker ended or died
-                    outcomes[step.key] = Outcome("crash", duration=elapsed, detail=self._death(process))
+                if frame is TIMEOUT or frame is None:  # no answer in time, or the worker died
+                    outcome = Outcome("timeout", duration=elapsed, detail=f"no answer within {step.timeout:g} s") \
+                        if frame is TIMEOUT else Outcome("crash", duration=elapsed, detail=self._death(process))
+                    if step.key in outcomes:  # a module that imported before: skip it from now on
+                        self.reimport_failed.add(step.key)
+                    else:
+                        outcomes[step.key] = outcome
                     return
                 outcome = self._outcome(frame, step, elapsed)
                 if step.key not in outcomes or outcome.status == "rejected":
@@ -209,7 +219,7 @@ class Sandbox:
     @staticmethod
     def _outcome(frame: bytes, step: Step, elapsed: float) -> Outcome:
         try:
-            message = protocol.decode(frame)
+            message = protocol.decode(frame, kinds=protocol.INPUT_KINDS)  # words may come back as str arrays
             if type(message) is not dict:
                 raise protocol.ProtocolError("a message that is not a record")
             expected_type = "import" if step.kind == "import" else "result"
@@ -218,21 +228,39 @@ class Sandbox:
                 raise protocol.ProtocolError(f"an out-of-order message (expected the {step.kind} of {step.key})")
         except protocol.ProtocolError as exc:
             return Outcome("rejected", duration=elapsed, detail=f"the worker sent {exc}")
-        output = message.get("output") if type(message.get("output")) is str else ""
-        violations = [v for v in message.get("violations") or [] if type(v) is dict]
+        output = _text(message.get("output"), 4000)
+        raw_violations = message.get("violations")
+        violations = [{"name": _text(v.get("name"), 200), "phase": _text(v.get("phase"), 200)}
+                      for v in (raw_violations if type(raw_violations) is list else []) if type(v) is dict]
         if step.kind == "import":
-            error = message.get("error")
-            return Outcome("raised" if error else "returned", exception=error if type(error) is dict else None,
+            error = _exception(message.get("error"))
+            return Outcome("raised" if error else "returned", exception=error,
                            output=output, duration=elapsed, violations=violations)
         status = message.get("status")
         if status not in ("returned", "raised", "missing", "unsupported"):
             return Outcome("rejected", duration=elapsed, detail="the worker sent an unknown status")
-        exception = message.get("exception")
         return Outcome(status, value=message.get("value"),
-                       exception=exception if type(exception) is dict else None,
+                       exception=_exception(message.get("exception")),
                        inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,
                        output=output, duration=elapsed, detail=str(message.get("detail", ""))[:500],
                        violations=violations)
+
+
+def _text(value, limit: int) -> str:
+    """A worker's string, made safe to print and to write as UTF-8."""
+    if type(value) is not str:
+        return ""
+    return value[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
+def _exception(value) -> dict | None:
+    """The worker's account of an exception, with every field checked."""
+    if type(value) is not dict:
+        return None
+    def strings(items, limit):
+        return [_text(i, 2000) for i in items[:limit] if type(i) is str] if type(items) is list else []
+    return {"type": _text(value.get("type"), 200) or "Exception", "message": _text(value.get("message"), 2000),
+            "mro": strings(value.get("mro"), 50), "traceback": strings(value.get("traceback"), 12)}
 
 
 TIMEOUT = object()

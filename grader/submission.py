@@ -71,7 +71,7 @@ def load_submission(path: Path, package: str) -> Submission:
     if path.suffix == ".py":
         data = path.read_bytes()
         try:
-            source = data.decode("utf-8")
+            source = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise GraderError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8.") from None
         return Submission(path, "file", cells=[{"label": path.name, "source": source}])
@@ -95,7 +95,9 @@ def load_notebook(path: Path) -> Submission:
     for index, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", "")
+        source = cell.get("source") or ""
+        if not isinstance(source, str):
+            continue
         if source.lstrip().startswith("%%") and not source.lstrip().startswith(MAGIC_CELLS_KEPT):
             submission.notes.append(f"cell {index}: a {source.split()[0]} cell is not Python; skipped")
             continue

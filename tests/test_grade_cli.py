@@ -227,3 +227,31 @@ def test_student_repository_uses_the_public_cases_file(tmp_path, solution):
     assert result["expected_from"] == "public-cases file"
     assert result["score"] == pytest.approx(100)
     assert {c["visibility"] for e in result["exercises"] for c in e["cases"]} == {"public"}
+
+
+def test_list_answers_returned_as_arrays_or_numpy_strings_are_judged_not_crashed(tmp_path, solution):
+    folder = solution_folder(tmp_path / "types" / "exercises")
+    edit(folder / "transformer.py", "return ids[len(token_ids):]", "return np.array(ids[len(token_ids):], dtype=float)")
+    edit(folder / "embeddings.py", "return words[int(np.argmax(scores))]", "return np.array(words)[int(np.argmax(scores))]")
+    proc, result = grade_json(tmp_path, folder, "-k", "generate", "analogy")
+    found = {c["function"]: c["status"] for e in result["exercises"] for c in e["cases"]}
+    assert found == {"generate": "failed", "analogy": "passed"}, proc.stdout
+    assert "should be a list" in result["exercises"][-1]["cases"][0]["message"]
+
+
+def test_file_saved_with_a_byte_order_mark_is_read(tmp_path, solution):
+    path = tmp_path / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbf" + (solution / "softmax.py").read_bytes())
+    _, result = grade_json(tmp_path, path, "-k", "softmax")
+    assert result["score"] == pytest.approx(10)
+
+
+def test_a_worker_that_cannot_start_is_a_configuration_error_not_the_students(tmp_path, solution):
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("reference", "course"):
+        shutil.copytree(ROOT / name, course / name)
+    (course / "assignment.yaml").write_text((ROOT / "assignment.yaml").read_text().replace(
+        "memory_mb: 2048", "memory_mb: 64"))
+    proc = run_grade(solution, "-k", "softmax", "--report", tmp_path / "r.html", cwd=course)
+    assert proc.returncode == 2 and "could not start" in proc.stderr and "Traceback" not in proc.stderr
