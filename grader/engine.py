@@ -14,7 +14,7 @@ from .compare import Verdict, compare
 from .errors import GraderError
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, reference_available
 from .result import CaseResult, ExerciseResult, Result
-from .rules import find_forbidden_imports
+from .rules import find_forbidden_imports, functions_using
 from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from .submission import Submission, load_submission
 
@@ -95,8 +95,11 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
 
     # Rules first: a forbidden import costs its exercise, whatever the functions return.
     violations = {e.name: [] for e in assignment.exercises}
-    for label, source in submission.sources().items():
-        for violation, users in find_forbidden_imports(label, source, assignment.forbidden_imports):
+    sources = submission.sources()
+    for label, source in sources.items():
+        for violation, users, alias in find_forbidden_imports(label, source, assignment.forbidden_imports):
+            if submission.mode == "cells" and alias:  # a notebook imports in one cell and uses it in others
+                users = set(users).union(*(functions_using(s, alias) for s in sources.values()))
             owners = {label} & set(modules) if submission.mode == "package" else \
                 {function_exercise[u] for u in users if u in function_exercise} or set(modules)
             for owner in owners:
@@ -141,7 +144,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         for v in outcome.violations:
             phase = v.get("phase")
             owner = phase if phase in violations else None
-            for name in ([owner] if owner else modules if submission.mode == "cells" else []):
+            for name in ([owner] if owner else modules if submission.mode == "cells" and not static else []):
                 if name not in static:
                     violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
                                         f"the standard library")

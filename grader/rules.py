@@ -26,8 +26,8 @@ def _forbidden(name: str, forbidden) -> str | None:
     return None
 
 
-def find_forbidden_imports(label: str, source: str, forbidden) -> list[tuple[Violation, list[str]]]:
-    """[(violation, names of the top-level functions that use it)] for one source text."""
+def find_forbidden_imports(label: str, source: str, forbidden) -> list[tuple[Violation, list[str], str | None]]:
+    """[(violation, names of the top-level functions that use it, the name it binds)] for one source text."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -59,9 +59,16 @@ def find_forbidden_imports(label: str, source: str, forbidden) -> list[tuple[Vio
         seen.add((violation.where, violation.line))
         users = {owner} if owner else set()
         if alias:
-            for top in tree.body:
-                if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                        isinstance(n, ast.Name) and n.id == alias for n in ast.walk(top)):
-                    users.add(top.name)
-        results.append((violation, sorted(users)))
+            users |= functions_using(source, alias)
+        results.append((violation, sorted(users), alias))
     return results
+
+
+def functions_using(source: str, alias: str) -> set:
+    """Names of the top-level functions of `source` that mention `alias`."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {top.name for top in tree.body if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(isinstance(n, ast.Name) and n.id == alias for n in ast.walk(top))}

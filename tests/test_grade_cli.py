@@ -255,3 +255,17 @@ def test_a_worker_that_cannot_start_is_a_configuration_error_not_the_students(tm
         "memory_mb: 2048", "memory_mb: 64"))
     proc = run_grade(solution, "-k", "softmax", "--report", tmp_path / "r.html", cwd=course)
     assert proc.returncode == 2 and "could not start" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_notebook_forbidden_import_costs_only_the_exercise_that_uses_it(tmp_path, solution):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("import numpy as np\nimport sklearn"))
+    for module in ("similarity", "softmax"):
+        nb.cells.append(nbformat.v4.new_code_cell((solution / f"{module}.py").read_text()))
+    nb.cells.append(nbformat.v4.new_code_cell("def dot_product(a, b):\n    return sklearn.dot(a, b)\n"))
+    path = tmp_path / "viol.ipynb"
+    nbformat.write(nb, str(path))
+    _, result = grade_json(tmp_path, path, "-k", "similarity", "softmax")
+    by_name = {e["name"]: e for e in result["exercises"]}
+    assert {c["status"] for c in by_name["similarity"]["cases"]} == {"violation"}
+    assert by_name["softmax"]["score"] == pytest.approx(10)
