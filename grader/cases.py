@@ -56,9 +56,6 @@ class CaseBuilder:
                 if not name.startswith("_") and callable(getattr(module, name)):
                     self._generators.setdefault(name, getattr(module, name))
 
-    def has_generator(self, name: str) -> bool:
-        return name in self._generators
-
     def inputs(self, case: CaseSpec, seed: int) -> dict:
         if case.inputs is not None:
             return {k: literal(v, case.dtypes.get(k)) for k, v in case.inputs.items()}

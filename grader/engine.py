@@ -144,9 +144,10 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         for v in outcome.violations:
             phase = v.get("phase")
             owner = phase if phase in violations else None
-            for name in ([owner] if owner else modules if submission.mode == "cells" and not static else []):
-                if name not in static:
-                    violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
+            # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
+            targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
+            for name in set(targets) - static:
+                violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
                                         f"the standard library")
 
     exercises = []

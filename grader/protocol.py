@@ -10,6 +10,7 @@ for the value, with `{"$nd": k}` for the k-th array, `{"$tuple": [...]}` for a t
 """
 import io
 import json
+import os
 import struct
 
 import numpy as np
@@ -144,7 +145,6 @@ def decode(data: bytes, kinds: str = ARRAY_KINDS):
 # --- framing on a pipe ------------------------------------------------------------------------
 
 def write_frame(fd, payload: bytes):
-    import os
     data = struct.pack(">I", len(payload)) + payload
     view = memoryview(data)
     while view:

@@ -158,7 +158,8 @@ class Sandbox:
                                                   "root": str(self.sub), "output_log": str(self.log_path)}))
         read_fd, write_fd = os.pipe()
         log = open(self.log_path, "ab")
-        cpu = int(sum(s for s in [IMPORT_TIMEOUT * 2, self.limits.timeout * (len(request["calls"]) + 1)]) + 5)
+        # a backstop only: the per-step deadlines below are what normally stop a worker
+        cpu = int(2 * IMPORT_TIMEOUT + self.limits.timeout * (len(request["calls"]) + 1) + 5)
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", str(self.runtime / "worker.py"), str(request_path), str(write_fd)],
