@@ -4,6 +4,8 @@ One function, `grade`, used by every front door (student, instructor, CI).
 """
 from __future__ import annotations
 
+import ast
+import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,19 @@ def select_cases(assignment: Assignment, patterns=None, case_id: str | None = No
     return cases
 
 
+def protected_folders(assignment: Assignment, submission: Submission, extra=()) -> list[str]:
+    """Folders a worker must not see: the course (reference, assignment, hidden-case code), the
+    grader, the home and working folders of whoever grades, and the folder the submission came
+    from (other students' work sits beside it). The worker gets its own copy of the submission."""
+    folders = [assignment.root, Path(__file__).parent, Path.home(), Path.cwd(), Path(submission.path).resolve().parent,
+               *extra]
+    if assignment.reference:
+        spec = importlib.util.find_spec(assignment.reference.split(".")[0])
+        if spec is not None and spec.submodule_search_locations:
+            folders += list(spec.submodule_search_locations)
+    return [str(Path(f).resolve()) for f in folders]
+
+
 def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, limits: Limits | None = None,
           student: dict | None = None) -> Result:
     started = time.monotonic()
@@ -116,7 +131,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 "calls": [{"id": cid, "module": by_id[cid].exercise, "function": by_id[cid].function,
                            "args": plan.expected[cid].inputs} for cid in calls]}
 
-    with Sandbox(submission.stage(assignment.package), limits) as sandbox:
+    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission)) as sandbox:
         outcomes = sandbox.run(steps, make_request)
 
     notes = list(submission.notes)
@@ -140,15 +155,37 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         if submission.mode == "cells":
             notes.append(text + "; the functions defined in other cells are still graded")
     static = {name for name, found in violations.items() if found}
+    problems_seen = {}
+    # What the worker refused (files, signals, network, memory): costs the case it happened in,
+    # or at import every function of that module; the other cases keep their results.
+    refused_cases, refused_exercises = {}, {}
+    for key, outcome in outcomes.items():
+        for v in outcome.violations:
+            if v.get("kind", "import") == "import":
+                continue
+            text = _runtime_violation(v)
+            if key in by_id:
+                refused_cases.setdefault(key, text)
+                owners = [by_id[key].exercise]
+            else:
+                owners = [key] if submission.mode == "package" else \
+                    sorted({function_exercise[f] for f in _defined(sources.get(key, "")) if f in function_exercise}
+                           or modules)
+                for owner in owners:
+                    refused_exercises.setdefault(owner, text)
+            for owner in owners:
+                if text not in problems_seen.setdefault(owner, []):
+                    problems_seen[owner].append(text)
     for outcome in outcomes.values():
         for v in outcome.violations:
+            if v.get("kind", "import") != "import":
+                continue
             phase = v.get("phase")
             owner = phase if phase in violations else None
             # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
             targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
             for name in set(targets) - static:
-                violations[name].append(f"imports {v.get('name')} at run time: the contract allows only NumPy and "
-                                        f"the standard library")
+                violations[name].append(_runtime_violation(v))
 
     exercises = []
     for exercise in assignment.exercises:
@@ -156,7 +193,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         if not cases:
             continue
         total_weight = sum(c.weight for c in cases)
-        problems = sorted(set(violations[exercise.name]))
+        problems = sorted(set(violations[exercise.name])) + problems_seen.get(exercise.name, [])
         if exercise.name in import_problems:
             problems.insert(0, import_problems[exercise.name])
         results = []
@@ -165,6 +202,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             expected = plan.expected[case.id]
             if problems and violations[exercise.name]:
                 verdict = Verdict("violation", f"rule violation: {violations[exercise.name][0]}")
+            elif case.id in refused_cases or exercise.name in refused_exercises:
+                verdict = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
             elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
                 verdict = Verdict("error", import_problems[exercise.name])
             elif submission.mode == "cells" and import_problems and outcome.status == "missing":
@@ -192,6 +231,21 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                     duration=time.monotonic() - started)
     result.status = overall_status(result)
     return result
+
+
+def _defined(source: str) -> set:
+    """Names of the functions a notebook cell defines (none if it does not parse)."""
+    try:
+        return {n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+
+
+def _runtime_violation(v: dict) -> str:
+    """A refusal the worker reported, in plain words (the worker's text is untrusted but checked)."""
+    if v.get("kind", "import") == "import":
+        return f"imports {v.get('name')} at run time: the contract allows only NumPy and the standard library"
+    return f"the submission tried {v.get('name')}; the grader does not allow it"
 
 
 def overall_status(result: Result) -> str:

@@ -23,8 +23,23 @@ from pathlib import Path
 from . import protocol
 from .errors import GraderError
 
-RUNTIME_FILES = ("worker.py", "protocol.py")
+RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
+# Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
+SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
+                  "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
+
+
+def isolation_requested() -> bool:
+    """Namespaces on Linux unless GRADE_ISOLATION=process (debugging; see SECURITY.md)."""
+    return sys.platform.startswith("linux") and os.environ.get("GRADE_ISOLATION", "auto") != "process"
+
+
+def interpreter_folders() -> list[str]:
+    """What the worker's Python needs to read: its prefixes and where NumPy lives."""
+    import numpy
+    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(numpy.__file__).parent.parent)}
+    return sorted(os.path.realpath(f) for f in folders)
 
 
 @dataclass(frozen=True)
@@ -98,15 +113,20 @@ def minimal_env(home: str) -> dict:
 class Sandbox:
     """One submission's temporary folder; `run` may start several workers in it in turn."""
 
-    def __init__(self, stage_submission, limits: Limits):
+    def __init__(self, stage_submission, limits: Limits, hide=()):
         self.limits = limits
         self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        self.dir.chmod(0o755)  # the jailed worker runs as its own uid; siblings never see this folder
         self.runtime = self.dir / "runtime"
         self.runtime.mkdir()
         for name in RUNTIME_FILES:
             shutil.copy2(Path(__file__).parent / name, self.runtime / name)
         self.sub = self.dir / "sub"
         self.sub.mkdir()
+        hidden = {os.path.realpath(p) for p in [*hide, self.dir.parent]}
+        self.hide = sorted(p for p in hidden if p not in SYSTEM_FOLDERS)
+        self.expose = interpreter_folders() + [str(self.dir)]
+        self.isolation = None  # what the first worker reported
         self.request_extra = stage_submission(self.sub)
         self.log_path = self.dir / "output.log"
         self.reimport_failed = set()  # modules that imported once, then hung or crashed a later worker
@@ -154,8 +174,11 @@ class Sandbox:
 
     def _spawn(self, request: dict):
         request_path = self.dir / "request.bin"
-        request_path.write_bytes(protocol.encode({**request, **self.request_extra,
-                                                  "root": str(self.sub), "output_log": str(self.log_path)}))
+        jail = {"hide": self.hide, "expose": self.expose, "writable": str(self.sub), "sandbox": str(self.dir)}
+        request_path.write_bytes(protocol.encode({
+            **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
+            "hide": self.hide, "expose": self.expose, "grader_pid": os.getpid(),
+            "jail": jail if isolation_requested() else None}))
         read_fd, write_fd = os.pipe()
         log = open(self.log_path, "ab")
         # a backstop only: the per-step deadlines below are what normally stop a worker
@@ -182,6 +205,7 @@ class Sandbox:
                 raise GraderError(f"the grading worker could not start ({self._death(process)}), before any "
                                   f"student code ran: is NumPy installed for {sys.executable}, and is "
                                   f"memory_mb in the assignment large enough?\n{log}")
+            self._check_ready(ready)
             for step in sequence:
                 started = time.monotonic()
                 frame = reader.next(deadline=started + step.timeout)
@@ -202,6 +226,23 @@ class Sandbox:
         finally:
             kill_group(process)
             os.close(fd)
+
+    def _check_ready(self, frame: bytes):
+        """The first message comes before any submission code runs: it says how the worker is
+        isolated, or why the jail could not be completed (then nothing is graded)."""
+        try:
+            message = protocol.decode(frame)
+        except protocol.ProtocolError as exc:
+            raise GraderError(f"the grading worker sent a broken first message ({exc})") from None
+        if type(message) is not dict or message.get("type") != "ready":
+            raise GraderError("the grading worker did not start properly (no ready message)")
+        if message.get("jail_error"):
+            raise GraderError(f"the worker's sandbox could not be set up ({_text(message['jail_error'], 300)}); "
+                              "nothing was graded. Set GRADE_ISOLATION=process to grade with process "
+                              "isolation only (see SECURITY.md).")
+        isolation = message.get("isolation")
+        if self.isolation is None and type(isolation) is dict:
+            self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
 
     def _death(self, process) -> str:
         try:
@@ -231,7 +272,8 @@ class Sandbox:
             return Outcome("rejected", duration=elapsed, detail=f"the worker sent {exc}")
         output = _text(message.get("output"), 4000)
         raw_violations = message.get("violations")
-        violations = [{"name": _text(v.get("name"), 200), "phase": _text(v.get("phase"), 200)}
+        violations = [{"name": _text(v.get("name"), 300), "phase": _text(v.get("phase"), 200),
+                       "kind": _text(v.get("kind"), 20) or "import"}
                       for v in (raw_violations if type(raw_violations) is list else []) if type(v) is dict]
         if step.kind == "import":
             error = _exception(message.get("error"))

@@ -14,12 +14,24 @@ import traceback
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import protocol  # noqa: E402  (a copy beside this file)
+import protocol  # noqa: E402  (copies beside this file)
+try:
+    import jail  # noqa: E402
+except Exception:  # not Linux: process isolation only
+    jail = None
 del sys.path[0]
 
 import numpy as np  # noqa: E402,F401  (imported before the submission: it cannot replace it)
 
 OUTPUT_CAP = 4000
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+SIGNAL_EVENTS = ("os.kill", "os.killpg")
+PROGRAM_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn")
+NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg")
+# raw memory and the worker's own objects: the usual ways around an audit hook
+INTROSPECTION_EVENTS = ("ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "ctypes.string_at",
+                        "ctypes.wstring_at", "ctypes.call_function", "gc.get_objects", "gc.get_referrers",
+                        "gc.get_referents")
 
 
 class Worker:
@@ -29,6 +41,10 @@ class Worker:
         self.root = request["root"]
         self.package = request["package"]
         self.forbidden = tuple(request["forbidden"])
+        self.hidden = tuple(request.get("hide", []))
+        self.exposed = tuple(request.get("expose", []))
+        self.writable = (self.root, os.devnull) + tuple(request.get("writable_extra", []))
+        self.grader_pid = request.get("grader_pid")
         self.phase = None  # the module or function running now, for import violations
         self.log = open(request["output_log"], "rb")
         self.log.seek(0, 2)
@@ -68,12 +84,41 @@ class Worker:
 
     # --- rules ------------------------------------------------------------------------------
     def audit(self, event, args):
-        if event != "import" or not self.forbidden:
+        """Refuse, and report in plain words, what a submission has no reason to do. In the
+        Linux jail the OS refuses these anyway; elsewhere this is the (best-effort) barrier."""
+        if event == "import":
+            name = args[0]
+            if any(name == f or name.startswith(f + ".") for f in self.forbidden):
+                self.refuse("import", "importing %r is not allowed in this assignment" % name, name=name)
+        elif event == "open":
+            self.check_open(*args[:3])
+        elif event in SIGNAL_EVENTS:
+            target = args[0]
+            if event == "os.killpg" or target <= 0 or target in (os.getppid(), self.grader_pid):
+                self.refuse("signal", "sending a signal to process %s (the grader or its group)" % target)
+        elif event in PROGRAM_EVENTS:
+            self.refuse("program", "starting another program (%s)" % event)
+        elif event in NETWORK_EVENTS:
+            self.refuse("network", "using the network (%s)" % event)
+        elif event in INTROSPECTION_EVENTS:
+            self.refuse("memory", "reaching into memory or the grader's objects (%s)" % event)
+
+    def check_open(self, path, mode, flags):
+        if isinstance(path, int) or path is None:
             return
-        name = args[0]
-        if any(name == f or name.startswith(f + ".") for f in self.forbidden):
-            self.violations.append({"name": name, "phase": self.phase})
-            raise ImportError("importing %r is not allowed in this assignment" % name)
+        try:
+            path = os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return
+        writing = isinstance(mode, str) and any(c in mode for c in "wax+") or bool(flags & WRITE_FLAGS)
+        if writing and not any(_inside(path, w) for w in self.writable):
+            self.refuse("file", "writing %s, outside its own folder" % path)
+        if any(_inside(path, h) for h in self.hidden) and not any(_inside(path, e) for e in self.exposed):
+            self.refuse("file", "reading %s, which the grader keeps from submissions" % path)
+
+    def refuse(self, kind, what, name=None):
+        self.violations.append({"kind": kind, "name": name or what, "phase": self.phase})
+        raise (ImportError if kind == "import" else PermissionError)("not allowed by the grader: %s" % what)
 
     # --- loading ----------------------------------------------------------------------------
     def load_package(self):
@@ -147,9 +192,10 @@ class Worker:
         message["violations"] = self.flush_violations()
         self.send(message)
 
-    def run(self):
+    def run(self, isolation):
         self.violations = []
-        self.send({"type": "ready"})  # NumPy and the request are loaded: what fails now is the submission's
+        # NumPy, the request and the jail are in place: what fails from now on is the submission's
+        self.send({"type": "ready", "isolation": isolation})
         sys.addaudithook(self.audit)
         if self.request["mode"] == "cells":
             self.load_cells()
@@ -160,12 +206,32 @@ class Worker:
         self.send({"type": "done"})
 
 
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def isolate(request, fd):
+    """Enter the Linux jail when the grader asks for it; say which isolation we have."""
+    if not request.get("jail"):
+        return {"level": "process", "reason": "namespaces not requested"}
+    if jail is None:
+        return {"level": "process", "reason": "no jail on this platform"}
+    try:
+        return jail.enter({**request["jail"], "result_fd": fd})
+    except jail.JailUnavailable as exc:
+        return {"level": "process", "reason": exc.strerror}
+    except jail.JailError as exc:  # granted but incomplete: never grade half-isolated
+        protocol.write_frame(fd, protocol.encode({"type": "ready", "jail_error": exc.strerror}))
+        os._exit(3)
+
+
 def main():
     request_path, fd = sys.argv[1], int(sys.argv[2])
     with open(request_path, "rb") as f:
         request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS)
     os.unlink(request_path)
-    Worker(request, fd).run()
+    isolation = isolate(request, fd)
+    Worker(request, fd).run(isolation)
     os._exit(0)  # skip interpreter teardown: nothing the submission registered runs after us
 
 

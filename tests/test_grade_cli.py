@@ -136,7 +136,7 @@ def test_infinite_loop_times_out_and_the_rest_is_graded(tmp_path, solution):
 
 def test_crash_in_one_function_costs_only_its_cases(tmp_path, solution):
     folder = solution_folder(tmp_path / "crash" / "exercises")
-    edit(folder / "similarity.py", "def dot_product(a, b):\n", "def dot_product(a, b):\n    import ctypes; ctypes.string_at(0)\n")
+    edit(folder / "similarity.py", "def dot_product(a, b):\n", "def dot_product(a, b):\n    import faulthandler; faulthandler._sigsegv()\n")
     _, result = grade_json(tmp_path, folder, "-k", "similarity")
     cases = [c for e in result["exercises"] for c in e["cases"]]
     crashed = [c for c in cases if c["function"] == "dot_product"]

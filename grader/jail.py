@@ -1,0 +1,239 @@
+"""The worker's jail on Linux: its own PID, network, IPC and mount namespaces, a read-only
+filesystem, the instructor's folders hidden, and no privileges left.
+
+Runs inside the worker process, from a copy beside worker.py, before any submission code and
+before NumPy is imported. Standard library only (ctypes for the few system calls Python 3.11
+does not wrap). `enter` either returns in the jailed child, or raises JailUnavailable when the
+kernel refuses namespaces (then the worker runs with process isolation only; see SECURITY.md).
+
+As root (an instructor's grading box, CI): namespaces, then the worker becomes a uid of its
+own with no capabilities. As an unprivileged user: the same inside a user namespace (the
+worker is "root" only there, with every capability dropped).
+"""
+import ctypes
+import os
+import shutil
+import signal
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+ST_RELATIME = 4096
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+CAPABILITY_VERSION_3 = 0x20080522
+
+WORKER_UID_BASE = 1_200_000_000  # + the worker's pid: no two live workers share a uid
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+TMP_MB = 64                      # each private temporary folder and the writable copy
+
+
+class JailUnavailable(OSError):
+    """The kernel refused the namespaces (no privilege, or disabled): fall back."""
+
+
+class JailError(OSError):
+    """Namespaces were granted but a step that isolation depends on failed: do not grade."""
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise JailError(errno, "%s: %s" % (what, os.strerror(errno)))
+
+
+def _mount(source, target, fstype, flags, data=None, what=None):
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       ctypes.c_ulong(flags), data and data.encode()), what or "mount %s" % target)
+
+
+def _flags_of(path):
+    """The lock-sensitive flags a bind remount must keep (or the kernel refuses it)."""
+    f = os.statvfs(path).f_flag
+    flags = f & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+    return flags | (MS_RELATIME if f & ST_RELATIME else 0)
+
+
+def _read_only(path, required=False):
+    try:
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _flags_of(path))
+    except OSError:
+        if required:
+            raise
+
+
+def _mount_points():
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4]
+            for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+                point = point.replace(code, char)
+            points.append(point)
+    return points
+
+
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def enter(spec):
+    """Jail this process. Returns (in the jailed child) a description of the isolation.
+
+    spec: {"hide": [folders], "expose": [folders to keep readable inside hidden ones],
+           "writable": the folder the submission may write (copied into a private tmpfs),
+           "sandbox": the worker's own folder, "result_fd": the pipe to the grader}"""
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    if not hasattr(_libc, "unshare"):
+        raise JailUnavailable(0, "no namespaces on this system")
+    if _libc.unshare(flags | (0 if root else CLONE_NEWUSER)) != 0:
+        errno = ctypes.get_errno()
+        raise JailUnavailable(errno, "namespaces refused: %s" % os.strerror(errno))
+    if not root:  # "root" in the user namespace only, mapped to the real user outside
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", "0 %d 1" % uid)
+        _write("/proc/self/gid_map", "0 %d 1" % gid)
+    worker_uid = WORKER_UID_BASE + os.getpid() % 1_000_000 if root else 0
+    status_read, status_write = os.pipe()
+    init = os.fork()  # PID 1 of the new namespace: when it ends, every process left in it is killed
+    if init:
+        os.close(status_write)
+        _outer(init, status_read, spec["result_fd"])
+    os.close(status_read)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader killed the outer process
+    try:
+        _build_filesystem(spec, root, worker_uid)
+    except OSError as exc:
+        raise JailError(exc.errno, "the sandbox could not be set up: %s" % exc.strerror) from None
+    worker = os.fork()  # not PID 1 itself: PID 1 ignores signals, even its own SIGSEGV
+    if worker:
+        _init(worker, status_write, spec["result_fd"])
+    os.close(status_write)
+    try:
+        _drop_privileges(root, worker_uid)
+    except OSError as exc:
+        raise JailError(exc.errno, "the sandbox could not drop privileges: %s" % exc.strerror) from None
+    return {"level": "namespaces", "user": "own uid %d" % worker_uid if root else "user namespace",
+            "network": "none", "filesystem": "read-only, instructor folders hidden"}
+
+
+def _wait(pid):
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 1 << 8
+
+
+def _init(worker, status_write, result_fd):
+    """PID 1 of the namespace: reaps, and passes on how the worker ended."""
+    os.close(result_fd)  # the grader must see end-of-file as soon as the worker is gone
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(1)
+        if pid == worker:
+            os.write(status_write, status.to_bytes(4, "little"))
+            os._exit(0)
+
+
+def _outer(init, status_read, result_fd):
+    """The process the grader started: waits, then ends the way the worker ended (the grader
+    reads its exit status). Killing this process (the grader kills the group) kills the rest."""
+    os.close(result_fd)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    status = _wait(init)
+    reported = os.read(status_read, 4)
+    if len(reported) == 4:
+        status = int.from_bytes(reported, "little")
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _build_filesystem(spec, root, worker_uid):
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, what="making mounts private")
+    # Handles on what must stay reachable, taken before anything is hidden.
+    expose = sorted({os.path.realpath(p) for p in spec["expose"] + [spec["sandbox"]] if os.path.isdir(p)})
+    expose = [p for p in expose if not any(q != p and _inside(p, q) for q in expose)]
+    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in expose}
+    writable = os.path.realpath(spec["writable"])
+    writable_fd = os.open(writable, os.O_RDONLY | os.O_DIRECTORY)
+
+    # 1. Everything read-only (the root is required; other mounts best effort, e.g. locked ones).
+    for point in _mount_points():
+        if not _inside(point, "/proc"):
+            _read_only(point, required=point == "/")
+    # 2. Hide: private temporary folders, and the instructor's folders as empty ones.
+    hide = sorted({os.path.realpath(p) for p in spec["hide"] if os.path.isdir(p)} |
+                  {p for p in PRIVATE_TMP if os.path.isdir(p)}, key=len)
+    hidden = []
+    for folder in hide:
+        if any(_inside(folder, h) for h in hidden):
+            continue
+        if folder in PRIVATE_TMP:
+            options = "size=%dm,mode=1777" % TMP_MB
+        else:
+            options = "size=1m,mode=0755"
+        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        hidden.append(folder)
+    # 3. Bring back, read-only, what the worker needs and a hidden folder covered.
+    for path, fd in handles.items():
+        if any(_inside(path, h) for h in hidden):
+            os.makedirs(path, exist_ok=True)
+            _mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC, what="exposing %s" % path)
+            _read_only(path, required=True)
+        os.close(fd)
+    for folder in hidden:
+        if folder not in PRIVATE_TMP:
+            _read_only(folder, required=True)
+    # 4. The submission's folder: a private, size-capped copy it may write to.
+    owner = "uid=%d,gid=%d," % (worker_uid, worker_uid) if root else ""
+    _mount("tmpfs", writable, "tmpfs", MS_NOSUID | MS_NODEV, "%ssize=%dm,mode=0700" % (owner, TMP_MB))
+    source = "/proc/self/fd/%d" % writable_fd
+    for name in os.listdir(source):
+        src, dst = os.path.join(source, name), os.path.join(writable, name)
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst, symlinks=True)
+    os.close(writable_fd)
+    if root:
+        for folder, dirs, files in os.walk(writable):
+            for name in dirs + files:
+                os.lchown(os.path.join(folder, name), worker_uid, worker_uid)
+    # 5. A /proc that shows only this namespace's processes.
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, what="mounting /proc")
+    os.chdir(writable)
+
+
+def _drop_privileges(root, worker_uid):
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last + 1):  # nothing gained back by exec, even as uid 0 in a user namespace
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    if root:
+        os.setgroups([])
+        os.setresgid(worker_uid, worker_uid, worker_uid)
+        os.setresuid(worker_uid, worker_uid, worker_uid)  # clears every capability
+    else:
+        header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+        data = (ctypes.c_uint32 * 6)()
+        _check(_libc.capset(header, data), "dropping capabilities")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    # If the outer process is killed (the grader's timeout), this one dies too, even if the
+    # submission left the process group. Set last: a credential change clears it.
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent-death signal")
