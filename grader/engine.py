@@ -133,6 +133,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
 
     with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission)) as sandbox:
         outcomes = sandbox.run(steps, make_request)
+        isolation = sandbox.isolation
 
     notes = list(submission.notes)
     import_problems = {}
@@ -228,7 +229,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     result = Result(submission=str(submission.path), seed=plan.seed,
                     score=sum(e.score for e in exercises), max_score=sum(e.max_score for e in exercises),
                     exercises=exercises, notes=notes, student=student, source=plan.source,
-                    duration=time.monotonic() - started)
+                    duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
     return result
 

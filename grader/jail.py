@@ -124,7 +124,7 @@ def enter(spec):
         _drop_privileges(root, worker_uid)
     except OSError as exc:
         raise JailError(exc.errno, "the sandbox could not drop privileges: %s" % exc.strerror) from None
-    return {"level": "namespaces", "user": "own uid %d" % worker_uid if root else "user namespace",
+    return {"level": "namespaces", "user": "a uid of its own, no privileges" if root else "user namespace, no privileges",
             "network": "none", "filesystem": "read-only, instructor folders hidden"}
 
 

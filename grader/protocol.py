@@ -42,6 +42,8 @@ def _encode_tree(value, blobs, depth=0):
         return {"$float": repr(value)} if value != value or value in (float("inf"), float("-inf")) else value
     if kind is np.ndarray or isinstance(value, np.generic) and kind.__module__ == "numpy":
         array = np.asarray(value) if kind is not np.ndarray else value
+        if array.size > MAX_ELEMENTS:  # e.g. a stride trick: never copy it
+            raise Unsupported("an array of shape %s (more than %d elements)" % (array.shape, MAX_ELEMENTS))
         if array.dtype.kind not in INPUT_KINDS or array.dtype.hasobject:
             raise Unsupported("an array of dtype %s (only bool, int and float arrays are accepted)" % array.dtype)
         blobs.append(array)
@@ -85,7 +87,29 @@ def encode(value) -> bytes:
     return struct.pack(">I", len(header)) + header + b"".join(blobs)
 
 
+def _check_npy_header(blob, kinds):
+    """Shape and dtype from the .npy header, checked before NumPy allocates anything."""
+    stream = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+    except Exception as exc:
+        raise ProtocolError("an array that is not a valid .npy (%s)" % exc) from None
+    if dtype.kind not in kinds or dtype.hasobject:
+        raise ProtocolError("an array of dtype %s is not accepted" % dtype)
+    count = 1
+    for n in shape:
+        count *= n
+    if count > MAX_ELEMENTS:
+        raise ProtocolError("an array of shape %s is too large" % (shape,))
+    if count * dtype.itemsize != len(blob) - stream.tell():
+        raise ProtocolError("an array whose data does not match its shape %s" % (shape,))
+
+
 def _load_array(blob, kinds):
+    _check_npy_header(blob, kinds)
     try:
         array = np.load(io.BytesIO(blob), allow_pickle=False)
     except Exception as exc:  # malformed .npy, object dtype (pickle refused), …

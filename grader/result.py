@@ -73,6 +73,7 @@ class Result:
     status: str = "ok"
     duration: float = 0.0
     source: str = "reference"                      # where the expected values came from
+    isolation: dict | None = None                   # how the worker was isolated (see SECURITY.md)
 
     @property
     def cases(self):
@@ -87,5 +88,5 @@ class Result:
         return {"schema_version": SCHEMA_VERSION, "submission": self.submission, "student": self.student,
                 "status": self.status, "seed": self.seed, "score": round(self.score, 6),
                 "max_score": round(self.max_score, 6), "duration": round(self.duration, 3),
-                "expected_from": self.source, "notes": self.notes,
+                "expected_from": self.source, "isolation": self.isolation, "notes": self.notes,
                 "exercises": [e.to_json() for e in self.exercises]}

@@ -1,8 +1,11 @@
 """Shared fixtures: the real assignment, and submissions built from the reference."""
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,7 +38,60 @@ def solution(tmp_path_factory):
     return solution_folder(tmp_path_factory.mktemp("solution") / "exercises")
 
 
-def run_grade(*args, cwd=ROOT, timeout=300):
-    """The real CLI, as a student runs it."""
-    return subprocess.run([sys.executable, "-m", "grader.cli", *map(str, args)], cwd=cwd, capture_output=True,
+UNPRIVILEGED_UID = 4242  # no passwd entry needed: the CLI gets HOME from the environment
+
+
+def can_run_unprivileged() -> bool:
+    """Tests run as root here (as CI does); they can also run the CLI as a plain user."""
+    return sys.platform.startswith("linux") and os.geteuid() == 0 and bool(shutil.which("unshare")) \
+        and bool(shutil.which("setpriv"))
+
+
+def _unreachable_ancestor(path: Path):
+    """The first folder above `path` that other users cannot enter (e.g. /root holding pyenv)."""
+    for parent in reversed(path.parents):
+        if parent != Path("/") and not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def grade_argv(user: bool = False, home: Path | None = None) -> list:
+    """The command line of the real CLI, as root or as an unprivileged user (uid 4242).
+
+    For the plain user, a private mount namespace makes the interpreter reachable when it lives
+    in a folder only root may enter (pyenv under /root); the CLI itself then runs with no
+    privilege at all, as an instructor's or a student's account would."""
+    argv = [sys.executable, "-m", "grader.cli"]
+    if not user:
+        return argv
+    script = "set -e\n"
+    blocked = _unreachable_ancestor(Path(sys.base_prefix).resolve())
+    if blocked is not None:
+        keep = Path(sys.base_prefix).resolve().relative_to(blocked).parts[0]
+        stage = tempfile.mkdtemp(prefix="stage-")
+        script += (f"mount --bind '{blocked / keep}' '{stage}'\nmount -t tmpfs -o mode=0755 tmpfs '{blocked}'\n"
+                   f"mkdir -p '{blocked / keep}'\nmount --move '{stage}' '{blocked / keep}'\n")
+    script += (f'exec setpriv --reuid={UNPRIVILEGED_UID} --regid={UNPRIVILEGED_UID} --clear-groups '
+               f'env HOME="{home or "/nonexistent"}" "$@"\n')
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *argv]
+
+
+def user_folder(prefix="user-") -> Path:
+    """A folder the unprivileged user owns (pytest's own temporary folders are root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chown(folder, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+    return folder
+
+
+def give_to_user(path: Path):
+    """Hand a tree built by the test (as root) to the unprivileged user."""
+    for folder, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(folder, name), UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+    os.lchown(path, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+
+
+def run_grade(*args, cwd=ROOT, timeout=300, user=False, home=None):
+    """The real CLI, as a student runs it (or as an unprivileged user, `user=True`)."""
+    return subprocess.run([*grade_argv(user, home), *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
