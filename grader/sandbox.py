@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import protocol
+from .cgroups import WorkerGroup
 from .errors import GraderError
 
 RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
@@ -80,8 +81,10 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def _set_limits(limits: Limits, cpu_seconds: int):
+def _set_limits(limits: Limits, cpu_seconds: int, group: WorkerGroup | None = None):
     def apply():
+        if group is not None:
+            group.join()
         def cap(which, value):
             try:
                 soft, hard = resource.getrlimit(which)
@@ -183,15 +186,22 @@ class Sandbox:
         log = open(self.log_path, "ab")
         # a backstop only: the per-step deadlines below are what normally stop a worker
         cpu = int(2 * IMPORT_TIMEOUT + self.limits.timeout * (len(request["calls"]) + 1) + 5)
+        group = WorkerGroup(self.limits.memory_mb, self.limits.processes) if isolation_requested() else None
+        self.memory_cap = group.describe() if group else "per process (rlimits)"
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", str(self.runtime / "worker.py"), str(request_path), str(write_fd)],
                 cwd=self.sub, env=minimal_env(str(self.sub)), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=log, pass_fds=[write_fd], start_new_session=True,
-                preexec_fn=_set_limits(self.limits, cpu), close_fds=True)
+                preexec_fn=_set_limits(self.limits, cpu, group), close_fds=True)
+        except BaseException:
+            if group:
+                group.close()
+            raise
         finally:
             os.close(write_fd)
             log.close()
+        process.group = group
         return process, read_fd
 
     def _one_worker(self, request, sequence: list[Step], outcomes: dict):
@@ -226,6 +236,8 @@ class Sandbox:
         finally:
             kill_group(process)
             os.close(fd)
+            if process.group is not None:
+                process.group.close()
 
     def _check_ready(self, frame: bytes):
         """The first message comes before any submission code runs: it says how the worker is
@@ -243,6 +255,7 @@ class Sandbox:
         isolation = message.get("isolation")
         if self.isolation is None and type(isolation) is dict:
             self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
+            self.isolation["memory and processes"] = self.memory_cap
 
     def _death(self, process) -> str:
         try:
