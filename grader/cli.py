@@ -62,7 +62,8 @@ def run_grade(args) -> int:
     plan = expectations.plan(cases, seed=args.seed)
     if args.case and not plan.cases:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
-    result = grade(assignment, path, plan)
+    outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
+    result = grade(assignment, path, plan, protect=outputs)
     colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     try:
         if args.json:  # first: the results survive whatever happens to the report

@@ -100,7 +100,9 @@ def protected_folders(assignment: Assignment, submission: Submission, extra=()) 
 
 
 def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, limits: Limits | None = None,
-          student: dict | None = None) -> Result:
+          student: dict | None = None, protect=()) -> Result:
+    """Grade one submission. `protect`: more folders the worker must not see (outputs, the
+    other submissions of a class)."""
     started = time.monotonic()
     if not isinstance(submission, Submission):
         submission = load_submission(Path(submission), assignment.package)
@@ -131,7 +133,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 "calls": [{"id": cid, "module": by_id[cid].exercise, "function": by_id[cid].function,
                            "args": plan.expected[cid].inputs} for cid in calls]}
 
-    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission)) as sandbox:
+    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect)) as sandbox:
         outcomes = sandbox.run(steps, make_request)
         isolation = sandbox.isolation
 
