@@ -4,3 +4,11 @@ It knows nothing about softmax: the course is data (`assignment.yaml`, `course/`
 reference). See README.md for the pipeline and the result format.
 """
 __version__ = "0.1.0"
+
+import os as _os
+import sys as _sys
+
+# `python -m grader.cli` puts the working folder first on sys.path: a student's json.py there
+# would shadow the standard library in the grader itself. The grader is found where it is installed.
+if _sys.path and _sys.path[0] == _os.getcwd() and not _os.path.isdir(_os.path.join(_sys.path[0], "grader")):
+    del _sys.path[0]

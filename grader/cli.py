@@ -113,6 +113,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `grade | head`: the reader left early; the report and JSON are written already
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 141  # 128 + SIGPIPE, what a shell pipeline expects
 
 
 if __name__ == "__main__":

@@ -146,7 +146,9 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             notes.append(f"{where} printed at import: {outcome.output.strip()[:300]}")
         if outcome is None or outcome.status == "returned":
             continue
-        if outcome.status == "raised":
+        if key in submission.problems:  # described when it was read: file, line, the code, what to do
+            text = submission.problems[key]
+        elif outcome.status == "raised":
             exc = outcome.exception or {}
             text = f"{where} failed at import: {exc.get('type')}: {exc.get('message', '')}"
             trace = exc.get("traceback") or []
@@ -155,7 +157,10 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         else:
             text = f"{where}: {outcome.status} at import ({outcome.detail})"
         import_problems[key] = text
-        if submission.mode == "cells":
+        if key in submission.problems:
+            if submission.mode == "package" and text in notes:
+                notes.remove(text)  # said where it costs, in its exercise: not twice
+        elif submission.mode == "cells":
             notes.append(text + "; the functions defined in other cells are still graded")
     static = {name for name, found in violations.items() if found}
     problems_seen = {}
