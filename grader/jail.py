@@ -12,6 +12,7 @@ worker is "root" only there, with every capability dropped).
 """
 import ctypes
 import os
+import platform
 import shutil
 import signal
 
@@ -25,7 +26,12 @@ PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
 
 WORKER_UID_BASE = 1_200_000_000  # + the worker's pid: no two live workers share a uid
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# What the new root holds besides the interpreter: the system's programs and libraries, and
+# /etc (the dynamic loader's cache, locale and time zone data). Nothing else of the machine.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+MNT_DETACH = 2
 TMP_MB = 64                      # each private temporary folder and the writable copy
 
 
@@ -89,9 +95,9 @@ def _write(path, text):
 def enter(spec):
     """Jail this process. Returns (in the jailed child) a description of the isolation.
 
-    spec: {"hide": [folders], "expose": [folders to keep readable inside hidden ones],
+    spec: {"expose": [the interpreter's folders], "sandbox": the worker's own folder,
            "writable": the folder the submission may write (copied into a private tmpfs),
-           "sandbox": the worker's own folder, "result_fd": the pipe to the grader}"""
+           "new_root": an empty folder to build the new root on, "result_fd": the pipe to the grader}"""
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
@@ -115,7 +121,7 @@ def enter(spec):
     try:
         _build_filesystem(spec, root, worker_uid)
     except OSError as exc:
-        raise JailError(exc.errno, "the sandbox could not be set up: %s" % exc.strerror) from None
+        raise JailError(exc.errno, "%s%s" % (exc.strerror, " (%s)" % exc.filename if exc.filename else "")) from None
     worker = os.fork()  # not PID 1 itself: PID 1 ignores signals, even its own SIGSEGV
     if worker:
         _init(worker, status_write, spec["result_fd"])
@@ -123,9 +129,9 @@ def enter(spec):
     try:
         _drop_privileges(root, worker_uid)
     except OSError as exc:
-        raise JailError(exc.errno, "the sandbox could not drop privileges: %s" % exc.strerror) from None
+        raise JailError(exc.errno, "dropping privileges: %s" % exc.strerror) from None
     return {"level": "namespaces", "user": "a uid of its own, no privileges" if root else "user namespace, no privileges",
-            "network": "none", "filesystem": "read-only, instructor folders hidden"}
+            "network": "none", "filesystem": "only the system, Python and its own copy; read-only"}
 
 
 def _wait(pid):
@@ -169,56 +175,81 @@ def _outer(init, status_read, result_fd):
 
 
 def _build_filesystem(spec, root, worker_uid):
+    """A new root holding only what Python needs, read-only, then pivot into it: everything
+    else on the machine (every copy of the course, other submissions, homes) is simply absent."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE, what="making mounts private")
-    # Handles on what must stay reachable, taken before anything is hidden.
-    expose = sorted({os.path.realpath(p) for p in spec["expose"] + [spec["sandbox"]] if os.path.isdir(p)})
-    expose = [p for p in expose if not any(q != p and _inside(p, q) for q in expose)]
-    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in expose}
-    writable = os.path.realpath(spec["writable"])
+    new = os.path.realpath(spec["new_root"])
+    sandbox, writable = os.path.realpath(spec["sandbox"]), os.path.realpath(spec["writable"])
     writable_fd = os.open(writable, os.O_RDONLY | os.O_DIRECTORY)
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755", what="the new root")
 
-    # 1. Everything read-only (the root is required; other mounts best effort, e.g. locked ones).
-    for point in _mount_points():
-        if not _inside(point, "/proc"):
-            _read_only(point, required=point == "/")
-    # 2. Hide: private temporary folders, and the instructor's folders as empty ones.
-    hide = sorted({os.path.realpath(p) for p in spec["hide"] if os.path.isdir(p)} |
-                  {p for p in PRIVATE_TMP if os.path.isdir(p)}, key=len)
-    hidden = []
-    for folder in hide:
-        if any(_inside(folder, h) for h in hidden):
-            continue
-        if folder in PRIVATE_TMP:
-            options = "size=%dm,mode=1777" % TMP_MB
+    def bind(path, recursive=True):
+        target = new + path
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
         else:
-            options = "size=1m,mode=0755"
-        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
-        hidden.append(folder)
-    # 3. Bring back, read-only, what the worker needs and a hidden folder covered.
-    for path, fd in handles.items():
-        if any(_inside(path, h) for h in hidden):
-            os.makedirs(path, exist_ok=True)
-            _mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC, what="exposing %s" % path)
-            _read_only(path, required=True)
-        os.close(fd)
-    for folder in hidden:
-        if folder not in PRIVATE_TMP:
-            _read_only(folder, required=True)
-    # 4. The submission's folder: a private, size-capped copy it may write to.
+            open(target, "a").close()
+        _mount(path, target, None, MS_BIND | (MS_REC if recursive else 0), what="exposing %s" % path)
+
+    # 1. The system and the interpreter, read-only (a symbolic link like /lib -> usr/lib stays a link).
+    kept = []
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), new + path)
+        elif os.path.isdir(path):
+            kept.append(path)
+    for path in sorted({os.path.realpath(p) for p in spec["expose"] if os.path.isdir(p)}):
+        if not any(_inside(path, k) for k in kept):
+            kept.append(path)
+    for path in kept:
+        bind(path)
+    # 2. Devices a program may expect, and the usual links.
+    os.makedirs(new + "/dev", exist_ok=True)
+    for name in DEVICES:
+        if os.path.exists("/dev/" + name):
+            bind("/dev/" + name, recursive=False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, new + "/dev/" + name)
+    # 3. Private, size-capped temporary folders; the worker's own folder (read-only) inside.
+    for path in PRIVATE_TMP:
+        os.makedirs(new + path, exist_ok=True)
+        _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % TMP_MB)
+    bind(sandbox, recursive=False)
+    os.makedirs(new + "/proc", exist_ok=True)
+    # 4. Everything so far read-only, but the temporary folders and the devices.
+    for point in _mount_points():
+        if _inside(point, new) and point[len(new):] not in PRIVATE_TMP and not _inside(point, new + "/dev"):
+            _read_only(point, required=point in (new, new + sandbox) or point[len(new):] in kept)
+    # 5. The submission's folder: a private, size-capped copy it may write to.
     owner = "uid=%d,gid=%d," % (worker_uid, worker_uid) if root else ""
-    _mount("tmpfs", writable, "tmpfs", MS_NOSUID | MS_NODEV, "%ssize=%dm,mode=0700" % (owner, TMP_MB))
+    _mount("tmpfs", new + writable, "tmpfs", MS_NOSUID | MS_NODEV, "%ssize=%dm,mode=0700" % (owner, TMP_MB))
     source = "/proc/self/fd/%d" % writable_fd
     for name in os.listdir(source):
-        src, dst = os.path.join(source, name), os.path.join(writable, name)
+        src, dst = os.path.join(source, name), os.path.join(new + writable, name)
         (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst, symlinks=True)
     os.close(writable_fd)
     if root:
-        for folder, dirs, files in os.walk(writable):
+        for folder, dirs, files in os.walk(new + writable):
             for name in dirs + files:
                 os.lchown(os.path.join(folder, name), worker_uid, worker_uid)
-    # 5. A /proc that shows only this namespace's processes.
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, what="mounting /proc")
+    # 6. A /proc that shows only this namespace's processes.
+    _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, what="mounting /proc")
+    # 7. Into the new root; the old one is detached, so nothing can climb back to it.
+    os.chdir(new)
+    _check(_libc.syscall(_pivot_root_number(), b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detaching the old root")
+    os.chdir("/")
     os.chdir(writable)
+
+
+def _pivot_root_number():
+    numbers = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "i686": 217, "i386": 217,
+               "armv7l": 218, "ppc64le": 203, "s390x": 217}
+    machine = platform.machine()
+    if machine not in numbers:
+        raise JailError(0, "no pivot_root number known for %s" % machine)
+    return numbers[machine]
 
 
 def _drop_privileges(root, worker_uid):

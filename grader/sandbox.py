@@ -72,6 +72,7 @@ class Outcome:
     duration: float = 0.0
     detail: str = ""
     violations: list = field(default_factory=list)
+    claimed: str | None = None   # a rejected message: the step it claimed to answer
 
 
 def _signal_name(returncode: int) -> str:
@@ -126,9 +127,11 @@ class Sandbox:
             shutil.copy2(Path(__file__).parent / name, self.runtime / name)
         self.sub = self.dir / "sub"
         self.sub.mkdir()
+        self.new_root = self.dir / "root"  # where the jail builds the worker's filesystem
+        self.new_root.mkdir()
         hidden = {os.path.realpath(p) for p in [*hide, self.dir.parent]}
         self.hide = sorted(p for p in hidden if p not in SYSTEM_FOLDERS)
-        self.expose = interpreter_folders() + [str(self.dir)]
+        self.expose = interpreter_folders()
         self.isolation = None  # what the first worker reported
         self.request_extra = stage_submission(self.sub)
         self.log_path = self.dir / "output.log"
@@ -177,10 +180,11 @@ class Sandbox:
 
     def _spawn(self, request: dict):
         request_path = self.dir / "request.bin"
-        jail = {"hide": self.hide, "expose": self.expose, "writable": str(self.sub), "sandbox": str(self.dir)}
+        jail = {"expose": self.expose, "writable": str(self.sub), "sandbox": str(self.dir),
+                "new_root": str(self.new_root)}
         request_path.write_bytes(protocol.encode({
             **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
-            "hide": self.hide, "expose": self.expose, "grader_pid": os.getpid(),
+            "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
             "jail": jail if isolation_requested() else None}))
         read_fd, write_fd = os.pipe()
         log = open(self.log_path, "ab")
@@ -216,6 +220,7 @@ class Sandbox:
                                   f"student code ran: is NumPy installed for {sys.executable}, and is "
                                   f"memory_mb in the assignment large enough?\n{log}")
             self._check_ready(ready)
+            answered = set()
             for step in sequence:
                 started = time.monotonic()
                 frame = reader.next(deadline=started + step.timeout)
@@ -229,6 +234,13 @@ class Sandbox:
                         outcomes[step.key] = outcome
                     return
                 outcome = self._outcome(frame, step, elapsed)
+                if outcome.status == "rejected" and outcome.claimed in answered:
+                    # a second answer for an earlier step (written straight on the pipe): that step is
+                    # the one at fault; this one is run again by a fresh worker
+                    outcomes[outcome.claimed] = Outcome("rejected", detail="the worker sent two answers for this "
+                                                        "case (a message forged by the submission?)")
+                    return
+                answered.add(step.key)
                 if step.key not in outcomes or outcome.status == "rejected":
                     outcomes[step.key] = outcome  # a re-import keeps its first report
                 if outcome.status == "rejected":
@@ -280,7 +292,10 @@ class Sandbox:
             expected_type = "import" if step.kind == "import" else "result"
             key = message.get("module") if step.kind == "import" else message.get("id")
             if message.get("type") != expected_type or key != step.key:
-                raise protocol.ProtocolError(f"an out-of-order message (expected the {step.kind} of {step.key})")
+                claimed = message.get("module") or message.get("id")
+                return Outcome("rejected", duration=elapsed, claimed=claimed if type(claimed) is str else None,
+                               detail=f"the worker sent an out-of-order message (expected the {step.kind} of "
+                                      f"{step.key})")
         except protocol.ProtocolError as exc:
             return Outcome("rejected", duration=elapsed, detail=f"the worker sent {exc}")
         output = _text(message.get("output"), 4000)

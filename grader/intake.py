@@ -1,0 +1,626 @@
+"""Intake for `grade bulk`: turn a folder of a class's submissions into one entry per student.
+
+SUBMISSIONS may be a plain folder (one entry per student), an extracted Moodle "Download all
+submissions" export, an extracted Canvas "Download submissions" export, or a mixture: each
+entry is classified on its own, by its name. Zips are extracted here, by hand, member by
+member, because a submission is hostile (SECURITY.md): an archive may try to write outside its
+folder, plant a link, hide behind a password or expand to gigabytes. Whatever is wrong with one
+student's entry becomes that entry's `problem`; only a SUBMISSIONS folder that cannot be used
+at all is a GraderError.
+
+Nothing here runs or imports student code, and nothing is written outside `work`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import struct
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import GraderError
+
+PACKAGE = "exercises"          # the assignment's package (assignment.yaml `package:`)
+
+# --- caps for an untrusted zip -----------------------------------------------------------------
+# A submission is a few modules or a notebook: a few hundred KiB. The caps leave room for a
+# notebook with plots and stop anything that would fill the disk or take minutes.
+MAX_ARCHIVE_BYTES = 50 * 2**20   # the .zip itself: zipfile reads its whole central directory
+MAX_TOTAL_BYTES = 20 * 2**20     # bytes actually decompressed, all members together
+MAX_FILE_BYTES = 10 * 2**20      # bytes actually decompressed, one member
+MAX_MEMBERS = 500                # files and folders extracted (ignored ones not counted)
+MAX_ENTRIES = 5000               # every entry, ignored ones included (a whole .git, __MACOSX)
+MAX_RATIO = 100                  # decompressed : compressed, checked once a member passes…
+RATIO_FROM_BYTES = 2**20         # …1 MiB: small files of repeated text legitimately compress well
+CHUNK = 64 * 2**10
+# Archives are never opened recursively: one inside a zip is refused, so that every byte
+# extracted has gone through the caps above.
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
+
+MAX_ID_LENGTH = 64
+MAX_DESCENT = 4                  # single-folder levels walked down ("devoir/seance11/…")
+
+# Never the student's work: macOS metadata (__MACOSX/, .DS_Store, ._* AppleDouble files),
+# Windows thumbnails, caches, and every hidden file or folder (.git, .ipynb_checkpoints, .idea).
+JUNK_NAMES = {"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini"}
+
+# --- LMS export names --------------------------------------------------------------------------
+# Moodle, mod/assign/classes/downloader.php (moodle/moodle; before 4.1 the same code was in
+# mod/assign/locallib.php, download_submissions()):
+#     $prefix = str_replace('_', ' ', $fullname);
+#     $prefix = clean_filename($prefix . '_' . $manager->get_uniqueid_for_user($student->id));
+#     downloadasfolders (the default since 3.1):
+#         $prefixedfilename = clean_filename($prefix . '_' . $subtype . '_' . $type);
+#         $pathfilename = $prefixedfilename . $file->get_filepath() . $zipfilename;
+#     otherwise (a single flat folder, Moodle < 3.1 behaviour):
+#         clean_filename($prefix . '_' . $subtype . '_' . $type . '_' . $zipfilename)
+# so a folder "Firstname Lastname_123456_assignsubmission_file" — with a trailing "_" in
+# Moodle 3.1–4.0 (`… . $type . '_'`), without it since 4.1 — or flat files
+# "Firstname Lastname_123456_assignsubmission_file_softmax.py". The name has no "_" (Moodle
+# turned them into spaces); the number is the participant id; blind marking writes
+# "Participant" for the name, team submissions the group's name (and, since 4.1, its id).
+# The online text plugin ("assignsubmission_onlinetext") exports onlinetext.html.
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_?$")
+MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_(?P<file>.+)$")
+
+# Canvas, lib/content_zipper.rb (instructure/canvas-lms):
+#     users_name = sanitize_user_name(sortable_name)          # "Last, First" → downcased, and
+#                                                             # "_<digits>_" collapsed
+#     id = anonymize_students? ? "anon_#{submission.anonymous_id}" : submission.user_id
+#     filename = sanitize_file_name([users_name, late? ? "LATE" : nil, id].compact.join("_"))
+#                                                             # keeps [[:word:]] only
+#     full_filename = "#{filename}_#{file.id}_#{sanitize_attachment_filename(display_name)}"
+#     text entry / URL: "#{filename}_text.html" / "#{filename}_link.html"
+# so "lastnamefirstname_12345_67890_softmax.py", "lastnamefirstname_LATE_12345_67890_x.py",
+# "anon_Ab3dE_67890_x.py" (anonymous grading: no name). The attachment id grows with each
+# upload. A file uploaded again under the same name is renamed by Canvas,
+# Attachment.make_unique_filename: "#{basename}-#{n}#{extname}" with n = 1, 2, … (after 7
+# tries, "#{basename}-#{uuid}#{extname}"); the issue instructure/canvas-lms#2406 shows such an
+# export ("studenttest_3143_207797_zipsubmission.zip").
+CANVAS_ANON_FILE = re.compile(r"^(?:LATE_)?(?P<id>anon_[A-Za-z0-9]+)_(?P<attachment>\d+)_(?P<file>.+)$")
+CANVAS_FILE = re.compile(r"^(?P<name>\w+?)(?:_LATE)?_(?P<id>\d+)_(?P<attachment>\d+)_(?P<file>.+)$")
+CANVAS_ANON_TEXT = re.compile(r"^(?:LATE_)?(?P<id>anon_[A-Za-z0-9]+)_(?:text|link)\.html$")
+CANVAS_TEXT = re.compile(r"^(?P<name>\w+?)(?:_LATE)?_(?P<id>\d+)_(?:text|link)\.html$")
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CANVAS_RENAMED = re.compile(rf"^(?P<base>.+?)-(?P<n>\d+|{UUID})(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*\.[A-Za-z0-9]*)?$")
+
+
+@dataclass
+class Entry:
+    student_id: str        # [A-Za-z0-9._-] only, never empty, unique in the class (ignoring case)
+    name: str | None       # the student's display name when the export gives one
+    path: Path | None      # what to grade: a folder, a .py or a .ipynb; None if invalid
+    source: Path           # the original entry (or first file) in SUBMISSIONS
+    origin: str            # "plain" | "moodle" | "canvas"
+    problem: str | None    # why it cannot be graded, else None
+    fingerprint: str       # sha256 over the graded content (relative paths + bytes, sorted)
+
+
+@dataclass
+class _Candidate:
+    """One student as found in SUBMISSIONS, before anything is read or extracted."""
+    natural_id: str
+    name: str | None
+    origin: str
+    source: Path
+    entry: Path | None = None                        # a folder or file to grade as it is
+    group: list = field(default_factory=list)        # or files to gather: [(name in work, file)]
+    problem: str | None = None                       # known from the names alone
+
+
+class _Refused(Exception):
+    """A zip refused, with the reason in plain words."""
+
+
+def discover(submissions: Path, work: Path) -> list[Entry]:
+    """One entry per student, sorted by student_id. `work` is an empty folder the caller owns,
+    where zips are extracted and Canvas files grouped."""
+    submissions, work = Path(submissions), Path(work)
+    children = _list_submissions(submissions)
+    _check_work(submissions, work)
+    candidates = _classify(children)
+    ids = _unique_ids(candidates)
+    entries = [_prepare(candidate, student_id, work / student_id)
+               for candidate, student_id in zip(candidates, ids)]
+    return sorted(entries, key=lambda e: e.student_id)
+
+
+# --- SUBMISSIONS itself ------------------------------------------------------------------------
+
+def _list_submissions(submissions: Path) -> list[Path]:
+    if not submissions.exists():
+        raise GraderError(f"{submissions}: no such folder. Give the folder holding the class's submissions "
+                          f"(the LMS export, extracted).")
+    if not submissions.is_dir():
+        if submissions.suffix.lower() == ".zip":
+            raise GraderError(f"{submissions} is a zip: extract it first (unzip '{submissions}' -d submissions) "
+                              f"and give the folder.")
+        raise GraderError(f"{submissions}: not a folder. Give the folder holding the class's submissions.")
+    try:
+        children = sorted((c for c in submissions.iterdir() if not _is_junk(c.name)), key=lambda c: c.name)
+    except OSError as exc:
+        raise GraderError(f"{submissions}: cannot list it ({exc.strerror}). Check that it is readable.") from None
+    if not children:
+        raise GraderError(f"{submissions}: this folder holds no submission (hidden files and macOS metadata "
+                          f"are ignored). Put one folder, .py, .ipynb or .zip per student in it, or extract "
+                          f"the LMS export into it.")
+    return children
+
+
+def _check_work(submissions: Path, work: Path):
+    """`work` must be empty and apart from SUBMISSIONS: extracted files inside SUBMISSIONS would
+    become "students" at the next run, and stale ones in `work` would mix with fresh ones."""
+    inside = [os.path.realpath(submissions), os.path.realpath(work)]
+    if os.path.commonpath(inside) in inside:
+        raise GraderError(f"The work folder {work} and the submissions folder {submissions} overlap: "
+                          f"choose a work folder outside the submissions.")
+    work.mkdir(parents=True, exist_ok=True)
+    if any(work.iterdir()):
+        raise GraderError(f"The work folder {work} is not empty: give an empty or new folder.")
+
+
+def _is_junk(name: str) -> bool:
+    return name in JUNK_NAMES or name.startswith(".")
+
+
+# --- which student is which ----------------------------------------------------------------------
+
+def _classify(children: list[Path]) -> list[_Candidate]:
+    """Decide per entry, by its name: a Moodle folder or flat file, a Canvas file, or a plain
+    entry. Entries of one Moodle participant or one Canvas user are gathered into one
+    candidate; the order (by name in SUBMISSIONS) is what makes duplicate ids stable."""
+    plain, moodle, canvas = [], {}, {}
+    for child in children:
+        is_folder = child.is_dir() and not child.is_symlink()
+        name = child.name
+        if is_folder and (m := MOODLE_FOLDER.match(name)):
+            moodle.setdefault(m["id"], []).append(("folder", m, child))
+        elif not is_folder and (m := MOODLE_FILE.match(name)):
+            moodle.setdefault(m["id"], []).append(("file", m, child))
+        elif not is_folder and (m := CANVAS_ANON_FILE.match(name) or CANVAS_FILE.match(name)):
+            canvas.setdefault(m["id"], []).append(("file", m, child))
+        elif not is_folder and (m := CANVAS_ANON_TEXT.match(name) or CANVAS_TEXT.match(name)):
+            canvas.setdefault(m["id"], []).append(("text", m, child))
+        else:
+            stem = name if is_folder else Path(name).stem
+            plain.append(_Candidate(_safe_id(stem), None, "plain", child, entry=child))
+    candidates = plain + [_moodle_candidate(i, found) for i, found in moodle.items()] + \
+        [_canvas_candidate(i, found) for i, found in canvas.items()]
+    return sorted(candidates, key=lambda c: c.source.name)
+
+
+def _moodle_candidate(participant: str, found: list) -> _Candidate:
+    """A participant may have one folder per submission plugin: the files one is graded; online
+    text (onlinetext.html) is never Python code."""
+    name = found[0][1]["name"].strip() or None
+    folders = [(m["plugin"], path) for kind, m, path in found if kind == "folder"]
+    files = [(m["plugin"], m["file"], path) for kind, m, path in found if kind == "file"]
+    code_folders = [path for plugin, path in folders if plugin == "file"]
+    code_files = [(file, path) for plugin, file, path in files if plugin == "file"]
+    source = code_folders[0] if code_folders else code_files[0][1] if code_files else found[0][2]
+    candidate = _Candidate(participant, name, "moodle", source)
+    if len(code_folders) > 1:  # two exports extracted into one folder: which one is current?
+        candidate.problem = (f"{len(code_folders)} Moodle folders for participant {participant} "
+                             f"({', '.join(p.name for p in code_folders)}): keep only the latest export.")
+    elif code_folders:
+        candidate.entry = code_folders[0]
+    elif code_files:
+        candidate.group = code_files
+    else:
+        candidate.group = [(path.name, path) for _, path in folders] + [(file, path) for _, file, path in files]
+        candidate.problem = ("only an online text was submitted (Moodle's assignsubmission_onlinetext), no "
+                             "file: there is no Python code to grade.")
+    return candidate
+
+
+def _canvas_candidate(user: str, found: list) -> _Candidate:
+    name = found[0][1].groupdict().get("name")
+    uploads = [(m["file"], int(m["attachment"]), path) for kind, m, path in found if kind == "file"]
+    source = min(path for *_, path in uploads) if uploads else found[0][2]
+    candidate = _Candidate(_safe_id(user), name, "canvas", source)
+    if not uploads:
+        candidate.group = [(path.name, path) for *_, path in found]
+        candidate.problem = ("the Canvas submission is an online text or a link, not files: there is no "
+                             "Python code to grade.")
+    else:
+        candidate.group = _latest_versions(uploads)
+    return candidate
+
+
+def _latest_versions(uploads: list) -> list:
+    """Canvas renames a file uploaded again under the same name to softmax-1.py, softmax-2.py:
+    keep the highest-numbered version of each file, under its original name (an attachment id
+    grows with each upload, so it breaks ties). A file the student really named "part-1.py" is
+    taken for a version of part.py: a name with "-" cannot be imported as a module anyway."""
+    best = {}
+    for file, attachment, path in uploads:
+        original, n = file, 0
+        if m := CANVAS_RENAMED.match(file):
+            original = m["base"] + (m["ext"] or "")
+            n = int(m["n"]) if m["n"].isdigit() else 8   # a uuid comes after seven numbers
+        key = (n, attachment)
+        if original not in best or key > best[original][0]:
+            best[original] = (key, path)
+    return [(original, path) for original, (_, path) in sorted(best.items())]
+
+
+def _safe_id(text: str) -> str:
+    """Letters, digits, ".", "_" and "-" only: the id names output files and seeds hidden cases.
+    Accents are dropped (Zoé → Zoe); a name with nothing left gets a stable hash of itself."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._-")  # no ".", "..", "-option"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    if not safe:
+        return f"student-{digest}"
+    if len(safe) > MAX_ID_LENGTH:
+        return f"{safe[:MAX_ID_LENGTH - 9]}-{digest}"
+    return safe
+
+
+def _unique_ids(candidates: list[_Candidate]) -> list[str]:
+    """Two entries with the same id (alice.py and alice.zip, Zoé/ and Zoe/, a Moodle participant
+    and a Canvas user with the same number): the first in name order keeps the id, the later
+    ones get a suffix "-2", "-3", … rather than a problem, so that no submission is silently
+    dropped: each is graded and the instructor sees both rows. Ids are compared ignoring case
+    (output files on macOS and Windows), and a suffix never takes an id another entry has."""
+    natural = {c.natural_id.lower() for c in candidates}
+    used, ids = set(), []
+    for candidate in candidates:
+        base = student_id = candidate.natural_id
+        n = 2
+        while student_id.lower() in used or (student_id != base and student_id.lower() in natural):
+            student_id = f"{base}-{n}"
+            n += 1
+        used.add(student_id.lower())
+        ids.append(student_id)
+    return ids
+
+
+# --- what to grade -------------------------------------------------------------------------------
+
+def _prepare(candidate: _Candidate, student_id: str, dest: Path) -> Entry:
+    path, problem = None, candidate.problem
+    if problem is None:
+        try:
+            path, problem = _gradable(candidate, dest)
+        except OSError as exc:  # a permission, a name the filesystem refuses: this student only
+            path, problem = None, f"{exc.filename or candidate.source}: cannot be read ({exc.strerror})."
+    if problem:
+        path = None
+    try:
+        fingerprint = _fingerprint(_content(path) if path else _raw_content(candidate))
+    except OSError:
+        fingerprint = hashlib.sha256(b"unreadable\0" + os.fsencode(candidate.source.name)).hexdigest()
+    return Entry(student_id, candidate.name, path, candidate.source, candidate.origin, problem, fingerprint)
+
+
+def _gradable(candidate: _Candidate, dest: Path) -> tuple[Path | None, str | None]:
+    if candidate.group:
+        return _gather(candidate.group, dest)
+    entry = candidate.entry
+    if entry.is_symlink():  # it may point anywhere on the grading machine
+        return None, f"{entry.name} is a symbolic link: the grader reads only real files and folders."
+    if entry.is_dir():
+        return _resolve_folder(entry, f"{entry.name}/", dest)
+    if not entry.is_file():
+        return None, f"{entry.name} is not a regular file (a pipe or a device?)."
+    suffix = entry.suffix.lower()
+    if suffix in (".py", ".ipynb"):
+        return entry, None
+    if suffix == ".zip":
+        return _extract_then_resolve(entry, dest)
+    return None, (f"{entry.name} is not a folder, a .py, a .ipynb or a .zip: nothing the grader can read. "
+                  f"Submit your modules, your notebook, or a zip of them.")
+
+
+def _gather(group: list, dest: Path) -> tuple[Path | None, str | None]:
+    """Files of one student spread over SUBMISSIONS (Canvas, Moodle's flat layout): copied
+    under their original names into the student's own folder in `work`."""
+    for _, file in group:
+        if file.is_symlink() or not file.is_file():
+            return None, f"{file.name} is a symbolic link or not a regular file: the grader reads only real files."
+    zips = [file for name, file in group if name.lower().endswith(".zip")]
+    if zips and len(group) == 1:
+        return _extract_then_resolve(zips[0], dest)
+    if zips:
+        return None, (f"a zip ({zips[0].name}) was submitted together with other files: which one is the "
+                      f"submission? Keep either the zip or the files.")
+    dest.mkdir()
+    for name, file in group:
+        shutil.copyfile(file, dest / _safe_file_name(name))
+    return _resolve_folder(dest, "the submission", None)
+
+
+def _safe_file_name(name: str) -> str:
+    """A name from an export, used as one file name: never a path, never hidden."""
+    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_").lstrip(".")
+    return name or "file"
+
+
+def _extract_then_resolve(archive: Path, dest: Path) -> tuple[Path | None, str | None]:
+    problem = extract_zip(archive, dest)
+    if problem:
+        return None, problem
+    return _resolve_folder(dest, f"the zip {archive.name}", None)
+
+
+def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[Path | None, str | None]:
+    """The notebook, the .py or the folder of modules inside `folder`: down any single top
+    folder first (a zip of "devoir/"), then an `exercises/` package, modules at the top, or
+    one notebook. A folder holding only a zip (Moodle: the student uploaded devoir.zip) is
+    extracted into `extract_to` first. Anything ambiguous is a problem, never a guess."""
+    top = folder
+    for _ in range(MAX_DESCENT):
+        dirs, files = _children(folder)
+        if len(dirs) == 1 and not files:
+            folder = dirs[0]
+        else:
+            break
+    dirs, files = _children(folder)
+    package = folder / PACKAGE
+    if package in dirs and _modules(package):
+        return package, None
+    modules = [f for f in files if f.suffix == ".py"]
+    notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
+    zips = [f for f in files if f.suffix.lower() == ".zip"]
+    where = label if folder == top else f"{label} (in {folder.relative_to(top).as_posix()}/)"
+    if zips and (modules or notebooks):
+        return None, (f"{where} holds both a zip ({zips[0].name}) and Python files: which one is the submission? "
+                      f"Keep either the zip or the files.")
+    if zips:
+        if extract_to is None:  # a zip inside an extracted zip is refused before; inside a Canvas group too
+            return None, f"{where} holds an archive ({zips[0].name}) inside an archive: zip the files themselves."
+        if len(zips) > 1:
+            return None, f"{where} holds {len(zips)} zips ({', '.join(z.name for z in zips)}): submit only one."
+        return _extract_then_resolve(zips[0], extract_to)
+    if modules and notebooks:
+        return None, (f"{where} holds both a notebook ({notebooks[0].name}) and .py modules "
+                      f"({', '.join(m.name for m in modules[:3])}): which one is the submission? Keep only one.")
+    if len(notebooks) > 1:
+        return None, (f"{where} holds {len(notebooks)} notebooks ({', '.join(n.name for n in notebooks[:4])}): "
+                      f"which one is the submission? Keep only one.")
+    if notebooks:
+        return notebooks[0], None
+    real_modules = [m for m in modules if m.name != "__init__.py"]
+    if len(real_modules) == 1 and len(modules) == 1:
+        return real_modules[0], None  # one file with every function: graded as a file, like `grade x.py`
+    if real_modules:
+        return folder, None
+    deeper = _packages_below(top)
+    if len(deeper) == 1:
+        return deeper[0], None
+    # Links are named: "empty" would be a puzzle for a folder showing files in a file manager.
+    links = sorted(c.name for c in folder.iterdir() if c.is_symlink() and not _is_junk(c.name))
+    if not dirs and not files and not links:
+        return None, f"{where} is empty: nothing was submitted."
+    found = [d.name + "/" for d in dirs] + [f.name for f in files] + \
+        [f"{link} (a symbolic link, never followed)" for link in links]
+    return None, (f"{where} holds no .py module and no notebook (found: {', '.join(found[:6])}"
+                  f"{', …' if len(found) > 6 else ''}).")
+
+
+def _packages_below(top: Path) -> list[Path]:
+    """`exercises/` packages one or two folders down (a repository: "seance11/exercises/"),
+    reached through real folders only: Path.glob would follow a link out of the submission."""
+    found, level = [], [top]
+    for _ in range(2):
+        level = [d for folder in level for d in _children(folder)[0]]
+        found += [d / PACKAGE for d in level if _real_dir(d / PACKAGE) and _modules(d / PACKAGE)]
+    return found
+
+
+def _children(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Real folders and regular files, junk left out. Links are never followed: the loader
+    reports a linked module by name, and a linked folder is simply not the student's."""
+    dirs, files = [], []
+    for child in sorted(folder.iterdir(), key=lambda c: c.name):
+        if _is_junk(child.name) or child.is_symlink():
+            continue
+        if child.is_dir():
+            dirs.append(child)
+        elif child.is_file():
+            files.append(child)
+    return dirs, files
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _modules(folder: Path) -> list[Path]:
+    return [f for f in _children(folder)[1] if f.suffix == ".py" and f.name != "__init__.py"]
+
+
+# --- untrusted zips ------------------------------------------------------------------------------
+
+def extract_zip(archive: Path, dest: Path) -> str | None:
+    """Extract `archive` into the new folder `dest`, member by member; return why it was
+    refused, in plain words, or None. Nothing is written outside `dest`, and a refused
+    archive leaves nothing behind."""
+    label = archive.name
+    try:
+        size = archive.stat().st_size
+        if size > MAX_ARCHIVE_BYTES:
+            raise _Refused(f"the archive is {size / 2**20:.0f} MiB, more than the {MAX_ARCHIVE_BYTES // 2**20} MiB "
+                           f"allowed")
+        declared = _declared_entries(archive)
+        if declared is not None and declared > MAX_ENTRIES:  # before zipfile parses them all
+            raise _Refused(f"it holds {declared} entries, more than the {MAX_ENTRIES} allowed")
+        with zipfile.ZipFile(archive) as zf:
+            members = _checked_members(zf.infolist())
+            dest.mkdir()
+            _write_members(zf, members, dest, size)
+        return None
+    except _Refused as exc:
+        reason = str(exc)
+    except NotImplementedError as exc:  # e.g. Deflate64, written by Windows for large files
+        reason = f"it uses a compression method Python cannot read ({exc}); re-create it with a standard zip tool"
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError, struct.error) as exc:
+        reason = f"it is not a readable zip (corrupt or truncated: {exc})"
+    except OSError as exc:
+        reason = f"it could not be extracted ({exc.strerror or exc})"
+    if dest.is_dir() and not dest.is_symlink():
+        shutil.rmtree(dest, ignore_errors=True)  # our own folder: regular files and folders only
+    return f"{label} was refused: {reason}."
+
+
+def _declared_entries(archive: Path) -> int | None:
+    """The entry count in the end-of-central-directory record, read without parsing the
+    directory (None when absent, or ZIP64: then the archive size cap bounds the parse)."""
+    with open(archive, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        tail_size = min(size, 22 + 0xFFFF)   # the record (22 bytes) plus its longest comment
+        f.seek(size - tail_size)
+        tail = f.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    (count,) = struct.unpack("<H", tail[at + 10:at + 12])
+    return None if count == 0xFFFF else count
+
+
+def _checked_members(infos: list) -> list:
+    """[(info, parts)] for the members to extract, after refusing the whole archive for any
+    member that is unsafe, whatever it is: an ignored one included, since a zip that carries
+    such a member is an attack or broken, not a submission."""
+    if len(infos) > MAX_ENTRIES:
+        raise _Refused(f"it holds {len(infos)} entries, more than the {MAX_ENTRIES} allowed")
+    members, seen = [], set()
+    for info in infos:
+        parts = _member_parts(info.filename)
+        if info.flag_bits & 0x1:
+            raise _Refused(f"it is password-protected (encrypted member {info.filename!r}); submit it without a "
+                           f"password")
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind == stat.S_IFLNK:
+            raise _Refused(f"it holds a symbolic link ({info.filename!r}); put the files themselves in the zip")
+        if kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
+            raise _Refused(f"it holds a device or special file ({info.filename!r})")
+        if not parts or any(_is_junk(p) for p in parts):
+            continue
+        if not info.is_dir() and parts[-1].lower().endswith(ARCHIVE_SUFFIXES):
+            raise _Refused(f"it holds another archive ({info.filename!r}); archives inside archives are not "
+                           f"opened: zip the files themselves")
+        key = "/".join(parts).casefold()
+        if key in seen and not info.is_dir():
+            raise _Refused(f"it holds two members named {info.filename!r}")
+        seen.add(key)
+        members.append((info, parts))
+    if len(members) > MAX_MEMBERS:
+        raise _Refused(f"it holds {len(members)} files and folders, more than the {MAX_MEMBERS} allowed; zip only "
+                       f"your exercises")
+    return members
+
+
+def _member_parts(name: str) -> tuple:
+    r"""The member's path as folder names, or a refusal for a path leading out of the folder.
+    Backslashes count as separators: zips made on Windows may use them, and "..\..\x" is a
+    traversal on a machine that reads them so."""
+    path = name.replace("\\", "/")
+    if "\0" in path:
+        raise _Refused(f"a member name holds a null byte ({name!r})")
+    if path.startswith("/"):
+        raise _Refused(f"it holds an absolute path ({name!r}), which would write outside its folder")
+    if re.match(r"^[A-Za-z]:", path):
+        raise _Refused(f"it holds a path with a drive letter ({name!r}), which would write outside its folder")
+    parts = tuple(p for p in path.split("/") if p not in ("", "."))
+    if ".." in parts:
+        raise _Refused(f"it holds a path going up with ../ ({name!r}), which would write outside its folder")
+    return parts
+
+
+def _write_members(zf: zipfile.ZipFile, members: list, dest: Path, archive_size: int):
+    """Decompress chunk by chunk, counting the bytes actually produced: header sizes are the
+    attacker's to write. Files get default permissions (never the archive's modes), are created
+    exclusively (never through an existing file or link), and must land inside `dest`."""
+    root = os.path.realpath(dest)
+    total = 0
+    for info, parts in members:
+        target = dest.joinpath(*parts)
+        if os.path.commonpath([root, os.path.realpath(target)]) != root:
+            raise _Refused(f"member {info.filename!r} would be written outside its folder")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # What the member's compressed bytes may hold at most: its header, bounded by the file.
+        compressed = max(1, min(info.compress_size, archive_size))
+        written = 0
+        with zf.open(info) as source, open(target, "xb") as out:
+            while chunk := source.read(CHUNK):
+                written += len(chunk)
+                total += len(chunk)
+                if written > MAX_FILE_BYTES:
+                    raise _Refused(f"{info.filename!r} expands to more than {MAX_FILE_BYTES // 2**20} MiB (the "
+                                   f"limit for one file)")
+                if total > MAX_TOTAL_BYTES:
+                    raise _Refused(f"its contents expand to more than {MAX_TOTAL_BYTES // 2**20} MiB in total "
+                                   f"(the limit)")
+                if written > RATIO_FROM_BYTES and written > MAX_RATIO * compressed:
+                    raise _Refused(f"{info.filename!r} expands more than {MAX_RATIO} times its compressed size: "
+                                   f"a zip bomb")
+                out.write(chunk)
+
+
+# --- fingerprints --------------------------------------------------------------------------------
+
+def _content(path: Path) -> list:
+    """[(relative path, file)] of what is graded: a file alone, or a folder's files (junk and
+    caches left out, links listed but never followed, sorted)."""
+    if not _real_dir(path):
+        return [(path.name, path)]
+    found = []
+    for folder, dirnames, filenames in os.walk(path, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not _is_junk(d))
+        for name in filenames:
+            if not _is_junk(name):
+                file = Path(folder, name)
+                found.append((file.relative_to(path).as_posix(), file))
+        for name in dirnames:  # a link to a folder shows up among the folders
+            if Path(folder, name).is_symlink():
+                file = Path(folder, name)
+                found.append((file.relative_to(path).as_posix(), file))
+    return sorted(found)
+
+
+def _raw_content(candidate: _Candidate) -> list:
+    """For an entry that cannot be graded: what the student sent, so that a resumed run sees
+    when it was fixed."""
+    if not candidate.group:
+        return _content(candidate.entry if candidate.entry is not None else candidate.source)
+    found = []
+    for name, item in candidate.group:
+        name = _safe_file_name(name)
+        if _real_dir(item):  # Moodle's online text folder
+            found += [(f"{name}/{relative}", file) for relative, file in _content(item)]
+        else:
+            found.append((name, item))
+    return sorted(found)
+
+
+def _fingerprint(files: list) -> str:
+    """sha256 over "relative path NUL sha256(bytes)" lines, sorted: unambiguous, independent of
+    where SUBMISSIONS or `work` are. A link counts as its target's text; a pipe or a device as
+    its kind (it is never opened: reading a pipe would wait forever)."""
+    total = hashlib.sha256()
+    for relative, file in sorted(files):
+        if file.is_symlink():
+            digest = "link:" + os.readlink(file)
+        elif file.is_file():
+            one = hashlib.sha256()
+            with open(file, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    one.update(chunk)
+            digest = one.hexdigest()
+        else:
+            digest = "special"
+        total.update(relative.encode("utf-8", "surrogateescape") + b"\0" +
+                     digest.encode("utf-8", "surrogateescape") + b"\n")
+    return total.hexdigest()

@@ -1,0 +1,9 @@
+# attack: a function that never returns (busy loop)
+# module: similarity
+# attacked: scaled_dot_product
+# expect: timeout
+
+
+def scaled_dot_product(a, b):
+    while True:
+        pass

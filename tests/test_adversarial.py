@@ -1,0 +1,657 @@
+"""Adversarial corpus: hostile submissions graded through the real CLI.
+
+Each file of `tests/adversarial/` is a fixture: four header lines, then Python code APPENDED to one
+module of a fully correct solution (so a later `def` overrides the correct function and module-level
+code runs at import). Placeholders in the code are replaced by the test:
+
+    __REPO__     the grader repository the CLI runs from (a fresh copy of this working tree, with
+                 reference/ and assignment.yaml, so an attack that escapes damages nothing real)
+    __OUTPUT__   the folder where the CLI writes its JSON and HTML (holds a file from "earlier")
+    __OTHER__    another student's (correct) submission, graded at the same time by another CLI
+    __HOME__     a canary home folder with a private canary.txt and a .bashrc (the CLIs' HOME is the
+                 real one by default, see GRADER_HOME; ADV_GRADER_HOME=canary makes it this folder)
+    __MARKER__   a unique string: in the command line of anything an attack spawns, in the names of
+                 the files it plants (leftovers are found by it, reported and cleaned up)
+    __PORT__     a 127.0.0.1 port where the test listens (TCP and UDP)
+
+Header:
+    # attack:   what it attacks (one line)
+    # module:   the exercise module the code is appended to
+    # attacked: functions that must earn 0 points (comma-separated), or `module` (import-time attacks)
+    # expect:   words (case-insensitive) the CLI's terminal output or the JSON's messages/problems/notes
+                must hold; `a | b` accepts either
+
+Whatever the attack does, the test asserts: the CLI completes (exit 0 or 1) with valid JSON; the
+attacked functions earn 0; every other case earns exactly what the correct solution earns; the
+other submission, graded concurrently, gets exactly the correct solution's result; no file of the
+repository copy, the output folder, the other submission or the home changed; no process and no
+file of the attack is left; nothing reached the test's port; the pytest process was not signalled;
+the grader's secrets (an environment variable, the home's canary) appear in no output; the
+terminal's `Points` line is the grader's own; and the `expect` words appear.
+
+Run: cd /work/main && python -m pytest -q tests/test_adversarial.py -x -p no:cacheprovider
+(-s shows, for each attack, what the grader said about the attacked functions.)
+
+ADV_GRADER_TREE=/folder runs the corpus against another grader tree (e.g. `git archive 7d63ed4`, the
+grader before the jail) to check that the corpus catches what that grader lets through.
+
+Policy followed for bystanders: a function of the attacked module may get status "violation" (0
+points) instead of its usual result, because a rule violation at import costs the functions of
+that module (README, SECURITY.md); every function of every other module must earn exactly what
+the correct solution earns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import site
+import socket
+import stat
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import ROOT, solution_folder
+
+ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
+FIXTURES = sorted(ADVERSARIAL.glob("*.py"))
+HEADER_KEYS = ("attack", "module", "attacked", "expect")
+CLI_WALL_TIMEOUT = 240           # seconds for one CLI run, whatever the attack does
+WORKER_WAIT = 3.0                # how long to wait for the attack's worker before starting the other CLI
+CLI_OUTPUTS = {"result.json", "report.html"}
+SCHEMA_PATH = ROOT / "grader" / "schemas" / "result.schema.json"
+
+
+# --- fixtures' headers ------------------------------------------------------------------------
+
+def parse_header(path: Path) -> dict:
+    header = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"#\s*(attack|module|attacked|expect):\s*(.*\S)\s*$", line)
+        if match:
+            header[match.group(1)] = match.group(2)
+        elif line.strip() and not line.startswith("#"):
+            break
+    return header
+
+
+def assignment_functions() -> dict:
+    """{module: [function, ...]} from the real assignment file."""
+    data = yaml.safe_load((ROOT / "assignment.yaml").read_text())
+    return {e["name"]: list(e["functions"]) for e in data["exercises"]}
+
+
+# --- the grader repository, copied ------------------------------------------------------------
+
+def copy_repo(target: Path) -> Path:
+    """This working tree (tracked and untracked, not ignored files), byte-compiled so that the CLI
+    has no reason to write into it: any change afterwards is someone else's.
+
+    ADV_GRADER_TREE=/some/folder grades with another grader tree instead (e.g. an older commit
+    exported with `git archive`), to check that the corpus catches what that grader lets through."""
+    other_tree = os.environ.get("ADV_GRADER_TREE")
+    if other_tree:
+        shutil.copytree(other_tree, target, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.egg-info",
+                                                                          "adversarial"))
+    else:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                                capture_output=True, check=True).stdout.decode()
+        for name in filter(None, listed.split("\0")):
+            source = ROOT / name
+            if not source.is_file() or name.startswith("tests/adversarial/"):
+                continue
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-x", r"[/\\]tests[/\\]", str(target)],
+                   capture_output=True, check=True)
+    return target
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def snapshot(root: Path, skip=()) -> dict:
+    """path -> what it is (file: sha256, mtime, size, mode; symlink: target; folder), symlinks never followed."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            if rel in skip:
+                continue
+            try:
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    state[rel] = ("symlink", os.readlink(path))
+                elif stat.S_ISDIR(info.st_mode):
+                    state[rel] = ("folder",)
+                else:
+                    state[rel] = ("file", _sha256(path), info.st_mtime_ns, info.st_size, oct(info.st_mode))
+            except OSError as exc:
+                state[rel] = ("unreadable", str(exc))
+    return state
+
+
+def snapshot_diff(before: dict, after: dict) -> list:
+    out = []
+    for rel in sorted(set(before) | set(after)):
+        if rel not in after:
+            out.append(f"deleted {rel}")
+        elif rel not in before:
+            out.append(f"created {rel} ({after[rel][0]})")
+        elif before[rel] != after[rel]:
+            out.append(f"changed {rel}")
+    return out
+
+
+# --- processes --------------------------------------------------------------------------------
+
+def processes() -> dict:
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                table[int(entry)] = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+    return table
+
+
+def staged_marker(pid: int, marker: str) -> bool:
+    """Does the folder a worker runs in hold the attack's code (its marker)?"""
+    base = f"/proc/{pid}/cwd"
+    try:
+        for dirpath, dirnames, filenames in os.walk(base):
+            if dirpath.count(os.sep) - base.count(os.sep) >= 2:
+                dirnames[:] = []
+            for name in filenames:
+                if name.endswith(".py"):
+                    try:
+                        with open(os.path.join(dirpath, name), "rb") as f:
+                            if marker.encode() in f.read(4 * 2**20):
+                                return True
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return False
+
+
+def attack_processes(marker: str, existing_workers: set) -> dict:
+    """Processes of the attack: its marker in their command line, or a worker (new since the
+    start) running in a folder that holds the attack's code."""
+    found = {}
+    for pid, command in processes().items():
+        if pid == os.getpid():
+            continue
+        if marker in command:
+            found[pid] = command
+        elif "worker.py" in command and pid not in existing_workers and staged_marker(pid, marker):
+            found[pid] = command
+    return found
+
+
+def kill_all(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def leftover_files(marker: str) -> list:
+    """Files the attack planted outside every folder the test snapshots."""
+    places = ["/tmp", "/var/tmp", "/dev/shm"]
+    places += list(site.getsitepackages()) + [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    found = []
+    for place in dict.fromkeys(places):
+        try:
+            names = os.listdir(place)
+        except OSError:
+            continue
+        found += [os.path.join(place, n) for n in names if marker in n]
+    for folder in Path("/tmp").glob("grade-*"):  # a grading folder the grader did not remove
+        try:
+            if any(marker.encode() in p.read_bytes() for p in folder.rglob("*.py") if p.is_file()):
+                found.append(str(folder))
+        except OSError:
+            pass
+    return found
+
+
+def remove(paths):
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+# --- running the CLI --------------------------------------------------------------------------
+
+# HOME of the CLIs: the real one by default, as when an instructor grades (an interpreter installed
+# in a private home, e.g. pyenv in /root, is reachable by workers only when that home is the one the
+# grader hides and re-exposes; see test_an_honest_submission_using_the_standard_library_scores_100).
+# __HOME__ is a separate canary folder. ADV_GRADER_HOME=canary makes __HOME__ the CLIs' HOME.
+GRADER_HOME = os.environ.get("ADV_GRADER_HOME") or os.path.expanduser("~")
+
+
+def cli_env(home: Path, secret: str) -> dict:
+    """A plain environment (nothing of the test runner's), with a secret the attacks hunt for."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+           "ADV_SECRET": secret}
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def grader_home(canary: Path) -> Path:
+    return canary if GRADER_HOME == "canary" else Path(GRADER_HOME)
+
+
+def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str):
+    out.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    # append mode: what someone else writes into the CLI's stdout (through /proc/<pid>/fd/1) is
+    # not overwritten by the CLI's own output, as on a terminal
+    stdout = open(logs / f"{name}.stdout", "ab")
+    stderr = open(logs / f"{name}.stderr", "ab")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.cli", str(submission), "--json", str(out / "result.json"),
+             "--report", str(out / "report.html"), "--no-color"],
+            cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+            start_new_session=True)  # a group kill by the submission never reaches pytest
+    finally:
+        stdout.close()
+        stderr.close()
+    process.started = time.monotonic()
+    return process
+
+
+def wait_cli(process, deadline: float) -> str | None:
+    """None when it ended in time, else what went wrong (it is killed)."""
+    try:
+        process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        return None
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        process.wait(timeout=10)
+        return f"did not finish within {CLI_WALL_TIMEOUT} s (killed)"
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def load_result(path: Path):
+    """(result, problem)"""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"no valid JSON at {path.name}: {exc}"
+    try:
+        jsonschema.validate(result, json.loads(SCHEMA_PATH.read_text()))
+    except jsonschema.ValidationError as exc:
+        return result, f"JSON does not follow the result schema: {exc.message}"
+    return result, None
+
+
+def cases_of(result) -> dict:
+    return {c["id"]: c for e in result["exercises"] for c in e["cases"]}
+
+
+def haystack(stdout: str, result) -> str:
+    parts = [stdout]
+    if result:
+        parts += list(result.get("notes", []))
+        for e in result.get("exercises", []):
+            parts += list(e.get("problems", []))
+            parts += [c.get("message", "") for c in e.get("cases", [])]
+    return "\n".join(str(p) for p in parts).lower()
+
+
+def tail(text: str, n: int = 1500) -> str:
+    return text if len(text) <= n else "…" + text[-n:]
+
+
+# --- the correct solution, once ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    base = tmp_path_factory.mktemp("adv-baseline")
+    repo = copy_repo(base / "repo")
+    submission = solution_folder(base / "solution" / "exercises")
+    before = snapshot(repo)
+    home = base / "home"
+    home.mkdir()
+    process = start_cli(submission, base / "out", repo, cli_env(grader_home(home), "baseline-secret"), base / "logs",
+                        "baseline")
+    assert wait_cli(process, time.monotonic() + CLI_WALL_TIMEOUT) is None
+    stdout = read_text(base / "logs" / "baseline.stdout")
+    assert process.returncode == 0, stdout + read_text(base / "logs" / "baseline.stderr")
+    result, problem = load_result(base / "out" / "result.json")
+    assert problem is None, problem
+    assert result["score"] == pytest.approx(100)
+    # the harness is sound: a correct submission changes nothing in the repository copy
+    assert snapshot_diff(before, snapshot(repo)) == []
+    shutil.rmtree(repo, ignore_errors=True)  # no stray copy of the reference for later attacks to find
+    cases = cases_of(result)
+    return {"cases": cases, "functions": {c["function"]: cid.split("/")[0] for cid, c in cases.items()}}
+
+
+# --- the corpus itself ------------------------------------------------------------------------
+
+def test_corpus_has_at_least_25_fixtures_with_their_four_header_lines():
+    assert len(FIXTURES) >= 25, [p.name for p in FIXTURES]
+    functions = assignment_functions()
+    for path in FIXTURES:
+        header = parse_header(path)
+        assert set(header) == set(HEADER_KEYS), f"{path.name}: header {sorted(header)}"
+        assert header["module"] in functions, f"{path.name}: unknown module {header['module']}"
+        if header["attacked"] != "module":
+            for name in header["attacked"].split(","):
+                assert name.strip() in functions[header["module"]], f"{path.name}: {name} is not in {header['module']}"
+        assert all(p.strip() for p in header["expect"].split("|")), path.name
+        assert "__MARKER__" not in header["expect"], path.name
+
+
+# --- one attack -------------------------------------------------------------------------------
+
+class Listener:
+    """TCP and UDP on one 127.0.0.1 port: did anything reach it?"""
+
+    def __init__(self):
+        for _ in range(20):
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.bind(("127.0.0.1", 0))
+            self.port = self.tcp.getsockname()[1]
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self.udp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.tcp.close()
+                self.udp.close()
+        self.tcp.listen(16)
+        self.tcp.setblocking(False)
+        self.udp.setblocking(False)
+
+    def reached(self) -> list:
+        found = []
+        try:
+            connection, address = self.tcp.accept()
+            connection.settimeout(1.0)
+            try:
+                data = connection.recv(200)
+            except OSError:
+                data = b""
+            connection.close()
+            found.append(f"TCP connection from {address}: {data[:80]!r}")
+        except (BlockingIOError, OSError):
+            pass
+        try:
+            data, address = self.udp.recvfrom(200)
+            found.append(f"UDP datagram from {address}: {data[:80]!r}")
+        except (BlockingIOError, OSError):
+            pass
+        return found
+
+    def close(self):
+        self.tcp.close()
+        self.udp.close()
+
+
+class SignalRecorder:
+    """Signals that reach the pytest process during an attack (an attack that can signal pytest
+    would end the suite: the catchable ones are recorded instead)."""
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT)
+
+    def __enter__(self):
+        self.received = []
+        self.previous = {s: signal.signal(s, lambda n, f: self.received.append(signal.Signals(n).name))
+                         for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_attack_is_contained(fixture, tmp_path, baseline):
+    header = parse_header(fixture)
+    marker = "advmark" + uuid.uuid4().hex[:16]
+    module = header["module"]
+    module_functions = [f for f, m in baseline["functions"].items() if m == module]
+    attacked = set(module_functions) if header["attacked"] == "module" else \
+        {f.strip() for f in header["attacked"].split(",")}
+    assert attacked <= set(baseline["functions"]), f"unknown functions {attacked - set(baseline['functions'])}"
+
+    # the places an attack may try to reach
+    repo = copy_repo(tmp_path / "repo")
+    home = tmp_path / "home"
+    home.mkdir()
+    home_secret = f"{marker}-homesecret"
+    (home / "canary.txt").write_text(home_secret + "\n")
+    (home / ".bashrc").write_text("# the grading account's shell start-up file\n")
+    env_secret = f"{marker}-envsecret"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "previous.txt").write_text("a file that was here before the grader ran\n")
+    other = solution_folder(tmp_path / "other" / "exercises")
+    for path in other.glob("*.py"):  # recognisable, still correct
+        path.write_text(path.read_text() + f"\n# other-{marker}\n")
+    other_out = tmp_path / "other-out"
+    logs = tmp_path / "logs"
+    listener = Listener()
+
+    code = fixture.read_text()
+    for placeholder, value in (("__REPO__", repo), ("__OUTPUT__", out), ("__OTHER__", other), ("__HOME__", home),
+                               ("__MARKER__", marker), ("__PORT__", listener.port)):
+        code = code.replace(placeholder, str(value))
+    attack = solution_folder(tmp_path / "attack" / "exercises")
+    target = attack / f"{module}.py"
+    target.write_text(target.read_text() + f"\n\n# ---- adversarial fixture {fixture.name} ({marker}) ----\n" + code)
+
+    snapshots = {"repository": (repo, snapshot(repo)), "output folder": (out, snapshot(out, CLI_OUTPUTS)),
+                 "other submission": (other, snapshot(other)), "home": (home, snapshot(home))}
+    existing_workers = {pid for pid, command in processes().items() if "worker.py" in command}
+    problems = []
+    env = cli_env(grader_home(home), env_secret)
+    attack_cli = other_cli = None
+    try:
+        with SignalRecorder() as signals:
+            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack")
+            # the other submission starts once the attack runs: cross-submission attacks meet it
+            until = time.monotonic() + WORKER_WAIT
+            seen = False
+            while time.monotonic() < until and attack_cli.poll() is None and not seen:
+                seen = bool(attack_processes(marker, existing_workers))
+                time.sleep(0.02)
+            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other")
+            overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
+                (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
+                 else "after it had ended")
+            deadline = attack_cli.started + CLI_WALL_TIMEOUT
+            late = wait_cli(attack_cli, deadline)
+            attack_wall = time.monotonic() - attack_cli.started
+            other_late = wait_cli(other_cli, other_cli.started + CLI_WALL_TIMEOUT)
+            time.sleep(1.0)  # what is still alive one second after both have exited was left behind
+            left = attack_processes(marker, existing_workers)
+        kill_all(left)
+        files_left = leftover_files(marker)
+        remove(files_left)
+        reached = listener.reached()
+    finally:
+        listener.close()
+        for process in (attack_cli, other_cli):  # the harness itself failed: stop what it started
+            if process is not None and process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    stdout = read_text(logs / "attack.stdout")
+    stderr = read_text(logs / "attack.stderr")
+    context = f"\n--- attack CLI stdout ---\n{tail(stdout)}\n--- attack CLI stderr ---\n{tail(stderr)}"
+
+    # 1. the grader completes, with a verdict
+    if late:
+        problems.append(f"the attack's CLI {late}")
+    if attack_cli.returncode not in (0, 1):
+        problems.append(f"the attack's CLI ended with {attack_cli.returncode} "
+                        + (f"(killed by {signal.Signals(-attack_cli.returncode).name})" if attack_cli.returncode < 0
+                           else "(expected 0 or 1)"))
+    result, problem = load_result(out / "result.json")
+    if problem:
+        problems.append(problem)
+    if (out / "result.json").is_symlink() or (out / "report.html").is_symlink():
+        problems.append("the CLI wrote its JSON/report through a symlink planted in its output folder")
+
+    # 2, 3. attacked functions earn 0, everything else exactly what the correct solution earns
+    if result and "exercises" in result:
+        got = cases_of(result)
+        if set(got) != set(baseline["cases"]):
+            problems.append(f"case ids differ from the correct solution's: missing "
+                            f"{sorted(set(baseline['cases']) - set(got))[:5]}, extra {sorted(set(got) - set(baseline['cases']))[:5]}")
+        for cid, base in baseline["cases"].items():
+            case = got.get(cid)
+            if case is None:
+                continue
+            if base["function"] in attacked:
+                if case["points"] != 0:
+                    problems.append(f"attacked {cid} earned {case['points']} points ({case['status']}: "
+                                    f"{case.get('message', '')[:200]})")
+            elif cid.split("/")[0] == module and case["status"] == "violation" and case["points"] == 0:
+                pass  # documented policy: a rule violation at import costs every function of that module
+            elif case["points"] != pytest.approx(base["points"], abs=1e-9) or case["status"] != base["status"]:
+                problems.append(f"bystander {cid} got {case['status']} {case['points']} instead of "
+                                f"{base['status']} {base['points']}: {case.get('message', '')[:200]}")
+        # the terminal's total is the grader's own
+        totals = [line for line in stdout.splitlines() if line.startswith("Points ")]
+        parsed = [re.fullmatch(r"Points (\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)", line.strip()) for line in totals]
+        if len(totals) != 1 or not parsed[0] or abs(float(parsed[0][1]) - result["score"]) > 0.05 + 1e-9 \
+                or abs(float(parsed[0][2]) - result["max_score"]) > 0.05 + 1e-9:
+            problems.append(f"terminal 'Points' lines {totals[:4]} instead of the one total of the JSON "
+                            f"({result['score']}/{result['max_score']})")
+
+    # 4. the other submission, graded at the same time, is untouched
+    if other_late:
+        problems.append(f"the other submission's CLI {other_late}")
+    other_stdout = read_text(logs / "other.stdout")
+    other_result, other_problem = load_result(other_out / "result.json")
+    if other_cli.returncode != 0:
+        problems.append(f"the other submission's CLI ended with {other_cli.returncode} (expected 0): "
+                        f"{tail(other_stdout + read_text(logs / 'other.stderr'), 600)}")
+    if other_problem:
+        problems.append(f"other submission: {other_problem}")
+    elif other_result is not None:
+        theirs = {cid: (c["status"], c["points"]) for cid, c in cases_of(other_result).items()}
+        ours = {cid: (c["status"], c["points"]) for cid, c in baseline["cases"].items()}
+        if theirs != ours or other_result["score"] != pytest.approx(100):
+            changed = [f"{cid}: {theirs.get(cid)}" for cid in sorted(set(theirs) | set(ours))
+                       if theirs.get(cid) != ours.get(cid)]
+            problems.append(f"the other submission scored {other_result['score']} instead of 100; "
+                            f"{len(changed)} case(s) differ, e.g. {changed[:3]}")
+
+    # 5. files
+    for name, (root, before) in snapshots.items():
+        diff = snapshot_diff(before, snapshot(root, CLI_OUTPUTS if name == "output folder" else ()))
+        if diff:
+            problems.append(f"{name} changed: {diff[:6]}")
+    if files_left:
+        problems.append(f"left behind outside the snapshotted folders (planted files, or a grading folder the grader did not remove): {files_left[:6]}")
+
+    # 6. processes
+    if left:
+        problems.append(f"{len(left)} process(es) of the attack outlived the grader (now killed), e.g. "
+                        f"{[f'{pid}: {cmd[:100]}' for pid, cmd in list(left.items())[:3]]}")
+
+    # network, signals, secrets, forged output
+    if reached:
+        problems.append(f"the attack reached the test's port {listener.port}: {reached}")
+    if signals.received:
+        problems.append(f"the pytest process received {signals.received} during the attack")
+    outputs = {"attack stdout": stdout, "attack stderr": stderr, "attack JSON": read_text(out / "result.json"),
+               "attack report": read_text(out / "report.html"), "other stdout": other_stdout,
+               "other stderr": read_text(logs / "other.stderr"), "other JSON": read_text(other_out / "result.json"),
+               "other report": read_text(other_out / "report.html")}
+    for secret, what in ((env_secret, "the grader's environment variable"), (home_secret, "the home's canary file")):
+        leaked = [name for name, text in outputs.items() if secret in text]
+        if leaked:
+            problems.append(f"{what} leaked into: {leaked}")
+    forged = [name for name in ("attack stdout", "attack stderr", "other stdout", "other stderr")
+              if f"FORGED-{marker}" in outputs[name]]
+    if forged:
+        problems.append(f"text written by the submission appeared in the grader's own output: {forged}")
+
+    # 7. the grader says what happened
+    words = [w.strip() for w in header["expect"].split("|")]
+    if not any(w.lower() in haystack(stdout, result) for w in words):
+        problems.append(f"none of {words} in the terminal output or the JSON messages/problems/notes")
+
+    shutil.rmtree(repo, ignore_errors=True)  # no stray copy of the reference for later attacks to find
+    if result and "exercises" in result:  # what the grader said about the attacked functions (shown with -s / -rA)
+        said = sorted({(c["status"], c["message"][:160]) for cid, c in cases_of(result).items()
+                       if c["function"] in attacked and c["message"]})
+        isolation = result.get("isolation")
+        level = isolation.get("level") if isinstance(isolation, dict) else isolation
+        print(f"\n[{fixture.stem}] {attack_wall:.1f} s, exit {attack_cli.returncode}, {overlap}, isolation {level}: "
+              f"{said[:3]}")
+    assert not problems, (f"{fixture.stem} ({header['attack']}), {attack_wall:.1f} s:\n  - "
+                          + "\n  - ".join(problems) + context)
+
+
+# --- the jail must not break honest code -------------------------------------------------------
+
+STDLIB_IMPORTS = ("import bisect, collections, copy, dataclasses, decimal, enum, fractions, functools, heapq, "
+                  "itertools, math, operator, statistics, string, textwrap, typing\n")
+
+
+def test_an_honest_submission_using_the_standard_library_scores_100(tmp_path):
+    """Control: the corpus' assumption that a worker can import the standard library (graded
+    with HOME elsewhere than the interpreter's folder, as on CI or a shared grading account)."""
+    repo = copy_repo(tmp_path / "repo")
+    submission = solution_folder(tmp_path / "solution" / "exercises")
+    for path in submission.glob("*.py"):
+        path.write_text(STDLIB_IMPORTS + path.read_text())
+    home = tmp_path / "home"
+    home.mkdir()
+    process = start_cli(submission, tmp_path / "out", repo, cli_env(home, "control-secret"), tmp_path / "logs", "control")
+    assert wait_cli(process, time.monotonic() + CLI_WALL_TIMEOUT) is None
+    stdout = read_text(tmp_path / "logs" / "control.stdout")
+    shutil.rmtree(repo, ignore_errors=True)
+    result, problem = load_result(tmp_path / "out" / "result.json")
+    assert problem is None and process.returncode == 0 and result["score"] == pytest.approx(100), tail(stdout, 3000)
