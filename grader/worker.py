@@ -26,6 +26,11 @@ import numpy as np  # noqa: E402,F401  (imported before the submission: it canno
 OUTPUT_CAP = 4000
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 SIGNAL_EVENTS = ("os.kill", "os.killpg")
+# events that change the filesystem: which of their arguments are the paths changed
+CHANGE_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.mkdir": (0,), "os.symlink": (1,),
+                 "os.link": (1,), "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
+                 "os.chflags": (0,), "os.lchflags": (0,), "os.lchmod": (0,), "os.mkfifo": (0,), "os.mknod": (0,),
+                 "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,), "shutil.copytree": (1,)}
 PROGRAM_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn")
 NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg")
 # raw memory and the worker's own objects: the usual ways around an audit hook
@@ -92,6 +97,10 @@ class Worker:
                 self.refuse("import", "importing %r is not allowed in this assignment" % name, name=name)
         elif event == "open":
             self.check_open(*args[:3])
+        elif event in CHANGE_EVENTS:
+            for index in CHANGE_EVENTS[event]:
+                if index < len(args):
+                    self.check_change(args[index], event)
         elif event in SIGNAL_EVENTS:
             target = args[0]
             if event == "os.killpg" or target <= 0 or target in (os.getppid(), self.grader_pid):
@@ -103,18 +112,33 @@ class Worker:
         elif event in INTROSPECTION_EVENTS:
             self.refuse("memory", "reaching into memory or the grader's objects (%s)" % event)
 
-    def check_open(self, path, mode, flags):
+    @staticmethod
+    def real(path):
         if isinstance(path, int) or path is None:
-            return
+            return None
         try:
-            path = os.path.realpath(os.fsdecode(path))
+            return os.path.realpath(os.fsdecode(path))
         except (TypeError, ValueError):
+            return None
+
+    def check_open(self, path, mode, flags):
+        path = self.real(path)
+        if path is None:
             return
         writing = isinstance(mode, str) and any(c in mode for c in "wax+") or bool(flags & WRITE_FLAGS)
         if writing and not any(_inside(path, w) for w in self.writable):
             self.refuse("file", "writing %s, outside its own folder" % path)
         if any(_inside(path, h) for h in self.hidden) and not any(_inside(path, e) for e in self.exposed):
             self.refuse("file", "reading %s, which the grader keeps from submissions" % path)
+        parts = path.split("/")
+        if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != os.getpid():
+            self.refuse("process", "reading %s, another process's memory or environment" % path)
+
+    def check_change(self, path, event):
+        """Deleting, renaming, linking, chmod…: a change, allowed in its own folder only."""
+        path = self.real(path)
+        if path is not None and not any(_inside(path, w) for w in self.writable):
+            self.refuse("file", "changing %s (%s), outside its own folder" % (path, event))
 
     def refuse(self, kind, what, name=None):
         self.violations.append({"kind": kind, "name": name or what, "phase": self.phase})

@@ -62,7 +62,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT, solution_folder
+from conftest import ROOT, can_run_unprivileged, give_to_user, grade_argv, solution_folder, user_folder
 
 ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
 FIXTURES = sorted(ADVERSARIAL.glob("*.py"))
@@ -264,7 +264,8 @@ def cli_env(home: Path, secret: str) -> dict:
     """A plain environment (nothing of the test runner's), with a secret the attacks hunt for."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
            "ADV_SECRET": secret}
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    # GRADE_ISOLATION=process runs the corpus against the fallback, to measure what it lets through
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GRADE_ISOLATION"):
         if name in os.environ:
             env[name] = os.environ[name]
     return env
@@ -274,16 +275,18 @@ def grader_home(canary: Path) -> Path:
     return canary if GRADER_HOME == "canary" else Path(GRADER_HOME)
 
 
-def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str):
+def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str, user: bool = False):
     out.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
+    if user:
+        give_to_user(out)
     # append mode: what someone else writes into the CLI's stdout (through /proc/<pid>/fd/1) is
     # not overwritten by the CLI's own output, as on a terminal
     stdout = open(logs / f"{name}.stdout", "ab")
     stderr = open(logs / f"{name}.stderr", "ab")
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "grader.cli", str(submission), "--json", str(out / "result.json"),
+            [*grade_argv(user, env["HOME"]), str(submission), "--json", str(out / "result.json"),
              "--report", str(out / "report.html"), "--no-color"],
             cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             start_new_session=True)  # a group kill by the submission never reaches pytest
@@ -449,8 +452,27 @@ class SignalRecorder:
             signal.signal(s, handler)
 
 
+# As root (an instructor's grading box, CI) and as an unprivileged account (uid 4242, no
+# capabilities: a student's laptop or a shared server), the same corpus, the same assertions.
+MODES = ["root", pytest.param("user", marks=pytest.mark.skipif(
+    not can_run_unprivileged(), reason="running as a plain user needs root to switch to it (as CI runs)"))]
+
+
+@pytest.fixture
+def workdir(request, tmp_path):
+    """Where a test builds its files: pytest's folder as root; one the plain user owns otherwise."""
+    if request.node.callspec.params.get("mode") != "user":
+        yield tmp_path
+        return
+    folder = user_folder("adv-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
-def test_attack_is_contained(fixture, tmp_path, baseline):
+def test_attack_is_contained(fixture, mode, workdir, baseline):
+    tmp_path, user = workdir, mode == "user"
     header = parse_header(fixture)
     marker = "advmark" + uuid.uuid4().hex[:16]
     module = header["module"]
@@ -489,18 +511,20 @@ def test_attack_is_contained(fixture, tmp_path, baseline):
                  "other submission": (other, snapshot(other)), "home": (home, snapshot(home))}
     existing_workers = {pid for pid, command in processes().items() if "worker.py" in command}
     problems = []
-    env = cli_env(grader_home(home), env_secret)
+    env = cli_env(home if user else grader_home(home), env_secret)  # the plain user cannot enter /root
+    if user:
+        give_to_user(tmp_path)
     attack_cli = other_cli = None
     try:
         with SignalRecorder() as signals:
-            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack")
+            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack", user)
             # the other submission starts once the attack runs: cross-submission attacks meet it
             until = time.monotonic() + WORKER_WAIT
             seen = False
             while time.monotonic() < until and attack_cli.poll() is None and not seen:
                 seen = bool(attack_processes(marker, existing_workers))
                 time.sleep(0.02)
-            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other")
+            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user)
             overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
                 (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
                  else "after it had ended")
@@ -508,7 +532,7 @@ def test_attack_is_contained(fixture, tmp_path, baseline):
             late = wait_cli(attack_cli, deadline)
             attack_wall = time.monotonic() - attack_cli.started
             other_late = wait_cli(other_cli, other_cli.started + CLI_WALL_TIMEOUT)
-            time.sleep(1.0)  # what is still alive one second after both have exited was left behind
+            time.sleep(0.3)  # what is still alive after both have exited was left behind (daemons sleep 120 s)
             left = attack_processes(marker, existing_workers)
         kill_all(left)
         files_left = leftover_files(marker)
@@ -537,6 +561,9 @@ def test_attack_is_contained(fixture, tmp_path, baseline):
     result, problem = load_result(out / "result.json")
     if problem:
         problems.append(problem)
+    elif sys.platform.startswith("linux") and os.environ.get("GRADE_ISOLATION") != "process" \
+            and (result.get("isolation") or {}).get("level") != "namespaces":
+        problems.append(f"the worker was not jailed ({result.get('isolation')}): this run tests the fallback only")
     if (out / "result.json").is_symlink() or (out / "report.html").is_symlink():
         problems.append("the CLI wrote its JSON/report through a symlink planted in its output folder")
 
