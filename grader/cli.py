@@ -1,6 +1,8 @@
 """`grade`: the command line.
 
     grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--report PATH] [--json PATH] [--quiet] [--no-color]
+    grade bulk SUBMISSIONS --out DIR [-j N] [--force] [--canvas-column NAME] [--quiet]   (instructor)
+    grade validate [--seeds N]           (instructor: the pre-flight check)
     grade public-cases [--out FILE]      (instructor: write the public-cases file from the reference)
 
 Exit status: 0 every graded case passes, 1 some fail, 2 usage, configuration or unreadable
@@ -20,8 +22,10 @@ from .errors import GraderError
 EPILOG = """exit status: 0 when every graded case passes, 1 when some fail, 2 for a usage,
 configuration or unreadable-submission error.
 
-other commands:
-  grade public-cases [--out FILE]   write the public-cases file from the reference (instructor)
+other commands (instructor):
+  grade bulk SUBMISSIONS --out DIR [-j N] [--force]   grade a class: gradebooks, reports, overview
+  grade validate [--seeds N]        pre-flight: reference 100, stubs 0, mistakes caught, public file
+  grade public-cases [--out FILE]   write the public-cases file from the reference
 
 examples:
   grade                         grade exercises/ of the course repository you are in
@@ -39,6 +43,8 @@ def grade_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--exercise", nargs="+", metavar="NAME", help="grade only these exercises or functions")
     p.add_argument("--case", metavar="ID", help="replay one case with full detail")
     p.add_argument("--seed", type=int, help="seed of the random cases (default: the assignment's)")
+    p.add_argument("--student", metavar="ID", help="the hidden cases of this student, as `grade bulk` ran them "
+                                                   "(instructor)")
     p.add_argument("--report", default="grade-report.html", metavar="PATH", help="HTML report (default: %(default)s)")
     p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="print only the table and the total")
@@ -59,7 +65,9 @@ def run_grade(args) -> int:
     path = Path(args.path) if args.path else assignment.root / assignment.package
     cases = select_cases(assignment, args.exercise, args.case)
     expectations = Expectations(assignment)
-    plan = expectations.plan(cases, seed=args.seed)
+    if args.student and args.seed is not None:
+        raise GraderError("--student and --seed both choose the seed: give one of them")
+    plan = expectations.plan(cases, seed=args.seed, student=args.student)
     if args.case and not plan.cases:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
@@ -100,11 +108,64 @@ def run_public_cases(argv) -> int:
     return 0
 
 
+def run_bulk_command(argv) -> int:
+    from .bulk import run_bulk
+
+    p = argparse.ArgumentParser(
+        prog="grade bulk", description="Grade a whole class (instructor): one entry per student in SUBMISSIONS "
+        "(a folder, .py, .ipynb or .zip), or an extracted Moodle or Canvas export.",
+        epilog="Outputs in DIR: results/<id>.json and reports/<id>.html per student, results.jsonl, gradebook.csv, "
+               "gradebook-moodle.csv, gradebook-canvas.csv, index.html (the class overview). A run stopped at any "
+               "moment resumes where it stopped.")
+    p.add_argument("submissions", metavar="SUBMISSIONS")
+    p.add_argument("--out", required=True, metavar="DIR", help="where results, reports and gradebooks go")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="students graded at once (default: all cores)")
+    p.add_argument("--force", action="store_true", help="regrade everyone (default: resume, skipping students "
+                                                        "already graded with the same submission)")
+    p.add_argument("--canvas-column", metavar="NAME", help='the Canvas assignment column, e.g. "Séance 11 (12345)"')
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        raise GraderError("-j needs a positive number of students at once")
+    assignment = load_assignment(find_assignment(Path.cwd()))
+    summary = run_bulk(assignment, Path(args.submissions), Path(args.out), args.jobs, args.force,
+                       progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    print(f"{summary.graded} graded, {summary.skipped} already graded (resumed) in {summary.seconds:.1f} s; "
+          f"class: {counts or 'nobody'}")
+    for path in summary.outputs:
+        print(f"wrote {path}")
+    for student, error in summary.failures:
+        print(f"grade: error: {student} could not be graded: {error}", file=sys.stderr)
+    return 2 if summary.failures else 0
+
+
+def run_validate(argv) -> int:
+    from .validate import SEEDS, validate
+
+    p = argparse.ArgumentParser(prog="grade validate", description="The instructor's pre-flight check: the "
+                                "reference scores 100 on every case for many seeds, the stubs 0, every mistake "
+                                "variant is caught, the public-cases file matches the reference.")
+    p.add_argument("--seeds", type=int, default=SEEDS, metavar="N", help="seeds to try (default: %(default)s)")
+    args = p.parse_args(argv)
+    if args.seeds < 1:
+        raise GraderError("--seeds needs a positive number")
+    assignment = load_assignment(find_assignment(Path.cwd()))  # an invalid file stops here, with file:line
+    print(f"ok   {assignment.path.name} is valid")
+    problems = validate(assignment, args.seeds)
+    print(f"{len(problems)} problem(s)" if problems else "ready: every check passed")
+    return 1 if problems else 0
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and argv[0] == "public-cases":
             return run_public_cases(argv[1:])
+        if argv and argv[0] == "bulk":
+            return run_bulk_command(argv[1:])
+        if argv and argv[0] == "validate":
+            return run_validate(argv[1:])
         args = grade_parser().parse_args(argv)
         return run_grade(args)
     except GraderError as exc:

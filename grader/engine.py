@@ -16,7 +16,7 @@ from .compare import Verdict, compare
 from .errors import GraderError
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, reference_available
 from .result import CaseResult, ExerciseResult, Result
-from .rules import find_forbidden_imports, functions_using
+from .rules import call_graph, find_forbidden_imports, functions_using
 from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from .submission import Submission, load_submission
 
@@ -133,7 +133,9 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 "calls": [{"id": cid, "module": by_id[cid].exercise, "function": by_id[cid].function,
                            "args": plan.expected[cid].inputs} for cid in calls]}
 
-    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect)) as sandbox:
+    calls = call_graph(sources, function_exercise)
+    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect),
+                 calls) as sandbox:
         outcomes = sandbox.run(steps, make_request)
         isolation = sandbox.isolation
 

@@ -25,7 +25,7 @@ ST_RELATIME = 4096
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
 
-WORKER_UID_BASE = 1_200_000_000  # + the worker's pid: no two live workers share a uid
+WORKER_UID_BASE = 1_200_000_000  # + the worker's pid (below 2^22): no two live workers share a uid
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 # What the new root holds besides the interpreter: the system's programs and libraries, and
 # /etc (the dynamic loader's cache, locale and time zone data). Nothing else of the machine.
@@ -110,7 +110,7 @@ def enter(spec):
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", "0 %d 1" % uid)
         _write("/proc/self/gid_map", "0 %d 1" % gid)
-    worker_uid = WORKER_UID_BASE + os.getpid() % 1_000_000 if root else 0
+    worker_uid = WORKER_UID_BASE + os.getpid() if root else 0
     status_read, status_write = os.pipe()
     init = os.fork()  # PID 1 of the new namespace: when it ends, every process left in it is killed
     if init:

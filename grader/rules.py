@@ -72,3 +72,28 @@ def functions_using(source: str, alias: str) -> set:
         return set()
     return {top.name for top in tree.body if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef))
             and any(isinstance(n, ast.Name) and n.id == alias for n in ast.walk(top))}
+
+
+def call_graph(sources: dict, functions) -> dict:
+    """{function: the contract functions it calls, directly or not}, from the submission's own
+    source: when softmax hangs, every function that calls it will hang too."""
+    functions = set(functions)
+    direct = {f: set() for f in functions}
+    for source in sources.values():
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for top in tree.body:
+            if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and top.name in functions:
+                direct[top.name] |= {n.id for n in ast.walk(top) if isinstance(n, ast.Name)} & functions - {top.name}
+    closure = {}
+    for f in functions:
+        seen, todo = set(), list(direct[f])
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo += direct.get(g, ())
+        closure[f] = seen
+    return closure

@@ -101,7 +101,22 @@ def _set_limits(limits: Limits, cpu_seconds: int, group: WorkerGroup | None = No
         if hasattr(resource, "RLIMIT_NPROC"):
             cap(resource.RLIMIT_NPROC, limits.processes)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
+        if _LIBC is not None:  # the grader killed (kill -9, a bulk run stopped): its workers die with it
+            _LIBC.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     return apply
+
+
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def minimal_env(home: str) -> dict:
@@ -117,8 +132,9 @@ def minimal_env(home: str) -> dict:
 class Sandbox:
     """One submission's temporary folder; `run` may start several workers in it in turn."""
 
-    def __init__(self, stage_submission, limits: Limits, hide=()):
+    def __init__(self, stage_submission, limits: Limits, hide=(), calls=None):
         self.limits = limits
+        self.calls = calls or {}  # {function: contract functions it calls}, to give up on callers too
         self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
         self.dir.chmod(0o755)  # the jailed worker runs as its own uid; siblings never see this folder
         self.runtime = self.dir / "runtime"
@@ -166,17 +182,26 @@ class Sandbox:
                     outcomes[s.key] = Outcome("crash", detail="the worker could not start")
                 return outcomes
 
-    @staticmethod
-    def _give_up_on_slow_groups(steps, outcomes, limit=2):
-        """Two timeouts in one function are enough evidence: its remaining cases are counted
-        as timeouts without costing the student (and the class) more waiting."""
-        timeouts = {}
+    def _give_up_on_slow_groups(self, steps, outcomes, limit=2):
+        """Two timeouts (or crashes) in one function are enough evidence: its remaining cases,
+        and those of the functions that call it, are not run, without costing the student (and
+        the class) more waiting."""
+        failed = {}
         for s in steps:
-            if s.kind == "call" and s.key in outcomes and outcomes[s.key].status == "timeout":
-                timeouts[s.group] = timeouts.get(s.group, 0) + 1
+            if s.kind == "call" and s.key in outcomes and outcomes[s.key].status in ("timeout", "crash") \
+                    and not outcomes[s.key].detail.startswith("not run"):
+                failed.setdefault(s.group, []).append(outcomes[s.key].status)
+        stuck = {group: max(set(found), key=found.count) for group, found in failed.items() if len(found) >= limit}
         for s in steps:
-            if s.kind == "call" and s.key not in outcomes and timeouts.get(s.group, 0) >= limit:
-                outcomes[s.key] = Outcome("timeout", detail=f"not run: {limit} earlier cases of this function timed out")
+            if s.kind != "call" or s.key in outcomes:
+                continue
+            culprit = s.group if s.group in stuck else next((g for g in sorted(self.calls.get(s.group, ()))
+                                                            if g in stuck), None)
+            if culprit is not None:
+                verb = "timed out" if stuck[culprit] == "timeout" else "crashed the worker"
+                why = f"{limit} earlier cases of this function {verb}" if culprit == s.group else \
+                    f"it calls {culprit}(), whose cases {verb} {limit} times"
+                outcomes[s.key] = Outcome(stuck[culprit], detail=f"not run: {why}")
 
     def _spawn(self, request: dict):
         request_path = self.dir / "request.bin"

@@ -1,0 +1,125 @@
+"""`grade validate`: the instructor's pre-flight check, before a release or a bulk run.
+
+Each check returns the problems it found, in plain words; `validate` runs them all:
+  1. the assignment file is valid (loading it already says file, line and key);
+  2. the reference, graded like a student through the real pipeline, scores 100 on every case,
+     public and hidden, for many seeds (cases, generators and tolerances agree);
+  3. the stubs score 0;
+  4. every mistake variant is caught by at least one case of its exercise;
+  5. the public-cases file holds exactly what the reference computes.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .assignment import Assignment
+from .engine import Expectations, grade, select_cases
+from .expected import PUBLIC_CASES_FILE, PublicCasesFile, reference_available
+from .submission import load_submission
+from .variants import Variants, same_inputs
+
+SEEDS = 20
+
+
+def reference_as_submission(assignment: Assignment, target: Path) -> Path:
+    """The reference written as a student would: modules of the package `exercises` importing
+    each other absolutely. Only the modules the exercises name (never the mistakes)."""
+    folder = target / assignment.package
+    folder.mkdir(parents=True)
+    source = assignment.root / assignment.reference.replace(".", "/")
+    for exercise in assignment.exercises:
+        text = (source / f"{exercise.name}.py").read_text(encoding="utf-8")
+        text = re.sub(r"from \.(\w+) import", rf"from {assignment.package}.\1 import", text)
+        (folder / f"{exercise.name}.py").write_text(text, encoding="utf-8")
+    return folder
+
+
+def check_reference(assignment: Assignment, expectations: Expectations, seeds: list[int], jobs: int = 2) -> list:
+    cases = select_cases(assignment)
+    with tempfile.TemporaryDirectory(prefix="validate-") as tmp:
+        submission = load_submission(reference_as_submission(assignment, Path(tmp)), assignment.package)
+
+        def one(seed):
+            result = grade(assignment, submission, expectations.plan(cases, seed=seed))
+            return [f"the reference fails {c.id} with seed {seed}: {c.status}: {c.message}"
+                    for c in result.cases if c.status != "passed"]
+
+        with ThreadPoolExecutor(jobs) as pool:  # each grade waits on its own worker process
+            return [problem for found in pool.map(one, seeds) for problem in found]
+
+
+def check_stubs(assignment: Assignment, expectations: Expectations) -> list:
+    stubs = assignment.root / assignment.package
+    result = grade(assignment, stubs, expectations.plan(select_cases(assignment)))
+    return [f"the stub of {c.function}() passes {c.id}: a student would earn {c.max_points:.2f} points for nothing"
+            for c in result.cases if c.status == "passed"]
+
+
+def check_mistakes(assignment: Assignment) -> list:
+    if not assignment.mistakes:
+        return []
+    mistakes = importlib.import_module(assignment.mistakes).MISTAKES
+    variants = Variants(assignment)
+    problems = []
+    for mistake in mistakes:
+        found = variants.case_margins(mistake)
+        if not any(m.value > 1.0 for m in found):
+            problems.append(f"the mistake {mistake.name} ({mistake.exercise}.{mistake.function}) passes all its "
+                            f"{len(found)} cases: add a case that catches it")
+    return problems
+
+
+def check_public_file(assignment: Assignment, expectations: Expectations) -> list:
+    path = assignment.root / PUBLIC_CASES_FILE
+    if not path.is_file():
+        return None  # not written here: `grade release` writes a fresh one
+    public = PublicCasesFile(path)
+    cases = [c for c in select_cases(assignment) if c.visibility == "public"]
+    plan = expectations.plan(cases)
+    problems = []
+    if public.seed != plan.seed:
+        problems.append(f"{PUBLIC_CASES_FILE} was written with seed {public.seed}, the assignment's is {plan.seed}")
+    for case in cases:
+        if not public.has(case.id):
+            problems.append(f"{PUBLIC_CASES_FILE} lacks the public case {case.id}")
+            continue
+        stored, fresh = public.expected(case), plan.expected[case.id]
+        if not (same_inputs(stored.inputs, fresh.inputs) and stored.error == fresh.error
+                and same_inputs(stored.value, fresh.value)):
+            problems.append(f"{PUBLIC_CASES_FILE} differs from the reference on {case.id}")
+    extra = set(public.records) - {c.id for c in cases}
+    problems += [f"{PUBLIC_CASES_FILE} holds {cid}, which is not a public case (a hidden case leaked?)"
+                 for cid in sorted(extra)]
+    if problems:
+        problems.append(f"run `grade public-cases` to rewrite {PUBLIC_CASES_FILE}")
+    return problems
+
+
+def validate(assignment: Assignment, seeds: int = SEEDS, report=print) -> list:
+    """All the checks; `report` hears one line per check. Returns every problem found."""
+    if not reference_available(assignment):
+        return ["grade validate needs the reference (the instructor's repository)"]
+    expectations = Expectations(assignment, use_reference=True)
+    seed_list = [assignment.seed] + [assignment.seed + 1 + i for i in range(seeds - 1)]
+    checks = [
+        (f"the reference scores 100 on all {len(select_cases(assignment))} cases, for {seeds} seeds",
+         lambda: check_reference(assignment, expectations, seed_list)),
+        ("the stubs score 0", lambda: check_stubs(assignment, expectations)),
+        ("every mistake variant is caught by a case of its exercise", lambda: check_mistakes(assignment)),
+        (f"{PUBLIC_CASES_FILE} matches the reference", lambda: check_public_file(assignment, expectations)),
+    ]
+    problems = []
+    for title, check in checks:
+        found = check()
+        if found is None:
+            report(f"--   {title}: nothing to check here")
+            continue
+        report(f"{'ok  ' if not found else 'FAIL'} {title}" + (f" ({len(found)} problems)" if found else ""))
+        for problem in found:
+            report(f"       - {problem}")
+        problems += found
+    return problems
