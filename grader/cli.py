@@ -68,6 +68,9 @@ def run_grade(args) -> int:
     if args.student and args.seed is not None:
         raise GraderError("--student and --seed both choose the seed: give one of them")
     plan = expectations.plan(cases, seed=args.seed, student=args.student)
+    if args.student and cases and all(c.visibility == "hidden" for c in cases):
+        from .cases import student_seed
+        plan.seed = student_seed(assignment.salt, args.student)  # what the header says is what ran
     if args.case and not plan.cases:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
