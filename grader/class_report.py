@@ -112,7 +112,6 @@ def _collapse_brackets(text: str) -> str:
     while i < n:
         if text[i] == "[" or text.startswith("array(", i):
             opening = "[" if text[i] == "[" else "("
-            closing = "]" if opening == "[" else ")"
             start = i + (1 if opening == "[" else len("array("))
             depth, j = 1, start
             while j < n and depth:
@@ -132,7 +131,7 @@ def _collapse_brackets(text: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalise_message(message: str) -> str:
     """A message with its numbers, indexes, shapes and values stripped, so that the same
     failure on different cases (and different students) reads the same:
@@ -161,7 +160,7 @@ def _reason_status_text(status: str) -> str:
     return "likely mistake" if status == "mistake" else _status_text(status)
 
 
-BORROWED = ("not_implemented", "missing", "violation", "error")   # see reason_key
+SAME_MESSAGE = ("not_implemented", "missing", "violation")   # one message for every case of a function
 
 
 def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -> tuple[tuple, str, str]:
@@ -172,11 +171,10 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
     carries the same text) groups by its text across functions. Any other failure groups by
     function, status and normalised message.
 
-    A hidden case's message is not in the results. When a public case of the same function
-    (same submission) failed with the same status and that status says the same thing for
-    every case — not implemented, missing, a rule violation, the exercise's import error —
-    the hidden case takes that message (`public`: (function, status) -> message); otherwise
-    it groups by function and status, as "hidden case: no message in the results"."""
+    A hidden case's message is not in the results. It takes the message of the public cases
+    of the same function (same submission) with the same status when those say one thing
+    (`public`: (function, status) -> message, see _public_messages); otherwise it groups by
+    function and status, as "hidden case: no message in the results"."""
     status = _text(case.get("status"))
     diagnosis = case.get("diagnosis")
     if diagnosis:
@@ -195,16 +193,24 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
     return ("function", function, status, normal), status, normal
 
 
-def _public_messages(cases: list[dict], problems: set) -> dict:
-    """(function, status) -> the message of a public case, for the statuses whose message is
-    the same for every case of a function (see reason_key)."""
-    found = {}
+def _public_messages(cases: list[dict]) -> dict:
+    """(function, status) -> the message a hidden case of that function and status takes.
+
+    Not implemented, missing, a rule violation: the message is the same for every case of a
+    function. A timeout or an error: when every public case of the function with that status
+    has the same normalised message (an import error, "not run: it calls softmax(), whose
+    cases timed out", a crash), the hidden ones almost surely share it. A failed comparison
+    depends on the case's values: a hidden case never takes a public case's message."""
+    seen: dict = {}
     for c in cases:
         status, message = c.get("status"), c.get("message")
-        if status in BORROWED and message and c.get("visibility") != "hidden" and \
-                (status != "error" or message in problems):
-            found.setdefault((_text(c.get("function")), status), _text(message))
-    return found
+        if not message or status in (None, "passed", "failed") or c.get("visibility") == "hidden":
+            continue
+        key = (_text(c.get("function")), status)
+        entry = seen.setdefault(key, [_text(message), set()])
+        entry[1].add(normalise_message(_text(message)))
+    return {key: first for key, (first, normals) in seen.items()
+            if key[1] in SAME_MESSAGE or len(normals) == 1}
 
 
 # --- SVG charts ------------------------------------------------------------------------------
@@ -343,7 +349,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
             ename = _text(e.get("name"))
             problems = {_text(p) for p in e.get("problems") or [] if p}
             cases = _cases_of(e)
-            public = _public_messages(cases, problems) if graded else {}
+            public = _public_messages(cases) if graded else {}
             if graded:
                 stats = ex_stats.get(ename)
                 if stats is None:

@@ -2,6 +2,7 @@
 
     grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--report PATH] [--json PATH] [--quiet] [--no-color]
     grade bulk SUBMISSIONS --out DIR [-j N] [--force] [--canvas-column NAME] [--quiet]   (instructor)
+    grade release OUT [--force]          (instructor: write the students' repository)
     grade validate [--seeds N]           (instructor: the pre-flight check)
     grade public-cases [--out FILE]      (instructor: write the public-cases file from the reference)
 
@@ -24,6 +25,7 @@ configuration or unreadable-submission error.
 
 other commands (instructor):
   grade bulk SUBMISSIONS --out DIR [-j N] [--force]   grade a class: gradebooks, reports, overview
+  grade release OUT [--force]       write the students' repository (stubs, engine, public cases)
   grade validate [--seeds N]        pre-flight: reference 100, stubs 0, mistakes caught, public file
   grade public-cases [--out FILE]   write the public-cases file from the reference
 
@@ -52,8 +54,9 @@ def grade_parser() -> argparse.ArgumentParser:
     return p
 
 
-def replay_command(case_id: str, seed: int, path: str | None) -> str:
-    return "grade " + (f"{path} " if path else "") + f"--case {case_id} --seed {seed}"
+def replay_command(case_id: str, seed: int | None, path: str | None) -> str:
+    """`--seed` only where the reference is: a students' repository's public cases have fixed inputs."""
+    return "grade " + (f"{path} " if path else "") + f"--case {case_id}" + (f" --seed {seed}" if seed is not None else "")
 
 
 def run_grade(args) -> int:
@@ -80,7 +83,8 @@ def run_grade(args) -> int:
         if args.json:  # first: the results survive whatever happens to the report
             Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
         report = write_html(result, assignment, Path(args.report),
-                            lambda cid: replay_command(cid, result.seed, args.path))
+                            lambda cid: replay_command(cid, result.seed if result.source == "reference" else None,
+                                                       args.path))
     except OSError as exc:
         raise GraderError(f"cannot write {exc.filename}: {exc.strerror}. Choose another path "
                           f"(--json, --report).") from None
@@ -143,6 +147,30 @@ def run_bulk_command(argv) -> int:
     return 2 if summary.failures else 0
 
 
+def run_release(argv) -> int:
+    p = argparse.ArgumentParser(
+        prog="grade release", description="Write the students' repository (instructor): the stubs, the engine, "
+        "the assignment file and the public cases with their expected values, a README, pyproject.toml, "
+        ".gitignore. Never the reference, a hidden case, a mistake variant or the salt.")
+    p.add_argument("out", metavar="OUT", help="a new or empty folder")
+    p.add_argument("--force", action="store_true", help="write into a non-empty OUT: replaces the release's files "
+                                                        "and its grader/ and exercises/ folders, keeps the rest (.git…)")
+    args = p.parse_args(argv)
+    try:
+        from .release import write_release
+    except ModuleNotFoundError as exc:  # a students' repository ships no release tool
+        if exc.name != f"{__package__}.release":
+            raise
+        raise GraderError("`grade release` is an instructor command: run it in the course repository.") from None
+    assignment = load_assignment(find_assignment(Path.cwd()))
+    summary = write_release(assignment, Path(args.out), force=args.force)
+    print(f"wrote {len(summary['files'])} files to {summary['out']}: {summary['public_cases']} public cases "
+          f"({summary['hidden_cases_left_out']} hidden cases left out)")
+    if summary["kept"]:
+        print(f"kept: {', '.join(summary['kept'])}")
+    return 0
+
+
 def run_validate(argv) -> int:
     from .validate import SEEDS, validate
 
@@ -169,6 +197,8 @@ def main(argv=None) -> int:
             return run_bulk_command(argv[1:])
         if argv and argv[0] == "validate":
             return run_validate(argv[1:])
+        if argv and argv[0] == "release":
+            return run_release(argv[1:])
         args = grade_parser().parse_args(argv)
         return run_grade(args)
     except GraderError as exc:

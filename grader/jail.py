@@ -191,6 +191,11 @@ def _build_filesystem(spec, root, worker_uid):
             open(target, "a").close()
         _mount(path, target, None, MS_BIND | (MS_REC if recursive else 0), what="exposing %s" % path)
 
+    # 0. Private, size-capped temporary folders first: an interpreter that lives under /tmp (a
+    #    virtual environment there) is bound on top of them, not hidden by them.
+    for path in PRIVATE_TMP:
+        os.makedirs(new + path, exist_ok=True)
+        _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % TMP_MB)
     # 1. The system and the interpreter, read-only (a symbolic link like /lib -> usr/lib stays a link).
     kept = []
     for path in SYSTEM_PATHS:
@@ -211,10 +216,7 @@ def _build_filesystem(spec, root, worker_uid):
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, new + "/dev/" + name)
-    # 3. Private, size-capped temporary folders; the worker's own folder (read-only) inside.
-    for path in PRIVATE_TMP:
-        os.makedirs(new + path, exist_ok=True)
-        _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % TMP_MB)
+    # 3. The worker's own folder (read-only), inside the private temporary folders.
     bind(sandbox, recursive=False)
     os.makedirs(new + "/proc", exist_ok=True)
     # 4. Everything so far read-only, but the temporary folders and the devices.

@@ -99,6 +99,13 @@ def public_assignment_data(data: dict) -> tuple[dict, int]:
     return out, dropped
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """No `&id001` anchors: every value written out where it is used."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def _project(root: Path) -> dict:
     """Name, version, Python and dependencies of the course's distribution (pyproject.toml)."""
     project = {}
@@ -239,8 +246,9 @@ def write_release(assignment: Assignment, out: Path, force: bool = False) -> dic
     released, dropped = public_assignment_data(data)
     npz, public_ids = _public_cases(assignment)
     files: dict[str, bytes] = {}
-    files[ASSIGNMENT_FILE] = (HEADER.format(title=assignment.title) + yaml.safe_dump(
-        released, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)).encode("utf-8")
+    files[ASSIGNMENT_FILE] = (HEADER.format(title=" ".join(assignment.title.split())) + yaml.dump(
+        released, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, default_flow_style=None,
+        width=100)).encode("utf-8")
     files[PUBLIC_CASES_FILE] = npz
     files.update(_render(_context(assignment, released, public_ids)))
     managed_folders = ["grader", assignment.package]

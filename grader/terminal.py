@@ -44,6 +44,8 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
                 reason = c.message if c.visibility == "public" else "(hidden case)"
                 lines.append(f"  {paint(LABELS[c.status], COLOURS[c.status])} {c.id}: {reason}")
     lines.append(paint(f"Points {result.score:.1f}/{result.max_score:.1f}", "1"))
+    if result.source == "public-cases file":  # a students' repository: no hidden case here
+        lines.append("Public cases only: the hidden cases are graded by the instructor, on the work you hand in.")
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)
