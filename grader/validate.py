@@ -62,7 +62,10 @@ def check_stubs(assignment: Assignment, expectations: Expectations) -> list:
 def check_mistakes(assignment: Assignment) -> list:
     if not assignment.mistakes:
         return []
-    mistakes = importlib.import_module(assignment.mistakes).MISTAKES
+    try:
+        mistakes = importlib.import_module(assignment.mistakes).MISTAKES
+    except Exception as exc:  # the instructor's module: say what broke, do not crash
+        return [f"cannot import the mistakes module {assignment.mistakes} ({type(exc).__name__}: {exc})"]
     variants = Variants(assignment)
     problems = []
     for mistake in mistakes:
