@@ -1,6 +1,7 @@
 """`grade`: the command line.
 
-    grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--report PATH] [--json PATH] [--quiet] [--no-color]
+    grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--student ID] [--report PATH] [--json PATH] [--quiet]
+          [--no-color] [--ci] [--junit PATH] [--min-score S]
     grade bulk SUBMISSIONS --out DIR [-j N] [--force] [--canvas-column NAME] [--quiet]   (instructor)
     grade release OUT [--force]          (instructor: write the students' repository)
     grade validate [--seeds N]           (instructor: the pre-flight check)
@@ -34,6 +35,7 @@ examples:
   grade mon_notebook.ipynb      grade a notebook
   grade -k softmax attention    only these exercises (or functions)
   grade --case attention/scaled_dot_product_attention/random-1   replay one case in full
+  grade --ci --min-score 50     in CI: report, JUnit XML, step summary; red below 50 points
 """
 
 
@@ -51,6 +53,13 @@ def grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="print only the table and the total")
     p.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
+    p.add_argument("--ci", action="store_true", help="for CI: no colour; also writes grade-junit.xml (--junit), "
+                   "appends a summary to $GITHUB_STEP_SUMMARY and the GitHub Classroom result to $GITHUB_OUTPUT "
+                   "when those are set")
+    p.add_argument("--junit", metavar="PATH", help="JUnit XML, one testcase per case (default with --ci: "
+                                                   "grade-junit.xml)")
+    p.add_argument("--min-score", type=float, metavar="S", help="exit 0 when the score is at least S, else 1 "
+                                                                 "(default: 0 only when every case passes)")
     return p
 
 
@@ -78,20 +87,31 @@ def run_grade(args) -> int:
         raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
     result = grade(assignment, path, plan, protect=outputs)
-    colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    colour = sys.stdout.isatty() and not args.no_color and not args.ci and "NO_COLOR" not in os.environ
+    junit = args.junit or ("grade-junit.xml" if args.ci else None)
+    data = result.to_json()
     try:
         if args.json:  # first: the results survive whatever happens to the report
-            Path(args.json).write_text(json.dumps(result.to_json(), indent=1))
+            Path(args.json).write_text(json.dumps(data, indent=1))
         report = write_html(result, assignment, Path(args.report),
                             lambda cid: replay_command(cid, result.seed if result.source == "reference" else None,
                                                        args.path))
+        if junit:
+            from .export_junit import write_junit
+            write_junit(data, Path(junit))
+        if args.ci:  # each a no-op outside GitHub Actions
+            from .export_github import append_step_summary, write_classroom_output
+            append_step_summary(data)
+            write_classroom_output(data)
     except OSError as exc:
         raise GraderError(f"cannot write {exc.filename}: {exc.strerror}. Choose another path "
-                          f"(--json, --report).") from None
+                          f"(--json, --report, --junit).") from None
     if args.case:
         print(case_detail(result, args.case, colour))
     else:
         print(summary(result, colour, args.quiet, str(report)))
+    if args.min_score is not None:
+        return 0 if result.score >= args.min_score - 1e-9 else 1
     return 0 if result.all_passed else 1
 
 
@@ -110,7 +130,8 @@ def run_public_cases(argv) -> int:
     out = Path(args.out) if args.out else assignment.root / PUBLIC_CASES_FILE
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")  # numpy would add it silently
-    write_public_cases(out, assignment, plan.expected, plan.seed)
+    from .diagnosis import load_mistakes
+    write_public_cases(out, assignment, plan.expected, plan.seed, load_mistakes(assignment))
     print(f"wrote {len(public)} public cases to {out}")
     return 0
 

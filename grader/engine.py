@@ -14,7 +14,7 @@ from .assignment import Assignment, CaseSpec
 from .cases import CaseBuilder, student_seed
 from .compare import Verdict, compare
 from .errors import GraderError
-from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, reference_available
+from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, public_diagnoser, reference_available
 from .result import CaseResult, ExerciseResult, Result
 from .rules import call_graph, find_forbidden_imports, functions_using
 from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
@@ -28,6 +28,7 @@ class Plan:
     expected: dict       # case id -> Expected
     seed: int
     source: str          # "reference" | "public-cases file"
+    diagnoser: object = None  # names the classic mistake behind a failing output (grader.diagnosis)
 
 
 class Expectations:
@@ -40,12 +41,17 @@ class Expectations:
         self.oracle = ReferenceOracle(assignment) if use_reference else None
         self.builder = CaseBuilder(assignment) if use_reference else None
         self.public = None
+        self.diagnoser = None
+        if use_reference:
+            from .diagnosis import Diagnoser, load_mistakes
+            self.diagnoser = Diagnoser(assignment, load_mistakes(assignment))
         if not use_reference:
             path = public_file or assignment.root / PUBLIC_CASES_FILE
             if not Path(path).is_file():
                 raise GraderError(f"neither the reference nor {path.name} is here: the expected values are missing. "
                                   f"Restore {path.name} from the course repository.")
             self.public = PublicCasesFile(path)
+            self.diagnoser = public_diagnoser(assignment, self.public)
 
     def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None) -> Plan:
         if self.oracle is None:
@@ -54,7 +60,7 @@ class Expectations:
                                   "here have fixed inputs, from the public-cases file")
             chosen = [c for c in cases if self.public.has(c.id)]
             return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
-                        "public-cases file")
+                        "public-cases file", self.diagnoser)
         base = self.assignment.seed if seed is None else seed
         expected = {}
         for case in cases:
@@ -62,7 +68,7 @@ class Expectations:
             if student is not None and seed is None and case.visibility == "hidden":
                 case_seed = student_seed(self.assignment.salt, student)
             expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
-        return Plan(list(cases), expected, base, "reference")
+        return Plan(list(cases), expected, base, "reference", self.diagnoser)
 
 
 def select_cases(assignment: Assignment, patterns=None, case_id: str | None = None) -> list[CaseSpec]:
@@ -221,10 +227,14 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                                            + "; ".join(import_problems.values()))
             else:
                 verdict = compare(case, exercise.functions[case.function], expected, outcome)
+            diagnosis = None
+            if verdict.status == "failed" and outcome.status == "returned" and plan.diagnoser is not None:
+                known = plan.diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
+                diagnosis = known.text() if known else None
             max_points = exercise.points * case.weight / total_weight
             results.append(CaseResult(
                 id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
-                kind=case.kind, status=verdict.status, message=verdict.message,
+                kind=case.kind, status=verdict.status, message=verdict.message, diagnosis=diagnosis,
                 points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
                 details={**verdict.details, "margin": verdict.margin if verdict.margin != float("inf") else None,
                          **({"traceback": (outcome.exception or {}).get("traceback", [])}

@@ -64,12 +64,22 @@ def reference_available(assignment: Assignment) -> bool:
 
 # --- the public-cases file -------------------------------------------------------------------
 
-def write_public_cases(path: Path, assignment: Assignment, records: dict, seed: int):
+def write_public_cases(path: Path, assignment: Assignment, records: dict, seed: int, mistakes=()):
     """`records`: {case id: Expected}. An `.npz` (arrays) with a JSON manifest, loadable with
-    allow_pickle=False."""
-    tree, arrays = protocol.split({cid: {"inputs": e.inputs, "value": e.value, "error": e.error}
-                                   for cid, e in records.items()})
-    manifest = json.dumps({"schema_version": 1, "title": assignment.title, "seed": seed, "cases": tree})
+    allow_pickle=False. With `mistakes` (the variants, instructor side), each case also carries
+    the variants' outputs on its inputs, and the manifest their names, slides and explanations:
+    what diagnosis needs offline, never their code."""
+    from .diagnosis import variant_outputs
+
+    by_id = {c.id: c for c in assignment.cases()}
+    cases = {cid: {"inputs": e.inputs, "value": e.value, "error": e.error,
+                   "variants": variant_outputs(mistakes, by_id[cid], e.inputs) if mistakes and not e.error else {}}
+             for cid, e in records.items()}
+    tree, arrays = protocol.split(cases)
+    known = {m.name: {"function": m.function, "exercise": m.exercise, "slide": m.slide, "en": m.explanation,
+                      "fr": m.explanation_fr} for m in mistakes}
+    manifest = json.dumps({"schema_version": 1, "title": assignment.title, "seed": seed, "cases": tree,
+                           "mistakes": known})
     np.savez_compressed(path, manifest=np.frombuffer(manifest.encode(), dtype=np.uint8),
                         **{f"a{i}": a for i, a in enumerate(arrays)})
 
@@ -83,6 +93,7 @@ class PublicCasesFile:
                 arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
             self.seed = manifest["seed"]
             self.records = protocol.join(manifest["cases"], arrays)
+            self.mistakes = manifest.get("mistakes", {})  # for diagnosis: names, slides, explanations
         except Exception as exc:  # a truncated or edited file: zip, JSON or layout errors alike
             raise GraderError(f"{self.path}: the public-cases file is unreadable ({exc}). "
                               "Restore it from the course repository (git checkout public_cases.npz).") from None
@@ -93,3 +104,13 @@ class PublicCasesFile:
     def expected(self, case: CaseSpec, inputs=None) -> Expected:
         record = self.records[case.id]
         return Expected(record["inputs"], value=record["value"], error=record["error"])
+
+
+def public_diagnoser(assignment: Assignment, public: PublicCasesFile):
+    """Diagnosis from the variants' stored outputs (a students' repository)."""
+    from .diagnosis import Diagnoser, Known
+
+    diagnoser = Diagnoser(assignment, stored={cid: r.get("variants") or {} for cid, r in public.records.items()})
+    for name, m in public.mistakes.items():
+        diagnoser.add_known(Known(name, m.get("function", ""), m.get("slide", ""), m.get("en", ""), m.get("fr", "")))
+    return diagnoser

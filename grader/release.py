@@ -151,7 +151,8 @@ def _public_cases(assignment: Assignment):
     public = [c for c in select_cases(assignment) if c.visibility == "public"]
     plan = Expectations(assignment, use_reference=True).plan(public)
     buffer = io.BytesIO()
-    write_public_cases(buffer, assignment, plan.expected, plan.seed)
+    from .diagnosis import load_mistakes
+    write_public_cases(buffer, assignment, plan.expected, plan.seed, load_mistakes(assignment))
     return buffer.getvalue(), [c.id for c in public]
 
 

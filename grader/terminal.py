@@ -43,6 +43,8 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
             for c in others:
                 reason = c.message if c.visibility == "public" else "(hidden case)"
                 lines.append(f"  {paint(LABELS[c.status], COLOURS[c.status])} {c.id}: {reason}")
+                if c.diagnosis and c.visibility == "public":
+                    lines.append(f"      likely: {c.diagnosis}")
     lines.append(paint(f"Points {result.score:.1f}/{result.max_score:.1f}", "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
         lines.append("Public cases only: the hidden cases are graded by the instructor, on the work you hand in.")

@@ -122,7 +122,10 @@ def test_release_holds_no_reference_mistake_salt_or_hidden_case(assignment, rele
         needles[case.id] = "a hidden case id"
     assert len(needles) > 100
     for needle, what in needles.items():
-        leaks = [rel for rel, t in text.items() if needle in t or needle.encode("utf-8").decode("latin-1") in t]
+        # the public-cases manifest names the mistakes it can diagnose (their outputs, never their code)
+        allowed = {"public_cases.npz::manifest.npy"} if what == "a mistake's name" else set()
+        leaks = [rel for rel, t in text.items() if rel not in allowed and
+                 (needle in t or needle.encode("utf-8").decode("latin-1") in t)]
         assert not leaks, f"{what} ({needle!r}) is in the release: {leaks}"
 
     # Hidden cases' inputs and expected values: neither their bytes in any file or .npz member

@@ -1,0 +1,202 @@
+"""JUnit XML from the engine's result JSON (`Result.to_json()`): for CI test reporters.
+
+    junit_xml(result) -> str          the document
+    write_junit(result, path)         written atomically (temporary file in the same folder, fsync, rename)
+
+A reader of the result dict, never a second grading path: every count, verdict and message below
+comes from the JSON the engine wrote.
+
+The format — there is no official JUnit XML specification; two schemas are in common use and we
+stay inside both wherever they agree:
+
+* Jenkins xUnit plugin, `junit-10.xsd` (jenkinsci/xunit-plugin,
+  src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd):
+      <xs:element name="testsuites"> <xs:sequence>
+          <xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded" />
+        ... <xs:attribute name="name"/> "time" (SUREFIRE_TIME) "tests" "failures" "errors"
+      <xs:element name="testsuite"> <xs:choice minOccurs="0" maxOccurs="unbounded">
+          testsuite | properties | testcase | system-out | system-err
+        <xs:attribute name="name" use="required"/> "tests" "failures" "errors" (required),
+        "time" type="SUREFIRE_TIME", "skipped", "timestamp", "hostname", "id", "package", "file"
+      <xs:element name="testcase"> ... skipped | error | failure | system-out | system-err
+        <xs:attribute name="name" use="required"/> "time" "classname" "group"
+      failure / error / skipped: mixed content, optional "type" and "message"
+      <xs:pattern value="(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\\.[0-9]*)?"/>   (SUREFIRE_TIME)
+* Windy Road's schema for the Ant JUnit task (windyroad/JUnit-Schema, JUnit.xsd):
+      testsuite: <xs:sequence> <xs:element name="properties"> (first, required) then testcase*
+      failure / error: <xs:attribute name="type" type="xs:string" use="required">
+      testcase: <xs:attribute name="time" type="xs:decimal" use="required">
+      (and no <skipped> element at all)
+
+So: `<testsuites>` holds testsuite elements only — neither schema allows `<properties>` there —
+and carries name/tests/failures/errors/time (no `skipped`, which junit-10.xsd does not declare on
+it). Each `<testsuite>` opens with `<properties>`: the exercise's `score`, `max_score`, `title`, and
+the submission's `total_score`, `total_max_score`, `status` (the total lives here, in every suite,
+because it has nowhere valid to go on `<testsuites>`). Every `<failure>` / `<error>` has a `type`;
+every time is a plain decimal ("0.000002", never "2e-06", which SUREFIRE_TIME rejects).
+
+Verdicts. A test that did not pass must show as failing in every reporter:
+
+* dorny/test-reporter (src/parsers/java-junit/java-junit-parser.ts):
+      if (test.failure || test.error) return 'failed'
+      if (test.skipped) return 'skipped'
+* mikepenz/action-junit-report (src/testParser.ts):
+      const skip = testcase.skipped || ...
+      const failed = testFailure && !skip
+      annotation_level: success || skip ? 'notice' : 'failure', // a skipped test shall not fail the run
+* GitLab (lib/gitlab/ci/parsers/test/junit.rb): failure → STATUS_FAILED, error → STATUS_ERROR,
+  skipped → STATUS_SKIPPED; and it ignores the `message` attribute (gitlab-foss#53668), so the
+  message is also the element's text.
+
+A `<skipped>` not-implemented function would therefore turn a student's CI green (mikepenz) or
+grey, and the Windy Road schema has no `<skipped>` at all. Hence:
+
+    passed                                   → nothing
+    failed, violation, not_implemented,      → <failure type="<status>" message="…">…</failure>
+    missing
+    error, timeout                           → <error type="<status>" message="…">…</error>
+
+and `skipped="0"` on every suite: the grader never skips a case it was asked to grade.
+
+Hidden cases carry no message in the JSON; their text is "hidden case: <verdict>" — nothing more
+is known, nothing more is written.
+
+Student-controlled text (exception messages) can hold characters XML 1.0 forbids
+(`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
+would write them as they are and produce a file no parser reads. ANSI colour sequences are removed
+whole, then every other illegal character.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
+ERROR_STATUSES = ("error", "timeout")
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text) -> str:
+    """Text safe for XML 1.0 (and for Markdown / JSON consumers): ANSI sequences and illegal
+    characters removed."""
+    return _ILLEGAL_XML.sub("", _ANSI.sub("", "" if text is None else str(text)))
+
+
+def case_message(case: dict) -> str:
+    """The grader's message for a case that did not pass; for a hidden case, only its verdict."""
+    if case.get("visibility") == "hidden" or not case.get("message"):
+        what = case["status"].replace("_", " ")  # "failed", "error", "timeout", "not implemented", …
+        return f"hidden case: {what}" if case.get("visibility") == "hidden" else what
+    return clean_text(case["message"])
+
+
+def _seconds(value) -> str:
+    """A plain decimal: SUREFIRE_TIME and xs:decimal both reject exponents."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = 0.0
+    if not value >= 0 or value == float("inf"):  # NaN, negative, inf
+        value = 0.0
+    return f"{value:.6f}"
+
+
+def _duration(case: dict) -> float:
+    value = (case.get("details") or {}).get("duration")
+    return float(value) if isinstance(value, (int, float)) and value >= 0 else 0.0
+
+
+def _number(value) -> str:
+    """94.576087 → "94.576087", 100.0 → "100" (the JSON's 6 decimals, no exponent)."""
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+def _counts(cases) -> dict:
+    failures = sum(c["status"] in FAILURE_STATUSES for c in cases)
+    errors = sum(c["status"] in ERROR_STATUSES for c in cases)
+    return {"tests": len(cases), "failures": failures, "errors": errors}
+
+
+def _replay(case_id: str, result: dict) -> str:
+    from .cli import replay_command  # late: cli may import this module
+    return replay_command(case_id, result.get("seed") if result.get("expected_from") == "reference" else None, None)
+
+
+def build_tree(result: dict) -> ET.Element:
+    exercises = result.get("exercises", [])
+    all_cases = [c for e in exercises for c in e["cases"]]
+    student = (result.get("student") or {}).get("id")
+    root = ET.Element("testsuites", {
+        "name": clean_text(f"grade {student}" if student else "grade"),
+        **{k: str(v) for k, v in _counts(all_cases).items()},
+        "time": _seconds(result.get("duration", 0)),
+    })
+    totals = {"total_score": _number(result["score"]), "total_max_score": _number(result["max_score"]),
+              "status": str(result["status"])}
+    for index, exercise in enumerate(exercises):
+        cases = exercise["cases"]
+        suite = ET.SubElement(root, "testsuite", {
+            "name": clean_text(exercise["name"]),
+            **{k: str(v) for k, v in _counts(cases).items()},
+            "skipped": "0",
+            "time": _seconds(sum(_duration(c) for c in cases)),
+            "id": str(index),
+            "package": clean_text(exercise["name"]),
+        })
+        properties = ET.SubElement(suite, "properties")
+        for name, value in {"score": _number(exercise["score"]), "max_score": _number(exercise["max_score"]),
+                            "title": clean_text(exercise.get("title", "")), **totals}.items():
+            ET.SubElement(properties, "property", {"name": name, "value": value})
+        for case in cases:
+            testcase = ET.SubElement(suite, "testcase", {
+                "name": clean_text(case["id"]), "classname": clean_text(exercise["name"]),
+                "time": _seconds(_duration(case))})
+            status = case["status"]
+            if status == "passed":
+                continue
+            tag = "error" if status in ERROR_STATUSES else "failure"
+            message = case_message(case)
+            element = ET.SubElement(testcase, tag, {"type": status, "message": message})
+            lines = [message]
+            if case.get("visibility") != "hidden":
+                if case.get("diagnosis"):
+                    lines.append(clean_text(case["diagnosis"]))
+                lines.append(f"replay: {_replay(case['id'], result)}")
+            element.text = "\n".join(lines)
+        if exercise.get("problems"):  # import errors, rule violations: suite-level output
+            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in exercise["problems"])
+    return root
+
+
+def junit_xml(result: dict) -> str:
+    """The JUnit XML document (UTF-8 declaration, indented) for one result."""
+    root = build_tree(result)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(result: dict, path: Path) -> Path:
+    """Write `junit_xml(result)` to `path` atomically: a reader sees the old file or the new one,
+    never half of one. Creates the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = junit_xml(result).encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

@@ -1,0 +1,308 @@
+"""`pytest` in a students' repository: the public cases as test items, one per case.
+
+Registered as the pytest plugin `seance11` (entry point group `pytest11`; `-p no:seance11`
+turns it off). What a student sees:
+
+    pytest                        every public case is a test; `assignment.yaml::softmax/softmax/minus-inf`
+    pytest -k softmax             the cases of an exercise, or of a function (`-k generate`), or
+                                  any part of an id (`-k "softmax and minus-inf"`, `-k lecture`)
+    pytest --grade-path mon_devoir.ipynb     grade another folder, .py file or notebook
+    pytest tests/                 only the student's own tests: explicit paths are respected
+
+A failing item shows the grader's message, then the case as `grade --case ID` prints it
+(inputs, expected, yours, what the code printed) and the command that replays it — no
+traceback of this plugin. The short summary (`FAILED … - message`) carries the message.
+
+Design
+------
+*Ids.* Items are collected from the assignment file itself: `assignment.yaml::<case id>`, one
+flat item per public case whose name is the case id (`exercise/function/name`). `-k` matches
+substrings of that name, so an exercise or a function name selects its cases; the item's
+keywords also hold its exercise, function and kind (`lecture`, `random`, `fixed`, `error`).
+The items are *not* hung under `exercises/softmax.py`: pytest would then treat `exercises/`
+as a test package and import its `__init__.py` in the pytest process, and student code never
+runs in the grader's process (README, "How grading works"); a deleted or renamed module, or a
+notebook given with `--grade-path`, would also lose its cases instead of reporting them.
+
+*One grading run.* Collection only reads the assignment file. The first case item to run
+grades, in one `grade()` call (one worker process, as `grade` does), exactly the case items
+left in the session after deselection (`-k`, `--deselect`, `--lf`…: `session.items` is the
+final list), and caches the result; each item then passes or fails from it. A submission that
+cannot be read (`--grade-path` to a missing file, a notebook that is not JSON…) or a missing
+public-cases file fails every item with the grader's one message. Under pytest-xdist each
+worker grades the cases it collected once (`--dist loadgroup` sends them all to one worker:
+the items carry `xdist_group("seance11")`); `-n 0` is the natural way to run them.
+
+*When it collects.* The assignment file is looked for in pytest's rootdir and the folders
+above it (`find_assignment`, as `grade` does from the current folder); none → the plugin does
+nothing at all. Found, it collects only
+
+  - in a students' repository — an assignment file with no `reference:` key, which is how
+    `grade release` writes it (the key never leaves the instructor's repository); or
+  - when asked: `--grade` (or `--grade-path PATH`), e.g. `pytest --grade assignment.yaml -k
+    softmax` in the course repository, which collects the *public* cases only (expected values
+    from the reference, as `grade` does there). Hidden cases are never items.
+
+So the course repository's own test suite (`pytest` in /work/main: the assignment is found,
+and has `reference:`) collects exactly what it did without the plugin, and an unrelated project
+is untouched. The students' README says "run `pytest`" with no path: when pytest is given no
+path (it searches the current folder or `testpaths`) and that search would not reach the
+assignment file — `pytest` run from `exercises/`, or a `testpaths = ["tests"]` a student added —
+the assignment file is added to what is collected. Explicit paths are respected: `pytest
+tests/` collects the student's tests only; `pytest assignment.yaml` the cases only.
+`--grade` where no assignment file is found is a usage error (asked for, impossible).
+"""
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import pytest
+
+from .assignment import ASSIGNMENT_FILE, find_assignment
+from .errors import GraderError
+
+PLUGIN_NAME = "seance11"
+STATE = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup(PLUGIN_NAME, "séance 11 grader: the public cases as tests")
+    group.addoption("--grade", action="store_true", default=False,
+                    help=f"collect the public cases of {ASSIGNMENT_FILE} even in the course repository "
+                         "(in a students' repository they are collected anyway)")
+    group.addoption("--grade-path", metavar="PATH", default=None,
+                    help="grade this folder of modules, .py file or .ipynb notebook instead of the "
+                         "assignment's package (exercises/); implies --grade")
+
+
+# --- deciding ------------------------------------------------------------------------------------
+
+def _is_course_repository(path: Path) -> bool:
+    """True when the assignment file has a `reference:` key (the instructor's repository)."""
+    import re
+
+    import yaml
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # unreadable: the students' side, where loading it reports the problem
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict):
+        return "reference" in data
+    return re.search(r"(?m)^reference\s*:", text) is not None  # a broken file: its text decides
+
+
+class _State:
+    """One per pytest run: the assignment, the submission, and the one grading result."""
+
+    def __init__(self, config, path: Path, submission: Path | None):
+        self.config = config
+        self.path = path                  # the assignment file, resolved
+        self.submission = submission      # None: the assignment's package folder
+        self.assignment = None
+        self.result = None                # the Result, once graded
+        self.error = None                 # one message for every item, when grading failed
+        self.graded = False
+        self.cases = {}                   # case id -> CaseResult
+
+    def load(self):
+        if self.assignment is None:
+            from .assignment import load_assignment
+            self.assignment = load_assignment(self.path)
+        return self.assignment
+
+    def submission_path(self) -> Path:
+        assignment = self.load()
+        return self.submission or assignment.root / assignment.package
+
+    def grade(self, items):
+        """Grade the cases of `items` in one run of the engine (one worker process)."""
+        if self.graded:
+            return
+        self.graded = True
+        from .engine import Expectations, grade
+        try:
+            assignment = self.load()
+            cases = [item.case for item in items]
+            plan = Expectations(assignment).plan(cases)
+            self.result = grade(assignment, self.submission_path(), plan)
+            self.cases = {c.id: c for c in self.result.cases}
+        except GraderError as exc:
+            self.error = str(exc)
+        except Exception:  # a bug of the grader: its traceback is the useful part
+            self.error = "the grader failed (please report it):\n" + traceback.format_exc()
+
+
+def pytest_configure(config):
+    asked = config.getoption("grade", False) or config.getoption("grade_path", None) is not None
+    try:
+        path = find_assignment(Path(config.rootpath)).resolve()
+    except GraderError:
+        if asked:
+            raise pytest.UsageError(f"--grade: no {ASSIGNMENT_FILE} in {config.rootpath} or any folder above "
+                                    "it: run pytest inside the course or the students' repository.") from None
+        return  # not a course: inert
+    if not asked and _is_course_repository(path):
+        return  # the instructor's repository: its own test suite, nothing added
+    option = config.getoption("grade_path", None)
+    submission = (Path(config.invocation_params.dir) / option).absolute() if option is not None else None
+    config.stash[STATE] = _State(config, path, submission)
+    config.addinivalue_line("markers", f"{PLUGIN_NAME}: a public case of {ASSIGNMENT_FILE} (added by the grader)")
+    _add_assignment_to_args(config, path)
+
+
+def _add_assignment_to_args(config, path: Path):
+    """With no path on the command line, collect the assignment file too if the default search
+    (the current folder, or `testpaths`) would not reach it."""
+    source = getattr(config, "args_source", None)
+    if source is None or source == pytest.Config.ArgsSource.ARGS or config.option.pyargs:
+        return
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        folder = (base / str(arg).split("::")[0]).resolve()
+        if folder == path or folder in path.parents:
+            return
+    config.args.append(str(path))
+
+
+def _state(config) -> _State | None:
+    return config.stash.get(STATE, None)
+
+
+# --- collecting ----------------------------------------------------------------------------------
+
+def pytest_collect_file(file_path, parent):
+    state = _state(parent.config)
+    if state is not None and Path(file_path).resolve() == state.path:
+        return AssignmentFile.from_parent(parent, path=file_path)
+    return None
+
+
+class AssignmentFile(pytest.File):
+    """The assignment file: one item per public case."""
+
+    def collect(self):
+        state = _state(self.config)
+        try:
+            assignment = state.load()
+        except GraderError as exc:
+            raise self.CollectError(str(exc)) from None
+        xdist = self.config.pluginmanager.hasplugin("xdist")
+        for case in assignment.cases():
+            if case.visibility != "public":
+                continue
+            item = CaseItem.from_parent(self, name=case.id, case=case)
+            if xdist:
+                item.add_marker(pytest.mark.xdist_group(PLUGIN_NAME))
+            yield item
+
+
+class CaseFailed(Exception):
+    """Raised by a failing case item; `repr_failure` shows `self.text` and nothing else."""
+
+    def __init__(self, message: str, text: str, colour_text: str | None = None):
+        super().__init__(message)
+        self.message, self.text, self.colour_text = message, text, colour_text or text
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+        self.extra_keyword_matches.update({case.exercise, case.function, case.kind})
+
+    def runtest(self):
+        state = _state(self.config)
+        if not state.graded:
+            selected = [i for i in self.session.items if isinstance(i, CaseItem)]
+            state.grade(selected if self in selected else [*selected, self])
+        if state.error is not None:
+            raise CaseFailed(state.error.splitlines()[0], state.error)
+        case = state.cases.get(self.case.id)
+        if case is None:
+            raise CaseFailed(f"{self.case.id}: no expected value for this case (is public_cases.npz up to date?)",
+                             f"{self.case.id}: no expected value for this case: restore public_cases.npz from "
+                             "the course repository.")
+        if case.status != "passed":
+            raise CaseFailed(case.message or case.status, self._detail(state, case, False),
+                             self._detail(state, case, True))
+
+    def _detail(self, state, case, colour: bool) -> str:
+        from .terminal import case_detail
+        detail = case_detail(state.result, case.id, colour)
+        if case.message:  # said once, on the first line
+            detail = detail.replace(f"\nmessage: {case.message}", "", 1)
+        head = f"\033[31m{case.message}\033[0m" if colour and case.message else case.message
+        replay = "grade " + (f"{state.submission} " if state.submission else "") + f"--case {case.id}"
+        return "\n".join(filter(None, [head, detail, f"replay: {replay}"]))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CaseFailed):
+            return _FailureRepr(self, excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class _Crash:
+    """What pytest's short summary (`FAILED id - message`), `--tb=line` and JUnit XML read."""
+
+    def __init__(self, path, message):
+        self.path, self.lineno, self.message = str(path), 0, message
+
+    def toterminal(self, tw):
+        tw.line(str(self))
+
+    def __str__(self):
+        return f"{self.path}: {self.message}"
+
+
+class _FailureRepr:
+    """The failure as pytest prints it: the grader's text, coloured when the terminal is."""
+
+    def __init__(self, item, failure: CaseFailed):
+        self.failure = failure
+        self.reprcrash = _Crash(item.nodeid, failure.message)
+
+    def toterminal(self, tw):
+        text = self.failure.colour_text if getattr(tw, "hasmarkup", False) else self.failure.text
+        for line in text.splitlines():
+            tw.line(line)
+
+    def __str__(self):
+        return self.failure.text
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+def pytest_report_header(config):
+    state = _state(config)
+    if state is None:
+        return None
+    where = state.submission if state.submission else f"the {ASSIGNMENT_FILE}'s package"
+    return f"{PLUGIN_NAME}: the public cases of {state.path} as tests, grading {where} (-p no:{PLUGIN_NAME} turns this off)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    state = _state(terminalreporter.config)
+    if state is None or not state.graded:
+        return
+    terminalreporter.write_sep("-", f"{PLUGIN_NAME} grade")
+    if state.error is not None:
+        terminalreporter.write_line(f"not graded: {state.error.splitlines()[0]}", red=True)
+        return
+    result = state.result
+    for note in result.notes:
+        terminalreporter.write_line(f"note: {note}", yellow=True)
+    passed = sum(c.passed for c in state.cases.values())
+    terminalreporter.write_line(f"Points {result.score:.1f}/{result.max_score:.1f} on {len(state.cases)} case(s), "
+                                f"{passed} passed ({result.duration:.2f} s, one worker). "
+                                f"`grade` writes the HTML report.", bold=True)
+    if result.source == "public-cases file":
+        terminalreporter.write_line("Public cases only: the hidden cases are graded by the instructor, "
+                                    "on the work you hand in.")
