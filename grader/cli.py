@@ -173,10 +173,15 @@ def run_release(argv) -> int:
         prog="grade release", description="Write the students' repository (instructor): the stubs, the engine, "
         "the assignment file and the public cases with their expected values, a README, pyproject.toml, "
         ".gitignore. Never the reference, a hidden case, a mistake variant or the salt.")
-    p.add_argument("out", metavar="OUT", help="a new or empty folder")
+    p.add_argument("out", metavar="OUT", nargs="?", help="a new or empty folder")
     p.add_argument("--force", action="store_true", help="write into a non-empty OUT: replaces the release's files "
                                                         "and its grader/ and exercises/ folders, keeps the rest (.git…)")
+    p.add_argument("--gradescope", metavar="ZIP", help="also (or only) build Gradescope's autograder zip: setup.sh, "
+                   "run_autograder, the engine, the reference and the hidden cases (instructor-side, never for "
+                   "students)")
     args = p.parse_args(argv)
+    if not args.out and not args.gradescope:
+        p.error("give OUT (the students' repository), --gradescope ZIP, or both")
     try:
         from .release import write_release
     except ModuleNotFoundError as exc:  # a students' repository ships no release tool
@@ -184,11 +189,17 @@ def run_release(argv) -> int:
             raise
         raise GraderError("`grade release` is an instructor command: run it in the course repository.") from None
     assignment = load_assignment(find_assignment(Path.cwd()))
-    summary = write_release(assignment, Path(args.out), force=args.force)
-    print(f"wrote {len(summary['files'])} files to {summary['out']}: {summary['public_cases']} public cases "
-          f"({summary['hidden_cases_left_out']} hidden cases left out)")
-    if summary["kept"]:
-        print(f"kept: {', '.join(summary['kept'])}")
+    if args.out:
+        summary = write_release(assignment, Path(args.out), force=args.force)
+        print(f"wrote {len(summary['files'])} files to {summary['out']}: {summary['public_cases']} public cases "
+              f"({summary['hidden_cases_left_out']} hidden cases left out)")
+        if summary["kept"]:
+            print(f"kept: {', '.join(summary['kept'])}")
+    if args.gradescope:
+        from .gradescope import build_autograder_zip
+        zip_path = build_autograder_zip(assignment, Path(args.gradescope))
+        print(f"wrote {zip_path}: upload it as the autograder of a Gradescope programming assignment worth "
+              f"{sum(e.points for e in assignment.exercises):g} points")
     return 0
 
 

@@ -245,12 +245,27 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         max_score = exercise.points
         exercises.append(ExerciseResult(exercise.name, exercise.title, sum(r.points for r in results),
                                         max_score, results, problems))
+    _fix_first(exercises, calls)
     result = Result(submission=str(submission.path), seed=plan.seed,
                     score=sum(e.score for e in exercises), max_score=sum(e.max_score for e in exercises),
                     exercises=exercises, notes=notes, student=student, source=plan.source,
                     duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
     return result
+
+
+def _fix_first(exercises, calls: dict):
+    """Dependency-aware hint: a failing case of a function that calls another failing contract
+    function (in the student's own code) says to fix that one first."""
+    failing = {c.function for e in exercises for c in e.cases if c.status in ("failed", "error", "not_implemented")}
+    for e in exercises:
+        for c in e.cases:
+            if c.status not in ("failed", "error"):
+                continue
+            culprits = sorted(g for g in calls.get(c.function, ()) if g in failing)
+            if culprits:
+                names = ", ".join(f"{g}()" for g in culprits)
+                c.message += f" — fix {names} first: {c.function}() calls it, and it fails its own cases"
 
 
 def _defined(source: str) -> set:

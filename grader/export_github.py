@@ -208,7 +208,7 @@ def append_step_summary(result: dict, path=None):
 def classroom_status(case_status: str) -> str:
     if case_status == "passed":
         return PASS
-    return FAIL
+    return ERROR if case_status in ERROR_STATUSES else FAIL
 
 
 def _js_sum(values) -> float:

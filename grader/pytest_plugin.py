@@ -6,7 +6,7 @@ turns it off). What a student sees:
     pytest                        every public case is a test; `assignment.yaml::softmax/softmax/minus-inf`
     pytest -k softmax             the cases of an exercise, or of a function (`-k generate`), or
                                   any part of an id (`-k "softmax and minus-inf"`, `-k lecture`)
-    pytest --grade-path mon_devoir.ipynb     grade another folder, .py file or notebook
+    pytest --grade-path=mon_devoir.ipynb     grade another folder, .py file or notebook
     pytest tests/                 only the student's own tests: explicit paths are respected
 
 A failing item shows the grader's message, then the case as `grade --case ID` prints it
@@ -137,11 +137,23 @@ class _State:
             self.error = "the grader failed (please report it):\n" + traceback.format_exc()
 
 
+def _find(config) -> Path | None:
+    """The assignment file in pytest's rootdir or a folder above it; failing that, in the folder
+    pytest was started from or above. (pytest fixes its rootdir before it knows this plugin's
+    options, so `--grade-path ~/Downloads/devoir.ipynb`, the value as a separate argument, makes
+    the rootdir `~/Downloads`; `--grade-path=PATH` does not.)"""
+    for start in dict.fromkeys([Path(config.rootpath), Path(config.invocation_params.dir)]):
+        try:
+            return find_assignment(start).resolve()
+        except GraderError:
+            continue
+    return None
+
+
 def pytest_configure(config):
     asked = config.getoption("grade", False) or config.getoption("grade_path", None) is not None
-    try:
-        path = find_assignment(Path(config.rootpath)).resolve()
-    except GraderError:
+    path = _find(config)
+    if path is None:
         if asked:
             raise pytest.UsageError(f"--grade: no {ASSIGNMENT_FILE} in {config.rootpath} or any folder above "
                                     "it: run pytest inside the course or the students' repository.") from None

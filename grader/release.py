@@ -44,7 +44,8 @@ TEMPLATES = [
 # The hook for files that come later (CI for the students' repository, a LICENSE…): add
 # (template, destination) pairs here, e.g. ("ci/grade.yml.j2", ".github/workflows/grade.yml").
 # They get the same context as TEMPLATES and the same checks (inside OUT, no symlink).
-EXTRA_TEMPLATES: list[tuple[str, str]] = []
+EXTRA_TEMPLATES: list[tuple[str, str]] = [("github-workflow-grade.yml.j2", ".github/workflows/grade.yml"),
+                                         ("gitlab-ci.yml.j2", ".gitlab-ci.yml")]
 
 # The engine's files, as the course's pyproject ships them (package-data: schemas, templates).
 ENGINE_PATTERNS = ("*.py", "schemas/*.json", "templates/*")

@@ -1,6 +1,8 @@
 """The terminal summary: a table per exercise, the reason of each failing case, the total."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .result import Result
@@ -9,6 +11,15 @@ COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "33", "not_
            "missing": "33", "violation": "35"}
 LABELS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
           "not_implemented": "todo", "missing": "MISSING", "violation": "RULE"}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text) -> str:
+    """Text that came from a submission, without control characters: an escape sequence in a
+    message or in what it printed must not drive the terminal (move the cursor, fake a line)."""
+    return _CONTROL.sub("?", str(text))
 
 
 class Painter:
@@ -24,7 +35,7 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     lines = []
     if not quiet:
         for note in result.notes:
-            lines.append(paint(f"note: {note}", "33"))
+            lines.append(paint(f"note: {safe(note)}", "33"))
     width = max([len(e.name) for e in result.exercises] + [8])
     lines.append(f"{'exercise'.ljust(width)}  {'passed':>9}  {'points':>13}")
     for e in result.exercises:
@@ -34,17 +45,17 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     if not quiet:
         for e in result.exercises:
             for problem in e.problems:
-                lines.append(paint(f"  {e.name}: {problem}", "31"))
+                lines.append(paint(f"  {e.name}: {safe(problem)}", "31"))
             todo = [c for c in e.cases if c.status == "not_implemented"]
             others = [c for c in e.cases if not c.passed and c.status != "not_implemented"]
             if todo:
                 functions = sorted({c.function for c in todo}, key=[c.function for c in todo].index)
                 lines.append(paint(f"  {e.name}: not implemented yet: {', '.join(functions)}", "90"))
             for c in others:
-                reason = c.message if c.visibility == "public" else "(hidden case)"
+                reason = safe(c.message) if c.visibility == "public" else "(hidden case)"
                 lines.append(f"  {paint(LABELS[c.status], COLOURS[c.status])} {c.id}: {reason}")
                 if c.diagnosis and c.visibility == "public":
-                    lines.append(f"      likely: {c.diagnosis}")
+                    lines.append(f"      likely: {safe(c.diagnosis)}")
     lines.append(paint(f"Points {result.score:.1f}/{result.max_score:.1f}", "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
         lines.append("Public cases only: the hidden cases are graded by the instructor, on the work you hand in.")
@@ -77,11 +88,11 @@ def case_detail(result: Result, case_id: str, colour: bool) -> str:
     lines = [paint(f"{case.id}  [{case.visibility}, {case.kind}]  seed {result.seed}", "1"),
              f"status: {paint(case.status, COLOURS[case.status])}  ({case.points:.2f}/{case.max_points:.2f} points)"]
     if case.message:
-        lines.append(f"message: {case.message}")
+        lines.append(f"message: {safe(case.message)}")
     for line in case.details.get("traceback", []):
         lines.append("  " + line)
     if case.output:
-        lines.append("printed:\n" + case.output)
+        lines.append("printed:\n" + safe(case.output))
     if case.inputs is not None:
         lines.append(paint("inputs:", "1"))
         for name, value in case.inputs.items():

@@ -281,7 +281,8 @@ def test_a_grader_failure_still_writes_results(autograder_zip, tmp_path):
     assert "Traceback" in proc.stdout  # the details, for the instructor only
 
 
-def test_run_in_process_returns_what_it_writes(autograder_zip, tmp_path):
+def test_run_in_process_returns_what_it_writes(autograder_zip, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the reference oracle adds source/ to it
     root = fake_autograder(autograder_zip, tmp_path)
     solution_folder(root / "submission" / "exercises")
     results = run(root)

@@ -166,6 +166,7 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
     assert on_disk == summary["files"]
     top = {p.split("/")[0] for p in on_disk}
     assert top == {"README.md", "pyproject.toml", ".gitignore", "assignment.yaml", "public_cases.npz",
+                   ".github", ".gitlab-ci.yml",
                    "exercises", "grader"}
     assert not [p for p in on_disk if "__pycache__" in p or p.endswith(".pyc")]
     assert "grader/release.py" not in on_disk and not [p for p in on_disk if "templates/release" in p]
