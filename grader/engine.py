@@ -14,6 +14,7 @@ from .assignment import Assignment, CaseSpec
 from .cases import CaseBuilder, student_seed
 from .compare import Verdict, compare
 from .errors import GraderError
+from .hints import property_hint
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, public_diagnoser, reference_available
 from .result import CaseResult, ExerciseResult, Result
 from .rules import call_graph, find_forbidden_imports, functions_using
@@ -231,6 +232,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             if verdict.status == "failed" and outcome.status == "returned" and plan.diagnoser is not None:
                 known = plan.diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
                 diagnosis = known.text() if known else None
+            if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
+                diagnosis = property_hint(case.exercise, case.function, expected.inputs, outcome.value)
             max_points = exercise.points * case.weight / total_weight
             results.append(CaseResult(
                 id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
