@@ -12,95 +12,15 @@ float32, must never get a diagnosis. Prints a Markdown table and exits 1 below 1
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
-import warnings
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from grader.assignment import load_assignment  # noqa: E402
-from grader.compare import compare  # noqa: E402
-from grader.diagnosis import Diagnoser, load_mistakes, variant_outputs  # noqa: E402
-from grader.engine import Expectations, select_cases  # noqa: E402
-from grader.sandbox import Outcome  # noqa: E402
-from grader.variants import same_inputs  # noqa: E402
-
-
-def run(fn, inputs):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            return fn(*copy.deepcopy(inputs).values()), None
-        except Exception as exc:
-            return None, exc
-
-
-def as_float32(value):
-    if isinstance(value, np.ndarray) and value.dtype == np.float64:
-        return value.astype(np.float32)
-    if isinstance(value, dict):
-        return {k: as_float32(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(as_float32(v) for v in value)
-    return value
-
-
-def accuracy(assignment, seed=None):
-    """Rows per mistake, and the false diagnoses on correct submissions."""
-    mistakes = load_mistakes(assignment)
-    diagnoser = Diagnoser(assignment, mistakes)
-    plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment), seed=seed)
-    rows = []
-    for m in mistakes:
-        failing = named = 0
-        wrong = []
-        for case in plan.cases:
-            if case.function != m.function or case.exercise != m.exercise:
-                continue
-            expected = plan.expected[case.id]
-            value, exc = run(m.implementation, expected.inputs)
-            if exc is not None or expected.error:
-                continue  # an exception is explained by its message, not by diagnosis
-            spec = assignment.exercise(case.exercise).functions[case.function]
-            verdict = compare(case, spec, expected, Outcome("returned", value=value, inputs_after=expected.inputs))
-            if verdict.status != "failed":
-                continue
-            failing += 1
-            found = diagnoser.diagnose(case, expected.inputs, value, expected.value)
-            twins = {name for name, out in variant_outputs(mistakes, case, expected.inputs).items()
-                     if same_inputs(out, value)}
-            if found is not None and (found.name == m.name or found.name in twins):
-                named += 1
-            else:
-                wrong.append(f"{case.id}: {found.name if found else 'nothing'}")
-        rows.append((m, failing, named, wrong))
-    false, correct_failing = [], 0
-    for label, convert in (("reference", lambda v: v), ("reference in float32", as_float32)):
-        for case in plan.cases:
-            expected = plan.expected[case.id]
-            if expected.error:
-                continue
-            value, exc = run(diagnoser_reference(assignment, case), convert(expected.inputs))
-            if exc is not None:
-                continue
-            spec = assignment.exercise(case.exercise).functions[case.function]
-            verdict = compare(case, spec, expected, Outcome("returned", value=value, inputs_after=expected.inputs))
-            if verdict.status != "failed":
-                continue
-            correct_failing += 1  # e.g. float32 beyond a float64 tolerance: a failure, but no mistake
-            if diagnoser.diagnose(case, expected.inputs, value, expected.value) is not None:
-                false.append(f"{label}: {case.id}")
-    return rows, false, correct_failing
-
-
-def diagnoser_reference(assignment, case):
-    import importlib
-    return getattr(importlib.import_module(f"{assignment.reference}.{case.exercise}"), case.function)
+from grader.diagnosis import accuracy  # noqa: E402
 
 
 def main(argv=None) -> int:

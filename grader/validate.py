@@ -76,6 +76,17 @@ def check_mistakes(assignment: Assignment) -> list:
     return problems
 
 
+def check_diagnosis(assignment: Assignment) -> list:
+    """Each variant is named on every case it fails, never confused with another; a correct
+    submission (float64 or float32) is never diagnosed."""
+    from .diagnosis import accuracy
+
+    rows, false, _ = accuracy(assignment)
+    problems = [f"the mistake {m.name} is not recognised on {len(wrong)} of its {failing} failing cases "
+                f"({'; '.join(wrong[:2])})" for m, failing, named, wrong in rows if wrong]
+    return problems + [f"a correct submission is diagnosed on {f}" for f in false]
+
+
 def check_public_file(assignment: Assignment, expectations: Expectations) -> list:
     path = assignment.root / PUBLIC_CASES_FILE
     if not path.is_file():
@@ -113,6 +124,8 @@ def validate(assignment: Assignment, seeds: int = SEEDS, report=print) -> list:
          lambda: check_reference(assignment, expectations, seed_list)),
         ("the stubs score 0", lambda: check_stubs(assignment, expectations)),
         ("every mistake variant is caught by a case of its exercise", lambda: check_mistakes(assignment)),
+        ("every mistake variant is named by diagnosis on its failing cases, and no correct one is",
+         lambda: check_diagnosis(assignment)),
         (f"{PUBLIC_CASES_FILE} matches the reference", lambda: check_public_file(assignment, expectations)),
     ]
     problems = []
