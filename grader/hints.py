@@ -451,7 +451,7 @@ def _broadcast_mask(raw, shape, heads=False):
         return None, False
     causal = _is_causal(mask)
     if heads:
-        mask = np.expand_dims(mask, -3)
+        mask = mask[..., np.newaxis, :, :]  # one mask for every head
     try:
         return np.broadcast_to(mask, shape), causal
     except ValueError:

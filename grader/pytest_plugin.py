@@ -1,13 +1,16 @@
 """`pytest` in a students' repository: the public cases as test items, one per case.
 
 Registered as the pytest plugin `seance11` (entry point group `pytest11`; `-p no:seance11`
-turns it off). What a student sees:
+turns it off). Where the entry point is not installed, `-p grader.pytest_plugin` loads it; where
+it is, pytest refuses to register the module a second time under that other name: write
+`-p no:seance11 -p grader.pytest_plugin` to be safe in both cases. What a student sees:
 
     pytest                        every public case is a test; `assignment.yaml::softmax/softmax/minus-inf`
     pytest -k softmax             the cases of an exercise, or of a function (`-k generate`), or
                                   any part of an id (`-k "softmax and minus-inf"`, `-k lecture`)
     pytest --grade-path=mon_devoir.ipynb     grade another folder, .py file or notebook
     pytest tests/                 only the student's own tests: explicit paths are respected
+    pytest -m "not seance11"      the same, wherever they are (the case items carry that mark)
 
 A failing item shows the grader's message, then the case as `grade --case ID` prints it
 (inputs, expected, yours, what the code printed) and the command that replays it — no
@@ -29,9 +32,10 @@ grades, in one `grade()` call (one worker process, as `grade` does), exactly the
 left in the session after deselection (`-k`, `--deselect`, `--lf`…: `session.items` is the
 final list), and caches the result; each item then passes or fails from it. A submission that
 cannot be read (`--grade-path` to a missing file, a notebook that is not JSON…) or a missing
-public-cases file fails every item with the grader's one message. Under pytest-xdist each
-worker grades the cases it collected once (`--dist loadgroup` sends them all to one worker:
-the items carry `xdist_group("seance11")`); `-n 0` is the natural way to run them.
+public-cases file fails every item with the grader's one message. Under pytest-xdist every
+worker collects everything, so each worker that runs a case grades all the selected cases once;
+`--dist loadgroup` sends them all to one worker (in a worker the items carry
+`xdist_group("seance11")`), and `-n 0` is the natural way to run them.
 
 *When it collects.* The assignment file is looked for in pytest's rootdir and the folders
 above it (`find_assignment`, as `grade` does from the current folder); none → the plugin does
@@ -45,8 +49,8 @@ nothing at all. Found, it collects only
 
 So the course repository's own test suite (`pytest` in /work/main: the assignment is found,
 and has `reference:`) collects exactly what it did without the plugin, and an unrelated project
-is untouched. The students' README says "run `pytest`" with no path: when pytest is given no
-path (it searches the current folder or `testpaths`) and that search would not reach the
+is untouched. A student runs `pytest` with no path: when pytest is given no path (it
+searches the current folder or `testpaths`) and that search would not reach the
 assignment file — `pytest` run from `exercises/`, or a `testpaths = ["tests"]` a student added —
 the assignment file is added to what is collected. Explicit paths are respected: `pytest
 tests/` collects the student's tests only; `pytest assignment.yaml` the cases only.
@@ -163,7 +167,7 @@ def pytest_configure(config):
     option = config.getoption("grade_path", None)
     submission = (Path(config.invocation_params.dir) / option).absolute() if option is not None else None
     config.stash[STATE] = _State(config, path, submission)
-    config.addinivalue_line("markers", f"{PLUGIN_NAME}: a public case of {ASSIGNMENT_FILE} (added by the grader)")
+    config.addinivalue_line("markers", f"{PLUGIN_NAME}: a public case of {ASSIGNMENT_FILE} (an item of the grader)")
     _add_assignment_to_args(config, path)
 
 
@@ -203,11 +207,12 @@ class AssignmentFile(pytest.File):
             assignment = state.load()
         except GraderError as exc:
             raise self.CollectError(str(exc)) from None
-        xdist = self.config.pluginmanager.hasplugin("xdist")
+        xdist = hasattr(self.config, "workerinput")  # collecting in a pytest-xdist worker
         for case in assignment.cases():
             if case.visibility != "public":
                 continue
             item = CaseItem.from_parent(self, name=case.id, case=case)
+            item.add_marker(PLUGIN_NAME)  # `-m "not seance11"`: the student's own tests only
             if xdist:
                 item.add_marker(pytest.mark.xdist_group(PLUGIN_NAME))
             yield item
@@ -240,17 +245,21 @@ class CaseItem(pytest.Item):
                              f"{self.case.id}: no expected value for this case: restore public_cases.npz from "
                              "the course repository.")
         if case.status != "passed":
-            raise CaseFailed(case.message or case.status, self._detail(state, case, False),
+            from .terminal import safe
+            raise CaseFailed(safe(case.message) or case.status, self._detail(state, case, False),
                              self._detail(state, case, True))
 
     def _detail(self, state, case, colour: bool) -> str:
-        from .terminal import case_detail
+        """The grader's message, its `likely:` diagnosis, then the case as `grade --case` prints it."""
+        from .terminal import case_detail, safe
+        message = safe(case.message)  # student text: no control character reaches the terminal
         detail = case_detail(state.result, case.id, colour)
-        if case.message:  # said once, on the first line
-            detail = detail.replace(f"\nmessage: {case.message}", "", 1)
-        head = f"\033[31m{case.message}\033[0m" if colour and case.message else case.message
+        if message:  # said once, on the first line
+            detail = detail.replace(f"\nmessage: {message}", "", 1)
+        head = f"\033[31m{message}\033[0m" if colour and message else message
+        likely = f"likely: {safe(case.diagnosis)}" if case.diagnosis and case.visibility == "public" else ""
         replay = "grade " + (f"{state.submission} " if state.submission else "") + f"--case {case.id}"
-        return "\n".join(filter(None, [head, detail, f"replay: {replay}"]))
+        return "\n".join(filter(None, [head, likely, detail, f"replay: {replay}"]))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CaseFailed):
@@ -296,7 +305,10 @@ def pytest_report_header(config):
     state = _state(config)
     if state is None:
         return None
-    where = state.submission if state.submission else f"the {ASSIGNMENT_FILE}'s package"
+    try:
+        where = state.submission or f"{state.load().package}/"
+    except GraderError:
+        where = "the assignment's package"  # the collection error says why
     return f"{PLUGIN_NAME}: the public cases of {state.path} as tests, grading {where} (-p no:{PLUGIN_NAME} turns this off)"
 
 
@@ -309,11 +321,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"not graded: {state.error.splitlines()[0]}", red=True)
         return
     result = state.result
+    from .terminal import safe
     for note in result.notes:
-        terminalreporter.write_line(f"note: {note}", yellow=True)
+        terminalreporter.write_line(f"note: {safe(note)}", yellow=True)
     passed = sum(c.passed for c in state.cases.values())
     terminalreporter.write_line(f"Points {result.score:.1f}/{result.max_score:.1f} on {len(state.cases)} case(s), "
-                                f"{passed} passed ({result.duration:.2f} s, one worker). "
+                                f"{passed} passed (one grading run, {result.duration:.2f} s). "
                                 f"`grade` writes the HTML report.", bold=True)
     if result.source == "public-cases file":
         terminalreporter.write_line("Public cases only: the hidden cases are graded by the instructor, "

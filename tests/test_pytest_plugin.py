@@ -72,8 +72,12 @@ def pytest_in(folder: Path, *args, plugin=PLUGIN, env=None, timeout=180) -> Run:
     xml, calls = logs / "junit.xml", logs / "calls.jsonl"
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("PYTHONPATH", "PYTEST_ADDOPTS") and not k.startswith("PYTEST_XDIST")}
-    environment.update({"GRADE_CALLS": str(calls), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"})
+    # Only the plugins a run names (-p): a student's environment has little more than pytest, and
+    # this one's (hypothesis, benchmark…) would triple each run's start-up. `None` unsets a variable.
+    environment.update({"GRADE_CALLS": str(calls), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200",
+                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     environment.update(env or {})
+    environment = {k: v for k, v in environment.items() if v is not None}
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "pytest", *plugin, "-p", "no:cacheprovider", "-q",
                            f"--junitxml={xml}", *map(str, args)], cwd=folder, env=environment,
@@ -188,6 +192,8 @@ def test_broken_softmax_fails_its_items_with_the_graders_message(assignment, stu
         outcome, message, text = run.cases[cid]
         assert message == cases[cid]["message"] and message, (cid, message)
         assert "expected:" in text and "yours:" in text
+        if cases[cid]["diagnosis"]:  # what `grade` prints under the case as `likely:`
+            assert text.splitlines()[1] == f"likely: {cases[cid]['diagnosis']}", text
 
 
 def test_an_unreadable_submission_fails_every_item_with_one_message(assignment, students):
@@ -228,6 +234,8 @@ def test_explicit_paths_are_respected_and_pytest_from_a_subfolder_collects(assig
     assert mine.returncode == 0 and list(mine.cases) == ["test_mine"], mine.output
     everything = pytest_in(students, "--collect-only")
     assert len(collected(everything)) == len(public_ids(assignment)) + 1
+    own = pytest_in(students, "--strict-markers", "-m", "not seance11")
+    assert own.returncode == 0 and list(own.cases) == ["test_mine"], own.output
     # From exercises/, pytest searches that folder only: the assignment file is added.
     below = pytest_in(students / "exercises", "--collect-only", env={"PYTHONPATH": str(students)})
     assert len(collected(below)) == len(public_ids(assignment)), below.output
@@ -249,7 +257,7 @@ def test_entry_point_loads_it_and_p_no_seance11_disables_it(assignment, students
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: seance11-plugin-probe\nVersion: 0.0\n")
     (info / "entry_points.txt").write_text("[pytest11]\nseance11 = grader.pytest_plugin\n")
-    env = {"PYTHONPATH": str(site)}
+    env = {"PYTHONPATH": str(site), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": None}
     on = pytest_in(students, "--collect-only", plugin=[], env=env)
     assert len(collected(on)) == len(public_ids(assignment)), on.output
     off = pytest_in(students, "--collect-only", plugin=["-p", "no:seance11"], env=env)
@@ -258,7 +266,7 @@ def test_entry_point_loads_it_and_p_no_seance11_disables_it(assignment, students
 
 def test_xdist_loadgroup_grades_once(assignment, students):
     pytest.importorskip("xdist")
-    run = pytest_in(students, "-n", "2", "--dist", "loadgroup", "-k", "similarity")
+    run = pytest_in(students, "-p", "xdist.plugin", "-n", "2", "--dist", "loadgroup", "-k", "similarity")
     assert len(run.calls) == 1 and len(run.calls[0]) == len(run.cases) > 0, run.output
 
 
@@ -280,18 +288,19 @@ def test_no_assignment_file_the_plugin_does_nothing(tmp_path):
 
 def test_course_repository_collects_nothing_extra_without_grade(assignment):
     args = ["--collect-only", "-n", "0", "tests/test_grade_cli.py"]
-    without = pytest_in(ROOT, *args, plugin=["-p", "no:seance11"])
-    with_plugin = pytest_in(ROOT, *args)
+    installed = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": None}  # the course's own environment, as it is
+    without = pytest_in(ROOT, *args, plugin=["-p", "no:seance11"], env=installed)
+    with_plugin = pytest_in(ROOT, *args, env=installed)
     assert without.returncode == with_plugin.returncode == 0, with_plugin.output
     assert collected(with_plugin) == collected(without) and collected(without)
     assert "seance11" not in with_plugin.output
     # Even the assignment file itself is not a test there, unless asked.
-    named = pytest_in(ROOT, "--collect-only", "-n", "0", "assignment.yaml")
+    named = pytest_in(ROOT, "--collect-only", "-n", "0", "assignment.yaml", env=installed)
     assert collected(named) == [] and named.returncode == 4 and "not found" in named.output, named.output
 
 
 def test_course_repository_with_grade_collects_the_public_cases_only(assignment):
-    run = pytest_in(ROOT, "--collect-only", "-n", "0", "--grade", "assignment.yaml")
+    run = pytest_in(ROOT, "-p", "xdist.plugin", "--collect-only", "-n", "0", "--grade", "assignment.yaml")
     assert run.returncode == 0, run.output
     assert collected(run) == [f"assignment.yaml::{cid}" for cid in public_ids(assignment)]
     assert len(public_ids(assignment)) < len(list(assignment.cases()))  # the hidden ones are left out
