@@ -185,6 +185,12 @@ def _add_assignment_to_args(config, path: Path):
     config.args.append(str(path))
 
 
+def _safe(text) -> str:
+    """Student text without control characters (grader.terminal.safe, where the engine has it)."""
+    from . import terminal
+    return getattr(terminal, "safe", str)(text)
+
+
 def _state(config) -> _State | None:
     return config.stash.get(STATE, None)
 
@@ -245,19 +251,18 @@ class CaseItem(pytest.Item):
                              f"{self.case.id}: no expected value for this case: restore public_cases.npz from "
                              "the course repository.")
         if case.status != "passed":
-            from .terminal import safe
-            raise CaseFailed(safe(case.message) or case.status, self._detail(state, case, False),
+            raise CaseFailed(_safe(case.message) or case.status, self._detail(state, case, False),
                              self._detail(state, case, True))
 
     def _detail(self, state, case, colour: bool) -> str:
         """The grader's message, its `likely:` diagnosis, then the case as `grade --case` prints it."""
-        from .terminal import case_detail, safe
-        message = safe(case.message)  # student text: no control character reaches the terminal
+        from .terminal import case_detail
+        message = _safe(case.message)  # student text: no control character reaches the terminal
         detail = case_detail(state.result, case.id, colour)
         if message:  # said once, on the first line
             detail = detail.replace(f"\nmessage: {message}", "", 1)
         head = f"\033[31m{message}\033[0m" if colour and message else message
-        likely = f"likely: {safe(case.diagnosis)}" if case.diagnosis and case.visibility == "public" else ""
+        likely = f"likely: {_safe(case.diagnosis)}" if case.diagnosis and case.visibility == "public" else ""
         replay = "grade " + (f"{state.submission} " if state.submission else "") + f"--case {case.id}"
         return "\n".join(filter(None, [head, likely, detail, f"replay: {replay}"]))
 
@@ -321,9 +326,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"not graded: {state.error.splitlines()[0]}", red=True)
         return
     result = state.result
-    from .terminal import safe
     for note in result.notes:
-        terminalreporter.write_line(f"note: {safe(note)}", yellow=True)
+        terminalreporter.write_line(f"note: {_safe(note)}", yellow=True)
     passed = sum(c.passed for c in state.cases.values())
     terminalreporter.write_line(f"Points {result.score:.1f}/{result.max_score:.1f} on {len(state.cases)} case(s), "
                                 f"{passed} passed (one grading run, {result.duration:.2f} s). "
