@@ -172,27 +172,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         elif submission.mode == "cells":
             notes.append(text + "; the functions defined in other cells are still graded")
     static = {name for name, found in violations.items() if found}
-    problems_seen = {}
-    # What the worker refused (files, signals, network, memory): costs the case it happened in,
-    # or at import every function of that module; the other cases keep their results.
-    refused_cases, refused_exercises = {}, {}
-    for key, outcome in outcomes.items():
-        for v in outcome.violations:
-            if v.get("kind", "import") == "import":
-                continue
-            text = _runtime_violation(v)
-            if key in by_id:
-                refused_cases.setdefault(key, text)
-                owners = [by_id[key].exercise]
-            else:
-                owners = [key] if submission.mode == "package" else \
-                    sorted({function_exercise[f] for f in _defined(sources.get(key, "")) if f in function_exercise}
-                           or modules)
-                for owner in owners:
-                    refused_exercises.setdefault(owner, text)
-            for owner in owners:
-                if text not in problems_seen.setdefault(owner, []):
-                    problems_seen[owner].append(text)
+    refused_cases, refused_exercises, refusals = _refusals(outcomes, by_id, submission, sources,
+                                                          function_exercise, modules)
     for outcome in outcomes.values():
         for v in outcome.violations:
             if v.get("kind", "import") != "import":
@@ -210,7 +191,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         if not cases:
             continue
         total_weight = sum(c.weight for c in cases)
-        problems = sorted(set(violations[exercise.name])) + problems_seen.get(exercise.name, [])
+        problems = sorted(set(violations[exercise.name])) + refusals.get(exercise.name, [])
         if exercise.name in import_problems:
             problems.insert(0, import_problems[exercise.name])
         results = []
@@ -255,6 +236,31 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                     duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
     return result
+
+
+def _refusals(outcomes, by_id, submission, sources, function_exercise, modules):
+    """What the worker refused (files, signals, network, memory): it costs the case it happened
+    in, or at import every function of that module (in a notebook, of that cell); the other
+    cases keep their results. Returns ({case id: text}, {exercise: text}, {exercise: [texts]})."""
+    cases, exercises, texts = {}, {}, {}
+    for key, outcome in outcomes.items():
+        for v in outcome.violations:
+            if v.get("kind", "import") == "import":
+                continue
+            text = _runtime_violation(v)
+            if key in by_id:
+                cases.setdefault(key, text)
+                owners = [by_id[key].exercise]
+            else:
+                owners = [key] if submission.mode == "package" else \
+                    sorted({function_exercise[f] for f in _defined(sources.get(key, "")) if f in function_exercise}
+                           or modules)
+                for owner in owners:
+                    exercises.setdefault(owner, text)
+            for owner in owners:
+                if text not in texts.setdefault(owner, []):
+                    texts[owner].append(text)
+    return cases, exercises, texts
 
 
 def _fix_first(exercises, calls: dict):
