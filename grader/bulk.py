@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .assignment import Assignment, load_assignment
 from .errors import GraderError
+from .files import atomic_write
 from .intake import Entry, discover
 from .result import SCHEMA_VERSION, Result
 
@@ -39,24 +40,6 @@ class Summary:
 
 
 # --- writing without ever leaving a half-written file ------------------------------------------
-
-def atomic_write(path: Path, data: str):
-    """Write `path` so that it is either the old file or the whole new one, even on power loss."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
-    try:  # the rename itself reaches the disk with the folder's entry
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError:
-        pass  # not every platform can fsync a folder
-
 
 def _remove_temporaries(*folders: Path):
     for folder in folders:

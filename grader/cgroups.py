@@ -7,7 +7,6 @@ a container without delegation), the rlimits alone apply; `describe` says which 
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from pathlib import Path

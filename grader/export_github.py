@@ -77,7 +77,6 @@ import base64
 import html
 import json
 import os
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from .export_junit import ERROR_STATUSES, case_message, clean_text

@@ -68,11 +68,11 @@ whole, then every other illegal character.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from .files import atomic_write
 
 FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
 ERROR_STATUSES = ("error", "timeout")
@@ -185,18 +185,5 @@ def write_junit(result: dict, path: Path) -> Path:
     never half of one. Creates the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = junit_xml(result).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, junit_xml(result))
     return path

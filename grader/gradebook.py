@@ -43,13 +43,12 @@ import csv
 import html
 import io
 import math
-import os
 import re
-import secrets
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path, PurePath
 
+from .files import atomic_write
 from .intake import CANVAS_FILE, CANVAS_TEXT, MOODLE_FILE, MOODLE_FOLDER
 
 GRADEBOOK = "gradebook.csv"
@@ -195,7 +194,7 @@ def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], ou
     paths = []
     for name, text in contents.items():
         path = out / name
-        _atomic_write(path, text.encode("utf-8"))
+        atomic_write(path, text)
         paths.append(path)
     return paths
 
@@ -358,26 +357,3 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _atomic_write(path: Path, data: bytes):
-    """`path` is the old file or the whole new one, even after a crash or power loss. The
-    temporary file is created like any new file (mode 0666 less the umask), beside the target so
-    that os.replace is a rename within one folder."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    try:  # the rename reaches the disk with the folder's entry
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError:
-        pass  # not every platform can fsync a folder

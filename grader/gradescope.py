@@ -71,6 +71,7 @@ from pathlib import Path
 
 from .assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from .errors import GraderError
+from .files import atomic_write
 
 ENGINE = Path(__file__).resolve().parent
 GRADESCOPE_TEMPLATES = ENGINE / "templates" / "gradescope"
@@ -123,13 +124,7 @@ def build_autograder_zip(assignment: Assignment, out_zip: Path) -> Path:
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     data = _zip_bytes(files)
     _check_zip(data, assignment)
-    temporary = out_zip.with_name(f".{out_zip.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, out_zip)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return out_zip
+    return atomic_write(out_zip, data)
 
 
 def autograder_files(assignment: Assignment) -> dict[str, bytes]:
@@ -405,10 +400,7 @@ def _instructor_summary(result, assignment: Assignment, student: str, graded: st
 def write_results(root: Path, results: dict) -> Path:
     path = root / RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(results, indent=1, allow_nan=False), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return atomic_write(path, json.dumps(results, indent=1, allow_nan=False))
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,3 +96,15 @@ def run_grade(*args, cwd=ROOT, timeout=300, user=False, home=None):
     """The real CLI, as a student runs it (or as an unprivileged user, `user=True`)."""
     return subprocess.run([*grade_argv(user, home), *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def arrays_in(value):
+    """Every ndarray in a nested value (dicts, lists, tuples)."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from arrays_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from arrays_in(v)

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from conftest import arrays_in  # noqa: E402
 from grader.assignment import load_assignment  # noqa: E402
 from grader.cases import CaseBuilder  # noqa: E402
 from grader.compare import compare_values  # noqa: E402
@@ -80,17 +81,6 @@ def as_float64(value):
     if isinstance(value, list):
         return [as_float64(v) for v in value]
     return value
-
-
-def arrays_in(value):
-    if isinstance(value, np.ndarray):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from arrays_in(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from arrays_in(v)
 
 
 class strict:

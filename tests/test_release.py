@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, solution_folder
+from conftest import ROOT, arrays_in, solution_folder
 from grader.assignment import load_assignment
 from grader.errors import GraderError
 from grader.release import write_release
@@ -49,18 +49,6 @@ def files_of(folder: Path) -> dict:
                     found[f"{rel}::{member} (name)"] = member.encode()
                     found[f"{rel}::{member}"] = archive.read(member)
     return found
-
-
-def arrays_in(value):
-    """Every ndarray in a nested value (dicts, lists, tuples)."""
-    if isinstance(value, np.ndarray):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from arrays_in(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from arrays_in(v)
 
 
 def distinctive(array: np.ndarray) -> bool:
