@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The suite reads the English messages; the French ones are checked in test_i18n.py. Every
+# `grade` the tests start inherits this.
+os.environ["GRADE_LANG"] = "en"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
