@@ -102,7 +102,7 @@ def grade_student(entry: Entry, out: Path) -> dict:
 
         # the report first: a result file always has its report beside it
         atomic_write(out / REPORTS / f"{entry.student_id}.html", render_html(result, assignment, replay))
-        atomic_write(out / RESULTS / f"{entry.student_id}.json", json.dumps(result.to_json(), indent=1))
+        atomic_write(out / RESULTS / f"{entry.student_id}.json", json.dumps(result.to_json(instructor=True), indent=1))
     except GraderError as exc:
         return {"id": entry.student_id, "error": str(exc)}
     return {"id": entry.student_id, "status": result.status, "score": result.score, "duration": result.duration}

@@ -209,17 +209,17 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                                            + "; ".join(import_problems.values()))
             else:
                 verdict = compare(case, exercise.functions[case.function], expected, outcome)
-            diagnosis = None
+            diagnosis = mistake = None
             if verdict.status == "failed" and outcome.status == "returned" and plan.diagnoser is not None:
                 known = plan.diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
-                diagnosis = known.text() if known else None
+                diagnosis, mistake = (known.text(), known.name) if known else (None, None)
             if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
                 diagnosis = property_hint(case.exercise, case.function, expected.inputs, outcome.value)
             max_points = exercise.points * case.weight / total_weight
             results.append(CaseResult(
                 id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
                 kind=case.kind, status=verdict.status, message=verdict.message, diagnosis=diagnosis,
-                points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
+                mistake=mistake,                points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
                 details={**verdict.details, "margin": verdict.margin if verdict.margin != float("inf") else None,
                          **({"traceback": (outcome.exception or {}).get("traceback", [])}
                             if outcome.exception else {})},

@@ -21,7 +21,8 @@ class CaseResult:
     message: str
     points: float
     max_points: float
-    diagnosis: str | None = None
+    diagnosis: str | None = None                   # the named mistake's hint, or a property hint
+    mistake: str | None = None                     # the named mistake (a variant of reference.mistakes)
     details: dict = field(default_factory=dict)
     output: str = ""                               # what the submission printed
     arrays: dict = field(default_factory=dict, repr=False)   # heatmaps, never serialised
@@ -33,11 +34,14 @@ class CaseResult:
     def passed(self) -> bool:
         return self.status == "passed"
 
-    def to_json(self) -> dict:
+    def to_json(self, instructor: bool = False) -> dict:
+        """`instructor`: keep the name of the mistake diagnosed on a hidden case (for the class
+        overview); a student never sees anything of a hidden case but its status and points."""
         hidden = self.visibility == "hidden"
         return {"id": self.id, "function": self.function, "visibility": self.visibility, "kind": self.kind,
                 "status": self.status, "message": "" if hidden and not self.passed else self.message,
-                "diagnosis": None if hidden else self.diagnosis, "points": round(self.points, 6),
+                "diagnosis": None if hidden else self.diagnosis,
+                "mistake": self.mistake if instructor or not hidden else None, "points": round(self.points, 6),
                 "max_points": round(self.max_points, 6),
                 "details": {} if hidden else {k: v for k, v in self.details.items() if k != "traceback"}}
 
@@ -55,10 +59,10 @@ class ExerciseResult:
     def passed(self) -> int:
         return sum(c.passed for c in self.cases)
 
-    def to_json(self) -> dict:
+    def to_json(self, instructor: bool = False) -> dict:
         return {"name": self.name, "title": self.title, "score": round(self.score, 6),
                 "max_score": round(self.max_score, 6), "passed": self.passed, "total": len(self.cases),
-                "problems": self.problems, "cases": [c.to_json() for c in self.cases]}
+                "problems": self.problems, "cases": [c.to_json(instructor) for c in self.cases]}
 
 
 @dataclass
@@ -84,9 +88,9 @@ class Result:
     def all_passed(self) -> bool:
         return all(c.passed for c in self.cases)
 
-    def to_json(self) -> dict:
+    def to_json(self, instructor: bool = False) -> dict:
         return {"schema_version": SCHEMA_VERSION, "submission": self.submission, "student": self.student,
                 "status": self.status, "seed": self.seed, "score": round(self.score, 6),
                 "max_score": round(self.max_score, 6), "duration": round(self.duration, 3),
                 "expected_from": self.source, "isolation": self.isolation, "notes": self.notes,
-                "exercises": [e.to_json() for e in self.exercises]}
+                "exercises": [e.to_json(instructor) for e in self.exercises]}
