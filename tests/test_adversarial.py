@@ -263,7 +263,7 @@ GRADER_HOME = os.environ.get("ADV_GRADER_HOME") or os.path.expanduser("~")
 def cli_env(home: Path, secret: str) -> dict:
     """A plain environment (nothing of the test runner's), with a secret the attacks hunt for."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "ADV_SECRET": secret}
+           "GRADE_LANG": "en", "ADV_SECRET": secret}  # the expected words are the English messages
     # GRADE_ISOLATION=process runs the corpus against the fallback, to measure what it lets through
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GRADE_ISOLATION"):
         if name in os.environ:

@@ -2,7 +2,6 @@
 # module: attention
 # attacked: similarity_attention
 # expect: outside tolerance | out-of-order | two answers | rejected
-import io as _adv_io
 import json as _adv_json
 import os as _adv_os
 import struct as _adv_struct
@@ -15,9 +14,7 @@ _adv_correct = similarity_attention
 
 def _adv_tree(value, blobs):
     if isinstance(value, _adv_np.ndarray):
-        buffer = _adv_io.BytesIO()
-        _adv_np.save(buffer, _adv_np.ascontiguousarray(value), allow_pickle=False)
-        blobs.append(buffer.getvalue())
+        blobs.append(_adv_np.ascontiguousarray(value))
         return {"$nd": len(blobs) - 1}
     if isinstance(value, tuple):
         return {"$tuple": [_adv_tree(v, blobs) for v in value]}
@@ -30,8 +27,9 @@ def _adv_tree(value, blobs):
 
 def _adv_frame(message):
     blobs = []
-    header = _adv_json.dumps({"tree": _adv_tree(message, blobs), "sizes": [len(b) for b in blobs]}).encode()
-    payload = _adv_struct.pack(">I", len(header)) + header + b"".join(blobs)
+    tree = _adv_tree(message, blobs)  # the protocol's own format: dtype and shape, then raw bytes
+    header = _adv_json.dumps({"tree": tree, "arrays": [[b.dtype.str, list(b.shape)] for b in blobs]}).encode()
+    payload = _adv_struct.pack(">I", len(header)) + header + b"".join(b.tobytes() for b in blobs)
     return _adv_struct.pack(">I", len(payload)) + payload
 
 
