@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .assignment import Assignment, load_assignment
 from .errors import GraderError
-from .files import atomic_write
+from .files import atomic_write, atomic_writer
 from .intake import Entry, discover
 from .result import SCHEMA_VERSION, Result
 
@@ -55,6 +55,8 @@ _POOL: dict = {}
 def _start_pool_process(assignment_path: str, protect: list):
     """Each pool process loads the assignment and the reference once, then grades many students."""
     from .engine import Expectations, select_cases
+    from .sandbox import worker_template
+    worker_template()  # starts now (Python, NumPy), while the reference loads: forks for every student
     assignment = load_assignment(Path(assignment_path))
     _POOL.update(assignment=assignment, expectations=Expectations(assignment, use_reference=True),
                  cases=select_cases(assignment), protect=protect)
@@ -208,13 +210,31 @@ def _results(entries: list[Entry], out: Path):
             continue  # not graded (a grader failure): reported in the summary
 
 
+_CASE_KEYS = ("id", "function", "visibility", "kind", "status", "message", "diagnosis", "mistake", "points",
+              "max_points")
+
+
+def compact(result: dict) -> dict:
+    """What the gradebooks and the class overview read of one result, and no more: per-case
+    details and the repeated words are what make 1,000 full results weigh hundreds of MB."""
+    short = {k: v for k, v in result.items() if k != "exercises"}
+    short["exercises"] = [
+        {**{k: v for k, v in e.items() if k != "cases"},
+         "cases": [{k: sys.intern(v) if type(v) is str and k not in ("message", "diagnosis") else v
+                    for k, v in c.items() if k in _CASE_KEYS} for c in e.get("cases", []) if type(c) is dict]}
+        for e in result.get("exercises", []) if type(e) is dict] if type(result.get("exercises")) is list else []
+    return short
+
+
 def write_class_files(assignment: Assignment, entries: list[Entry], out: Path, canvas_column: str | None) -> list:
     from .class_report import write_class_report
     from .gradebook import write_gradebooks
 
-    lines = [json.dumps(r, separators=(",", ":")) for r in _results(entries, out)]
-    atomic_write(out / "results.jsonl", "".join(line + "\n" for line in lines))
-    results = [json.loads(line) for line in lines]
+    results = []  # one pass over results/: results.jsonl streamed to disk, a compact copy kept
+    with atomic_writer(out / "results.jsonl") as jsonl:
+        for result in _results(entries, out):
+            jsonl.write(json.dumps(result, separators=(",", ":")).encode("utf-8") + b"\n")
+            results.append(compact(result))
     exercises = [(e.name, e.points) for e in assignment.exercises]
     written = [out / "results.jsonl"]
     written += write_gradebooks(results, exercises, out, assignment.title, canvas_column)

@@ -71,8 +71,10 @@ def replay_command(case_id: str, seed: int | None, path: str | None) -> str:
 def run_grade(args) -> int:
     from .engine import Expectations, grade, select_cases
     from .html_report import write_html
+    from .sandbox import worker_template
     from .terminal import case_detail, summary
 
+    worker_template()  # its start (Python, NumPy) overlaps with loading the assignment and the reference
     assignment = load_assignment(find_assignment(Path.cwd()))
     path = Path(args.path) if args.path else assignment.root / assignment.package
     cases = select_cases(assignment, args.exercise, args.case)

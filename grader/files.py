@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: str | bytes) -> Path:
-    """`path` is the old file or the whole new one, even after a crash or power loss: a
-    temporary file beside it (`.<name>.<pid>.<random>.tmp`, which `grade bulk` sweeps after a
-    killed run), flushed and fsynced, then renamed over it; the folder is fsynced too."""
+@contextmanager
+def atomic_writer(path: Path):
+    """A binary file object for `path`, which holds the old file or the whole new one, even after
+    a crash or power loss: a temporary file beside it (`.<name>.<pid>.<random>.tmp`, which
+    `grade bulk` sweeps after a killed run), flushed and fsynced, then renamed over it; the
+    folder is fsynced too. Lets a large file be written piece by piece, never held whole."""
     path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -32,4 +33,10 @@ def atomic_write(path: Path, data: str | bytes) -> Path:
             os.close(folder)
     except OSError:
         pass  # not every platform can fsync a folder
-    return path
+
+
+def atomic_write(path: Path, data: str | bytes) -> Path:
+    """`path` atomically replaced by `data` (see atomic_writer)."""
+    with atomic_writer(path) as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)

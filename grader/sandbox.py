@@ -7,15 +7,18 @@ group, records what happened to that step alone, and starts a new worker for the
 """
 from __future__ import annotations
 
+import atexit
+import json
 import os
-import resource
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,41 +85,112 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def _set_limits(limits: Limits, cpu_seconds: int, group: WorkerGroup | None = None):
-    def apply():
-        if group is not None:
-            group.join()
-        def cap(which, value):
+def _rlimits(limits: Limits, cpu_seconds: int) -> dict:
+    """What the worker sets on itself (worker.apply_limits), by `resource` name."""
+    return {"RLIMIT_AS": limits.memory_mb * 2**20, "RLIMIT_CORE": 0, "RLIMIT_FSIZE": limits.file_mb * 2**20,
+            "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CPU": cpu_seconds, "RLIMIT_NPROC": limits.processes}
+
+
+class WorkerTemplate:
+    """The worker template of this grader process (see worker.py): started once, with NumPy
+    imported, from its own copy of the runtime; forks one fresh worker per request."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="grade-template-"))
+        for name in RUNTIME_FILES:
+            shutil.copy2(Path(__file__).parent / name, self.dir / name)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.lock = threading.Lock()
+        self.log_path = self.dir / "template.log"
+        with open(self.log_path, "wb") as log:
             try:
-                soft, hard = resource.getrlimit(which)
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(which, (value, value))
-            except (ValueError, OSError):
-                pass  # a platform without this limit: best effort (see SECURITY.md)
-        cap(resource.RLIMIT_AS, limits.memory_mb * 2**20)
-        cap(resource.RLIMIT_CORE, 0)
-        cap(resource.RLIMIT_FSIZE, limits.file_mb * 2**20)
-        cap(resource.RLIMIT_NOFILE, limits.open_files)
-        cap(resource.RLIMIT_CPU, cpu_seconds)
-        if hasattr(resource, "RLIMIT_NPROC"):
-            cap(resource.RLIMIT_NPROC, limits.processes)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
-        if _LIBC is not None:  # the grader killed (kill -9, a bulk run stopped): its workers die with it
-            _LIBC.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    return apply
+                self.process = subprocess.Popen(
+                    [sys.executable, "-I", str(self.dir / "worker.py"), "--template", str(theirs.fileno())],
+                    cwd=self.dir, env=minimal_env(str(self.dir)), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=log, pass_fds=[theirs.fileno()], start_new_session=True, close_fds=True)
+            finally:
+                theirs.close()
+        self.pid = self.process.pid
+        self.ready = False
+
+    def _receive(self, timeout: float) -> dict | None:
+        ready, _, _ = select.select([self.control], [], [], timeout)
+        data = self.control.recv(1 << 16) if ready else b""
+        return json.loads(data) if data else None
+
+    def _command(self, message: dict, fds=(), timeout: float = 30.0) -> dict:
+        with self.lock:
+            if not self.ready:
+                started = self._receive(IMPORT_TIMEOUT)
+                if not started:
+                    self.close()
+                    log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                    raise TemplateGone(f"the grading worker could not start, before any student code ran: is "
+                                       f"NumPy installed for {sys.executable}?\n{log}")
+                self.ready = True
+            try:
+                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+            except OSError:
+                raise TemplateGone("the worker template is gone") from None
+            reply = self._receive(timeout)
+            if reply is None:
+                raise TemplateGone("the worker template stopped answering")
+            return reply
+
+    def spawn(self, spec: dict, fds) -> int:
+        return self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """The waitpid status of `pid` (the template reaps it), or None if it still runs."""
+        return self._command({"wait": pid, "timeout": timeout}, timeout=timeout + 30)["status"]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self):
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _libc():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
+class TemplateGone(GraderError):
+    """The template died or could not start (a fresh one is tried once)."""
 
 
-_LIBC = _libc()
+_TEMPLATE: dict = {}  # {pid of this grader process: its template}; a forked grader starts its own
+
+
+def worker_template() -> WorkerTemplate:
+    """This process's template, started now if there is none (call early to overlap its start
+    with the grader's own work, e.g. computing the expected values)."""
+    current = _TEMPLATE.get(os.getpid())
+    if current is None or not current.alive():
+        if current is not None:
+            current.close()
+        current = _TEMPLATE[os.getpid()] = WorkerTemplate()
+        atexit.register(current.close)
+    return current
+
+
+class ForkedWorker:
+    """A worker forked by the template: the handle `Sandbox` needs (pid, wait)."""
+
+    def __init__(self, template: WorkerTemplate, pid: int, group):
+        self.template, self.pid, self.group = template, pid, group
+        self.returncode = None
+
+    def wait(self, timeout: float) -> int:
+        if self.returncode is None:
+            try:
+                status = self.template.wait(self.pid, timeout)
+            except TemplateGone:  # its children died with it (parent-death signal)
+                status = signal.SIGKILL
+            if status is None:
+                raise subprocess.TimeoutExpired("worker", timeout)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
 
 def minimal_env(home: str) -> dict:
@@ -137,10 +211,6 @@ class Sandbox:
         self.calls = calls or {}  # {function: contract functions it calls}, to give up on callers too
         self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
         self.dir.chmod(0o755)  # the jailed worker runs as its own uid; siblings never see this folder
-        self.runtime = self.dir / "runtime"
-        self.runtime.mkdir()
-        for name in RUNTIME_FILES:
-            shutil.copy2(Path(__file__).parent / name, self.runtime / name)
         self.sub = self.dir / "sub"
         self.sub.mkdir()
         self.new_root = self.dir / "root"  # where the jail builds the worker's filesystem
@@ -212,26 +282,31 @@ class Sandbox:
             "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
             "jail": jail if isolation_requested() else None}))
         read_fd, write_fd = os.pipe()
-        log = open(self.log_path, "ab")
+        log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         # a backstop only: the per-step deadlines below are what normally stop a worker
         cpu = int(2 * IMPORT_TIMEOUT + self.limits.timeout * (len(request["calls"]) + 1) + 5)
         group = WorkerGroup(self.limits.memory_mb, self.limits.processes) if isolation_requested() else None
         self.memory_cap = group.describe() if group else "per process (rlimits)"
+        spec = {"request": str(request_path), "cwd": str(self.sub), "env": minimal_env(str(self.sub)),
+                "limits": {"rlimits": _rlimits(self.limits, cpu),
+                           "cgroups": [str(g / "cgroup.procs") for g in (group.groups if group else [])]}}
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", str(self.runtime / "worker.py"), str(request_path), str(write_fd)],
-                cwd=self.sub, env=minimal_env(str(self.sub)), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, pass_fds=[write_fd], start_new_session=True,
-                preexec_fn=_set_limits(self.limits, cpu, group), close_fds=True)
+            try:
+                template = worker_template()
+                pid = template.spawn(spec, [write_fd, log])
+            except TemplateGone:  # once more, with a fresh template
+                _TEMPLATE.pop(os.getpid()).close()
+                template = worker_template()
+                pid = template.spawn(spec, [write_fd, log])
         except BaseException:
             if group:
                 group.close()
+            os.close(read_fd)
             raise
         finally:
             os.close(write_fd)
-            log.close()
-        process.group = group
-        return process, read_fd
+            os.close(log)
+        return ForkedWorker(template, pid, group), read_fd
 
     def _one_worker(self, request, sequence: list[Step], outcomes: dict):
         process, fd = self._spawn(request)

@@ -1,9 +1,16 @@
 """The worker: imports one submission and calls its functions on the cases' inputs.
 
-Runs as a separate process (`python -I worker.py REQUEST RESULT_FD`) from a copy in a
-temporary folder, never inside the grader. It only ever sees inputs; it sends back each
-outcome as a frame of `protocol` bytes (no pickle) on RESULT_FD. Everything it sends is
-treated by the grader as untrusted. Standard library + NumPy only.
+Never inside the grader. The grader starts this file once as a *template*
+(`python -I worker.py --template CONTROL_FD`, from a copy in a temporary folder): it imports
+NumPy and the runtime, runs no submission code, and for each worker the grader asks for forks a
+fresh child that drops everything of the template (descriptors, environment, session), takes its
+limits, then behaves as a brand-new worker process: request, jail, submission. A child is never
+reused: one fork per worker, so nothing of one submission reaches another, and each costs a
+fork instead of starting Python and importing NumPy again.
+
+A worker only ever sees inputs; it sends back each outcome as a frame of `protocol` bytes (no
+pickle) on its result pipe. Everything it sends is treated by the grader as untrusted.
+Standard library + NumPy only.
 """
 import importlib
 import linecache
@@ -249,8 +256,7 @@ def isolate(request, fd):
         os._exit(3)
 
 
-def main():
-    request_path, fd = sys.argv[1], int(sys.argv[2])
+def serve(request_path, fd):
     with open(request_path, "rb") as f:
         request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS)
     os.unlink(request_path)
@@ -259,5 +265,119 @@ def main():
     os._exit(0)  # skip interpreter teardown: nothing the submission registered runs after us
 
 
+# --- the template ------------------------------------------------------------------------------
+
+def template(control_fd):
+    """Serve the grader's commands on a SOCK_SEQPACKET socket, one JSON message each:
+    {"spawn": spec} with two descriptors (result pipe, output log) -> {"pid": n};
+    {"wait": pid, "timeout": s} -> {"status": waitpid status, or null if still running}.
+    End-of-file (the grader is gone) ends the template; its children have a parent-death signal."""
+    import json
+    import socket
+
+    control = socket.socket(fileno=control_fd)
+    _parent_death_signal()
+    # tracebacks through the runtime quote its lines: keep them in memory (no mtime: never
+    # re-read), since the template's folder is out of a worker's reach
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("worker.py", "protocol.py", "jail.py"):
+        path = os.path.join(here, name)
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines(True)
+        linecache.cache[path] = (sum(map(len, lines)), None, lines, path)
+    control.send(json.dumps({"ready": os.getpid()}).encode())
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)
+        command = json.loads(data)
+        if "spawn" in command:
+            pid = os.fork()
+            if pid == 0:
+                _become_worker(command["spawn"], fds, control_fd)
+            for fd in fds:
+                os.close(fd)
+            reply = {"pid": pid}
+        else:
+            reply = {"status": _reap(command["wait"], command["timeout"])}
+        control.send(json.dumps(reply).encode())
+
+
+def _reap(pid, timeout):
+    """waitpid with a deadline (the template's only children are the workers it forked)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 1 << 8
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.002)
+
+
+def _parent_death_signal():
+    if jail is not None:
+        import signal
+        jail._libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _become_worker(spec, fds, control_fd):
+    """In the fresh child: nothing of the template but its memory (NumPy, this runtime)."""
+    try:
+        result_fd, log_fd = fds
+        os.setsid()  # its own session and process group: the grader kills the group
+        _parent_death_signal()
+        if os.getppid() != spec["template"]:  # the template died before the signal was set
+            os._exit(1)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        # every other descriptor goes: the control socket above all (no spawning, no reaping)
+        os.closerange(3, result_fd)
+        os.closerange(result_fd + 1, 1 << 16)
+        apply_limits(spec["limits"])
+        os.chdir(spec["cwd"])
+        os.environ.clear()
+        os.environ.update(spec["env"])
+        serve(spec["request"], result_fd)
+    except BaseException:
+        pass
+    os._exit(70)
+
+
+def apply_limits(limits):
+    """Control groups first (the worker and all its descendants are counted there), then rlimits."""
+    import resource
+    import signal
+
+    for procs in limits.get("cgroups", []):
+        try:
+            with open(procs, "w") as f:
+                f.write("0")
+        except OSError:
+            pass
+    for name, value in limits["rlimits"].items():
+        which = getattr(resource, name, None)
+        if which is None:
+            continue  # a platform without this limit: best effort (see SECURITY.md)
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--template":
+        template(int(sys.argv[2]))
+    else:
+        serve(sys.argv[1], int(sys.argv[2]))

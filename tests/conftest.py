@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The suite reads the English messages; the French ones are checked in test_i18n.py. Every
 # `grade` the tests start inherits this.
 os.environ["GRADE_LANG"] = "en"
+from grader.i18n import set_language  # noqa: E402  (a plugin may have asked for a message already)
+set_language("en")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
