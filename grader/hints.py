@@ -10,12 +10,13 @@ are undone, next-token probabilities are non-negative and sum to 1, …
 
     property_hint(exercise, function, inputs, value) -> str | None
 
-One short English sentence — the most telling violated property — or None when every property
-holds, when the function has no property check, or when the value is not even an array (tuple,
-list, word) of the kind the contract returns: those are explained by `compare`. It never
-raises: any value, however odd or hostile (object arrays, generators, subclasses, huge
-strided views), gives a sentence or None. Only exact built-in and NumPy types are looked at,
-so no student-defined method ever runs here.
+One short sentence in the current language (grader.i18n, catalog section `hints`) — the most
+telling violated property — or None when every property holds, when the function has no
+property check, or when the value is not even an array (tuple, list, word) of the kind the
+contract returns: those are explained by `compare`. It never raises: any value, however odd
+or hostile (object arrays, generators, subclasses, huge strided views), gives a sentence or
+None. Only exact built-in and NumPy types are looked at, so no student-defined method ever
+runs here.
 
 Tolerances are loose (about 1e-4 on the property, more where float32 rounding accumulates):
 a hint explains a failure the comparison has already found; it is never a verdict.
@@ -27,6 +28,8 @@ import warnings
 from collections import Counter
 
 import numpy as np
+
+from .i18n import t
 
 __all__ = ["property_hint"]
 
@@ -120,7 +123,7 @@ def _range(values, avoid=None) -> str:
     lo, hi = float(np.min(values)), float(np.max(values))
     if abs(hi - lo) <= TOL:
         return _fmt((lo + hi) / 2, avoid)
-    return f"{_fmt(lo, avoid)} to {_fmt(hi, avoid)}"
+    return t("hints.range", lo=_fmt(lo, avoid), hi=_fmt(hi, avoid))
 
 
 def _shape(shape) -> str:
@@ -128,11 +131,12 @@ def _shape(shape) -> str:
 
 
 def _along(axis: int, ndim: int) -> str:
+    """What sums along `axis`, as the `along` field of the hints.softmax.*sums* sentences."""
     if ndim == 1:
-        return "the values"
+        return t("hints.along.values")
     if ndim == 2:
-        return f"the {'rows' if axis % 2 == 1 else 'columns'} (axis {axis})"
-    return f"the slices along axis {axis}"
+        return t("hints.along.rows", axis=axis) if axis % 2 == 1 else t("hints.along.columns", axis=axis)
+    return t("hints.along.slices", axis=axis)
 
 
 def _sum_tol(n: int) -> float:
@@ -154,8 +158,7 @@ def _batch_shape(inputs):
 def _one_number_for_a_batch(inputs, y):
     batch = _batch_shape(inputs)
     if batch and y.ndim == 0:
-        return (f"the result is one number for a batch of {int(np.prod(batch))} pairs (expected shape "
-                f"{_shape(batch)}): sum over the last axis only (axis=-1), one value per pair")
+        return t("hints.similarity.one_number_for_batch", count=int(np.prod(batch)), shape=_shape(batch))
     return None
 
 
@@ -180,14 +183,12 @@ def _cosine_similarity(inputs, value):
     bad = ~np.isfinite(y)
     if finite_inputs and np.any(bad):
         if _norms_zero(a) or _norms_zero(b):
-            return (f"the result holds {int(bad.sum())} NaN/inf value(s) where a vector is zero (0 / 0): "
-                    f"clamp each norm with max(‖a‖, eps), so a zero vector gives 0")
-        return f"the result holds {int(bad.sum())} NaN/inf value(s) for finite inputs: a cosine is always finite"
+            return t("hints.similarity.nan_zero_vector", count=int(bad.sum()))
+        return t("hints.similarity.nan_finite_inputs", count=int(bad.sum()))
     finite = y[np.isfinite(y)]
     if finite.size and np.max(np.abs(finite)) > 1 + TOL:
         worst = finite[np.argmax(np.abs(finite))]
-        return (f"cosine similarities lie in [-1, 1], yours reach {_fmt(worst)}: divide the dot product by both "
-                f"norms, ‖a‖·‖b‖ (each over the last axis)")
+        return t("hints.similarity.out_of_range", worst=_fmt(worst))
     return None
 
 
@@ -204,27 +205,23 @@ def _cosine_similarity_matrix(inputs, value):
     bad = ~np.isfinite(y)
     if np.all(np.isfinite(A)) and np.all(np.isfinite(other)) and np.any(bad):
         if _norms_zero(A) or _norms_zero(other):
-            return (f"the matrix holds {int(bad.sum())} NaN/inf value(s) for a zero row (0 / 0): clamp each "
-                    f"row's norm with eps, so a zero row gives 0")
-        return f"the matrix holds {int(bad.sum())} NaN/inf value(s) for finite inputs"
+            return t("hints.similarity.matrix_nan_zero_row", count=int(bad.sum()))
+        return t("hints.similarity.matrix_nan_finite_inputs", count=int(bad.sum()))
     finite = y[np.isfinite(y)]
     if finite.size and np.max(np.abs(finite)) > 1 + TOL:
         worst = finite[np.argmax(np.abs(finite))]
-        return (f"cosine similarities lie in [-1, 1], yours reach {_fmt(worst)}: divide A @ B.T by the norm of "
-                f"each row of A and of each row of B")
+        return t("hints.similarity.matrix_out_of_range", worst=_fmt(worst))
     same = B is None or (B.shape == A.shape and np.array_equal(A, B))
     if same and y.shape[0] == y.shape[1] and np.all(np.isfinite(y)):
         asym = np.abs(y - y.T)
         if np.max(asym, initial=0.0) > TOL:
             i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
-            return (f"the similarity of a set with itself is not symmetric (S[{i}, {j}] = {_fmt(y[i, j])} but "
-                    f"S[{j}, {i}] = {_fmt(y[j, i])}): did you normalise only one side? Divide by the norms of "
-                    f"both A's rows and B's rows")
+            return t("hints.similarity.matrix_not_symmetric", i=int(i), j=int(j), s_ij=_fmt(y[i, j]),
+                     s_ji=_fmt(y[j, i]))
         nonzero = np.linalg.norm(A, axis=-1) > 1e-6
         diagonal = np.diagonal(y)[nonzero]
         if diagonal.size and np.max(np.abs(diagonal - 1)) > TOL:
-            return (f"the diagonal (each row with itself) should be 1, yours is {_range(diagonal, 1.0)}: divide by "
-                    f"the norm of each row (axis=-1), not by the norm of the whole table")
+            return t("hints.similarity.matrix_diagonal", diagonal=_range(diagonal, 1.0))
     return None
 
 
@@ -251,14 +248,11 @@ def _softmax(inputs, value):
         k = _normalised_along(y, x, ax)
         if k is not None:
             shown = k if axis >= 0 else k - y.ndim
-            return (f"you normalised along axis {shown} instead of axis {axis}: along axis {shown}, a slice with no "
-                    f"finite entry gives NaN; use `axis` for both the max and the sum")
+            return t("hints.softmax.wrong_axis_nan", shown=shown, axis=axis)
         big = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0)) if x is not None else 0.0
         if big > 80:  # e^x overflows float32 past 88, float64 past 709
-            return (f"softmax holds {int(bad.sum())} NaN/inf value(s) for finite inputs (up to ±{_fmt(big)}): "
-                    f"e^x overflows, so subtract the max along the axis before exp (the result is unchanged)")
-        return (f"softmax holds {int(bad.sum())} NaN/inf value(s) although every slice has a finite entry: "
-                f"subtract the max along the axis before exp, and let e^-inf give 0")
+            return t("hints.softmax.overflow", count=int(bad.sum()), big=_fmt(big))
+        return t("hints.softmax.nan_with_finite_entry", count=int(bad.sum()))
     ok = good & np.all(np.isfinite(y), axis=ax, keepdims=True)   # slices to check
     if not np.any(ok):
         return None
@@ -272,20 +266,18 @@ def _softmax(inputs, value):
             k = _normalised_along(y, x, ax)
             if k is not None:
                 shown = k if axis >= 0 else k - y.ndim
-                return (f"you normalised along axis {shown} instead of axis {axis}: {_along(axis, y.ndim)} sum to "
-                        f"{_range(sums, 1.0)}, not 1; use `axis` for both the max and the sum")
+                return t("hints.softmax.wrong_axis_sums", shown=shown, axis=axis, along=_along(axis, y.ndim),
+                         sums=_range(sums, 1.0))
             if y.size > y.shape[ax] and abs(float(np.sum(y)) - 1) <= _sum_tol(y.size):
-                return (f"the whole array sums to 1, but each slice along axis {axis} should: divide by "
-                        f"np.sum(e, axis=axis, keepdims=True)")
-        text = f"{_along(axis, y.ndim)} sum to {_range(sums, 1.0)}, not 1"
+                return t("hints.softmax.whole_array", axis=axis)
         if negative:
-            return text + f", and some values are negative ({_fmt(np.min(checked))}): take e^x, then divide by the sum"
-        return text + ": divide e^x by its sum along the axis"
+            return t("hints.softmax.sums_and_negative", along=_along(axis, y.ndim), sums=_range(sums, 1.0),
+                     lowest=_fmt(np.min(checked)))
+        return t("hints.softmax.sums", along=_along(axis, y.ndim), sums=_range(sums, 1.0))
     if negative:
-        return (f"softmax values lie in [0, 1], yours go down to {_fmt(np.min(checked))}: take e^x before "
-                f"dividing by the sum")
+        return t("hints.softmax.negative", lowest=_fmt(np.min(checked)))
     if float(np.max(checked)) > 1 + TOL:
-        return f"softmax values lie in [0, 1], yours reach {_fmt(np.max(checked))}"
+        return t("hints.softmax.above_one", highest=_fmt(np.max(checked)))
     return None
 
 
@@ -319,23 +311,24 @@ def _one_hot(inputs, value):
     if ids is not None and (ids.shape != y.shape[:1] or np.any(ids < 0) or np.any(ids >= y.shape[1])):
         return None  # wrong length is a shape problem; an id out of range must raise (compare says so)
     if not np.all(np.isfinite(y)):
-        return "a one-hot array holds only 0s and 1s, yours holds NaN/inf"
+        return t("hints.one_hot.nan")
     odd = (y != 0) & (y != 1)
     if np.any(odd):
         i, j = np.argwhere(odd)[0]
-        return f"a one-hot array holds only 0s and 1s, yours holds {_fmt(y[i, j])} at [{i}, {j}]"
+        return t("hints.one_hot.not_binary", value=_fmt(y[i, j]), i=int(i), j=int(j))
     ones = np.sum(y == 1, axis=1)
     if np.any(ones != 1):
         k = int(np.argmax(ones != 1))
-        return f"each row should hold exactly one 1, row {k} holds {int(ones[k])}"
+        return t("hints.one_hot.ones_per_row", row=k, count=int(ones[k]))
     if ids is not None:
         where = np.argmax(y, axis=1)
         wrong = where != ids
         if np.any(wrong):
             k = int(np.argmax(wrong))
             shift = np.unique(where - ids)
-            extra = f" (every 1 is {int(shift[0]):+d} column(s) off)" if shift.size == 1 else ""
-            return f"row {k}'s 1 is in column {int(where[k])}, not at its id {int(ids[k])}{extra}: out[k, ids[k]] = 1"
+            if shift.size == 1:
+                return t("hints.one_hot.shifted", row=k, column=int(where[k]), id=int(ids[k]), count=int(shift[0]))
+            return t("hints.one_hot.wrong_column", row=k, column=int(where[k]), id=int(ids[k]))
     return None
 
 
@@ -348,18 +341,16 @@ def _skipgram_pairs(inputs, value):
             return None
         pairs.append((item[0], item[1]))
     tokens = inputs.get("tokens")
-    if type(tokens) in (list, tuple) and all(type(t) is str for t in tokens):
+    if type(tokens) in (list, tuple) and all(type(token) is str for token in tokens):
         words = set(tokens)
         stray = [p for p in pairs if p[0] not in words or p[1] not in words]
         if stray:
-            return f"the pair {stray[0]!r} holds a word that is not in the tokens: pair tokens[i] with tokens[j]"
+            return t("hints.skipgram.stray_word", pair=stray[0])
     counts = Counter(pairs)
     for (center, context), n in counts.items():
         back = counts.get((context, center), 0)
         if back != n:
-            return (f"the pairs are not symmetric: ({center!r}, {context!r}) appears {n} time(s) but "
-                    f"({context!r}, {center!r}) {back}; the window reaches `window` words on both sides, "
-                    f"from i - window to i + window included")
+            return t("hints.skipgram.not_symmetric", center=center, context=context, n=n, back=back)
     return None
 
 
@@ -368,11 +359,10 @@ def _analogy(inputs, value):
         return None
     asked = [inputs.get(k) for k in ("a", "b", "c")]
     if value in [w for w in asked if type(w) is str]:
-        return (f"the answer {value!r} is one of the question's words: leave a, b and c out of the candidates "
-                f"(the nearest vector to b − a + c is often b itself)")
+        return t("hints.analogy.question_word", word=value)
     words = inputs.get("words")
     if type(words) in (list, tuple) and all(type(w) is str for w in words) and value not in words:
-        return f"{value!r} is not one of `words`: return the word of the row you found"
+        return t("hints.analogy.not_in_words", word=value)
     return None
 
 
@@ -382,11 +372,16 @@ def _is_causal(mask) -> bool:
     return mask.ndim == 2 and np.array_equal(mask, np.tril(np.ones(mask.shape, dtype=bool)))
 
 
-def _weights_hint(w, mask=None, what="the weights", fix="", causal=False):
+def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
     """Attention weights: 0 where the mask is False, finite, rows (last axis) summing to 1,
-    values in [0, 1]. `mask` is already broadcast to w's shape (or None)."""
+    values in [0, 1]. `mask` is already broadcast to w's shape (or None); `per_head`: the
+    weights of each head (multi-head attention); `fix`: the advice ending a sum or range
+    sentence, when not the default one."""
     if w.ndim < 2 or w.size == 0:
         return None
+    # "the weights" as a subject, and as a complement ("each column of the weights")
+    what = t("hints.weights.what_per_head") if per_head else t("hints.weights.what")
+    of_what = t("hints.weights.of_what_per_head") if per_head else t("hints.weights.of_what")
     if mask is None:
         mask = np.ones(w.shape, dtype=bool)
     live = np.any(mask, axis=-1, keepdims=True)          # rows that may attend somewhere
@@ -396,19 +391,16 @@ def _weights_hint(w, mask=None, what="the weights", fix="", causal=False):
         allowed = mask & live
         inverted = bool(np.any(allowed)) and bool(np.all(~finite[allowed] | (np.abs(w[allowed]) <= TOL)))
         ignored = not inverted and bool(np.all(leak | mask))    # every forbidden pair got a weight
-        how = "inverted" if inverted else "ignored" if ignored else "ignored or inverted"
+        how = t("hints.weights.how.inverted") if inverted else t("hints.weights.how.ignored") if ignored \
+            else t("hints.weights.how.ignored_or_inverted")
         biggest = _fmt(np.max(np.abs(w[leak])))
         if causal:
             if inverted:
-                return (f"{what} above the diagonal are not zero (up to {biggest}) and those on and below it are: "
-                        f"the causal mask is inverted; True means may attend, so put -inf where the mask is False")
-            return (f"{what} above the diagonal are not zero (up to {biggest}): the causal mask is {how}; a pair "
-                    f"where the mask is False must get weight exactly 0 (its score set to -inf before the softmax)")
+                return t("hints.weights.causal_inverted", what=what, biggest=biggest)
+            return t("hints.weights.causal_leak", what=what, biggest=biggest, how=how)
         if inverted:
-            return (f"{what} are zero where the mask is True and not where it is False (up to {biggest}): the mask "
-                    f"is inverted; True means may attend, so put -inf where the mask is False")
-        return (f"{int(leak.sum())} of {what} where the mask is False are not zero (up to {biggest}): the mask is "
-                f"{how}; True means may attend, a False pair must get weight exactly 0 (score -inf)")
+            return t("hints.weights.mask_inverted", what=what, biggest=biggest)
+        return t("hints.weights.mask_leak", count=int(leak.sum()), of_what=of_what, biggest=biggest, how=how)
     rows_ok = live & np.all(finite, axis=-1, keepdims=True)
     cols_ok = np.any(mask, axis=-2, keepdims=True) & np.all(finite, axis=-2, keepdims=True)
     row_sums = np.sum(w, axis=-1, keepdims=True)[rows_ok]
@@ -417,28 +409,28 @@ def _weights_hint(w, mask=None, what="the weights", fix="", causal=False):
         col_sums = np.sum(w, axis=-2, keepdims=True)[cols_ok]
         if col_sums.size and np.max(np.abs(col_sums - 1)) <= _sum_tol(w.shape[-2]) and \
                 (rows_bad or np.any(~finite)):
-            return (f"each column of {what} sums to 1, not each row: take the softmax over the keys (last axis), "
-                    f"not over the queries (axis -2)")
+            return t("hints.weights.columns_sum", of_what=of_what)
     if rows_bad and w.ndim > 2 and np.all(finite):
         k = _normalised_along(w, None, w.ndim - 1)
         if k is not None:
-            return (f"{what} sum to 1 along axis {k - w.ndim}, not along the last axis: take the softmax over the "
-                    f"keys, softmax(scores, axis=-1)")
+            return t("hints.weights.wrong_axis", what=what, axis=k - w.ndim)
     bad = ~finite & live
     if np.any(bad):
-        return (f"{what} hold {int(bad.sum())} NaN/inf value(s) in rows that may attend to some key: subtract the "
-                f"row's max before exp, and mask with -inf before the softmax")
+        return t("hints.weights.nan", what=what, count=int(bad.sum()))
     if rows_bad:
-        text = f"the rows of {what} (last axis) sum to {_range(row_sums, 1.0)}, not 1"
         values = w[np.broadcast_to(rows_ok, w.shape)]
+        fix = fix or t("hints.weights.fix.last_axis")
         if values.size and float(np.min(values)) < -TOL:
-            text += f", and some are negative ({_fmt(np.min(values))})"
-        return text + (fix or ": take the softmax over the last axis")
+            return t("hints.weights.rows_sum_and_negative", of_what=of_what, sums=_range(row_sums, 1.0),
+                     lowest=_fmt(np.min(values)), fix=fix)
+        return t("hints.weights.rows_sum", of_what=of_what, sums=_range(row_sums, 1.0), fix=fix)
     values = w[np.broadcast_to(live, w.shape) & finite]
     if values.size and float(np.min(values)) < -TOL:
-        return f"{what} lie in [0, 1], yours go down to {_fmt(np.min(values))}" + (fix or ": take the softmax")
+        return t("hints.weights.below_zero", what=what, lowest=_fmt(np.min(values)),
+                 fix=fix or t("hints.weights.fix.softmax"))
     if values.size and float(np.max(values)) > 1 + TOL:
-        return f"{what} lie in [0, 1], yours reach {_fmt(np.max(values))}" + (fix or ": take the softmax")
+        return t("hints.weights.above_one", what=what, highest=_fmt(np.max(values)),
+                 fix=fix or t("hints.weights.fix.softmax"))
     return None
 
 
@@ -466,14 +458,13 @@ def _attention_weights(inputs, value):
     if Q is not None and K is not None and Q.ndim >= 2 and K.ndim >= 2 and w.shape[-2:] != (Q.shape[-2], K.shape[-2]):
         return _weights_shape_hint(w.shape, Q.shape[-2], K.shape[-2])
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
-    return _weights_hint(w, mask, "the weights", causal=causal)
+    return _weights_hint(w, mask, causal=causal)
 
 
 def _weights_shape_hint(shape, n_q, n_k):
     if shape[-2:] == (n_k, n_q):
-        return (f"the weights have shape {_shape(shape)}, (…, n_k, n_q): they are transposed; the scores are "
-                f"Q @ Kᵀ, one row per query (…, n_q, n_k) = (…, {n_q}, {n_k})")
-    return f"the weights should have shape (…, n_q, n_k) = (…, {n_q}, {n_k}): one row per query, one column per key"
+        return t("hints.weights.transposed", shape=_shape(shape), n_q=n_q, n_k=n_k)
+    return t("hints.weights.shape", n_q=n_q, n_k=n_k)
 
 
 def _values_hint(out, w, V, name="V"):
@@ -487,8 +478,7 @@ def _values_hint(out, w, V, name="V"):
     scale = max(1.0, float(np.max(np.abs(mixed), initial=0.0)))
     gap = float(np.max(np.abs(out - mixed), initial=0.0))
     if gap > 1e-3 * scale:
-        return (f"the output is not your weights @ {name} (they differ by up to {_fmt(gap)}): each output row is "
-                f"the weighted average of the rows of {name}")
+        return t("hints.attention.output_not_weights_at_values", name=name, gap=_fmt(gap))
     return None
 
 
@@ -501,10 +491,9 @@ def _similarity_attention(inputs, value):
     n, d = E.shape
     if w.shape != (n, n) or out.shape != (n, d):
         if out.shape == (n, n) and w.shape == (n, d):
-            return "the tuple is in the wrong order: return (output, weights)"
+            return t("hints.attention.wrong_order")
         return None
-    fix = ": the weights are the softmax of the cosine similarities, row by row"
-    return _weights_hint(w, None, "the weights", fix) or _values_hint(out, w, E, "E")
+    return _weights_hint(w, None, fix=t("hints.weights.fix.cosine")) or _values_hint(out, w, E, "E")
 
 
 def _scaled_dot_product_attention(inputs, value):
@@ -518,15 +507,14 @@ def _scaled_dot_product_attention(inputs, value):
         return None
     if w.shape[-2:] != (n_q, n_k):
         if out.shape[-2:] == (n_q, n_k) and w.shape[-2:] == (n_q, d_v):
-            return "the tuple is in the wrong order: return (output, weights)"
+            return t("hints.attention.wrong_order")
         return _weights_shape_hint(w.shape, n_q, n_k)
     if out.shape[-2:] != (n_q, d_v):
         if out.shape[-1] == d_k and d_k != d_v:
-            return (f"the output's last dimension is d_k = {d_k}, not d_v = {d_v}: the output is weights @ V, "
-                    f"shape (…, n_q, d_v)")
-        return f"the output should have shape (…, n_q, d_v) = (…, {n_q}, {d_v}): the output is weights @ V"
+            return t("hints.attention.output_d_k", d_k=d_k, d_v=d_v)
+        return t("hints.attention.output_shape", n_q=n_q, d_v=d_v)
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
-    return _weights_hint(w, mask, "the weights", causal=causal) or _values_hint(out, w, V)
+    return _weights_hint(w, mask, causal=causal) or _values_hint(out, w, V)
 
 
 def _causal_mask(inputs, value):
@@ -545,28 +533,23 @@ def _causal_mask(inputs, value):
         return None  # right pattern: any remaining failure is the dtype (bool), which compare explains
     below, diag, above = j < i, j == i, j > i
     if b.all():
-        return "every entry is True, so the mask hides nothing: causal means True only where j <= i (np.tril)"
+        return t("hints.causal_mask.all_true")
     if not b.any():
-        return "every entry is False: causal means True where j <= i, the past and the position itself (np.tril)"
+        return t("hints.causal_mask.all_false")
     if np.array_equal(b, below):
-        return ("the diagonal is False: each position must also attend to itself, mask[i, j] = (j <= i) "
-                "(np.tril with k=0, not k=-1)")
+        return t("hints.causal_mask.no_diagonal")
     if np.array_equal(b, above | diag):
-        return ("the mask is the upper triangle (np.triu), so each position sees the future: causal is the lower "
-                "triangle, diagonal included, mask[i, j] = (j <= i)")
+        return t("hints.causal_mask.upper_triangle")
     if np.array_equal(b, above):
-        return ("the mask is inverted: True must mean may attend, the past and the position itself, "
-                "mask[i, j] = (j <= i); yours is True where j > i")
+        return t("hints.causal_mask.inverted")
     counts = b.sum(axis=1)
     partial = np.flatnonzero((counts > 0) & (counts < n_k))
     if partial.size:                     # np.tril(…, k): row r holds r + k + 1 Trues (clipped)
         k = int(counts[partial[0]]) - int(partial[0]) - 1
         if k not in (0, -1) and np.array_equal(b, j <= i + k):
-            return (f"the mask is np.tril(…, k={k}): the causal mask is lower triangular and top-left aligned, "
-                    f"mask[i, j] = (j <= i), k=0")
+            return t("hints.causal_mask.shifted_diagonal", k=k)
     wrong = np.argwhere(b != want)[0]
-    return (f"mask[i, j] should be True exactly where j <= i (lower triangle, diagonal included); first wrong at "
-            f"[{wrong[0]}, {wrong[1]}]")
+    return t("hints.causal_mask.first_wrong", i=int(wrong[0]), j=int(wrong[1]))
 
 
 def _multi_head_attention(inputs, value):
@@ -580,17 +563,14 @@ def _multi_head_attention(inputs, value):
     want_w = X.shape[:-2] + (h, n, n)
     if w.shape != want_w:
         if w.shape == X.shape[:-2] + (n, n):
-            return (f"the weights should keep one (n, n) matrix per head: shape (…, n_heads, n, n) = "
-                    f"{_shape(want_w)}, not {_shape(w.shape)}")
+            return t("hints.multi_head.one_matrix_per_head", want=_shape(want_w), got=_shape(w.shape))
         if w.ndim >= 3 and w.shape[-2:] == (n, n) and w.shape[-3] != h:
-            return (f"the weights have {w.shape[-3]} heads on axis -3, not n_heads = {h}: split d_model into "
-                    f"n_heads slices of d_k = d_model // n_heads columns")
+            return t("hints.multi_head.head_count", count=int(w.shape[-3]), n_heads=h)
         return None
     if out.shape != X.shape:
-        return (f"the output should have X's shape (…, n, d_model) = {_shape(X.shape)}, not {_shape(out.shape)}: "
-                f"concatenate the heads back, then multiply by W_o")
+        return t("hints.multi_head.output_shape", want=_shape(X.shape), got=_shape(out.shape))
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape, heads=True)
-    return _weights_hint(w, mask, "the weights of each head", causal=causal)
+    return _weights_hint(w, mask, per_head=True, causal=causal)
 
 
 # --- positional -----------------------------------------------------------------------------
@@ -602,11 +582,10 @@ def _positional_encoding(inputs, value):
     if y is None or y.ndim != 2 or n is None or d is None or y.shape != (n, d) or n < 1 or d < 1:
         return None
     if not np.all(np.isfinite(y)):
-        return f"the encoding holds {int(np.sum(~np.isfinite(y)))} NaN/inf value(s): sines and cosines are finite"
+        return t("hints.positional.nan", count=int(np.sum(~np.isfinite(y))))
     top = float(np.max(np.abs(y)))
     if top > 1 + TOL:
-        return (f"sines and cosines lie in [-1, 1], yours reach {_fmt(top)}: PE[p, 2i] = sin(angle) and "
-                f"PE[p, 2i+1] = cos(angle), with angle = p / base**(2i / d_model)")
+        return t("hints.positional.out_of_range", top=_fmt(top))
     row0 = y[0]
     want = np.zeros(d)
     want[1::2] = 1.0
@@ -615,24 +594,20 @@ def _positional_encoding(inputs, value):
         swapped = np.zeros(d)
         swapped[0::2] = 1.0
         if d >= 2 and np.max(np.abs(row0 - swapped[:d])) <= TOL:
-            return ("row 0 is [1, 0, 1, 0, …]: sin and cos are swapped; even columns hold sines (sin 0 = 0), "
-                    "odd columns cosines (cos 0 = 1)")
+            return t("hints.positional.swapped")
         half = np.concatenate([np.zeros((d + 1) // 2), np.ones(d // 2)])
         if d >= 4 and np.max(np.abs(row0 - half)) <= TOL:
-            return ("row 0 is [0, …, 0, 1, …, 1]: all the sines, then all the cosines; interleave them, sin in "
-                    "column 2i and cos in column 2i+1 (row 0 = [0, 1, 0, 1, …])")
+            return t("hints.positional.halves")
         if d >= 2 and abs(row0[0] - math.sin(1.0)) <= TOL and abs(row0[1] - math.cos(1.0)) <= TOL:
-            return (f"row 0 starts [{start}] = sin 1, cos 1: positions start at 0, so row 0 is [0, 1, 0, 1, …] "
-                    f"(sin 0 = 0, cos 0 = 1)")
-        return (f"row 0 (position 0) should be [0, 1, 0, 1, …] (sin 0 = 0 in even columns, cos 0 = 1 in odd "
-                f"ones), yours starts [{start}]")
+            return t("hints.positional.starts_at_one", start=start)
+        return t("hints.positional.row_zero", start=start)
     if d >= 2:
         pairs = y[:, 0:2 * (d // 2):2] ** 2 + y[:, 1:2 * (d // 2):2] ** 2
         off = np.abs(pairs - 1)
         if np.max(off) > 1e-3:
             p, i = np.unravel_index(int(np.argmax(off)), off.shape)
-            return (f"columns {2 * i} and {2 * i + 1} should hold the sin and cos of one angle (sin² + cos² = 1), "
-                    f"but at position {p} they give {_fmt(pairs[p, i])}")
+            return t("hints.positional.not_a_pair", even=2 * int(i), odd=2 * int(i) + 1, position=int(p),
+                     value=_fmt(pairs[p, i]))
     return None
 
 
@@ -657,9 +632,9 @@ def _layer_norm(inputs, value):
     if np.min(np.abs(gamma)) < 1e-3 or not np.all(np.isfinite(gamma)) or not np.all(np.isfinite(beta)):
         return None  # (y - beta) / gamma would magnify rounding: no reliable hint
     if not np.all(np.isfinite(y)):
-        return (f"the result holds {int(np.sum(~np.isfinite(y)))} NaN/inf value(s) for finite inputs: "
-                f"eps goes inside the square root, sqrt(var + eps)")
-    who = "each row" if np.all(gamma == 1) and np.all(beta == 0) else "each row of (y - beta) / gamma"
+        return t("hints.layer_norm.nan", count=int(np.sum(~np.isfinite(y))))
+    who = t("hints.layer_norm.each_row") if np.all(gamma == 1) and np.all(beta == 0) \
+        else t("hints.layer_norm.each_row_undone")
     z = (y - beta) / gamma
     var_x = np.var(x, axis=-1)
     spread = var_x > 1e-12 * np.maximum(1.0, np.mean(x, axis=-1) ** 2)   # a constant row has no variance
@@ -670,25 +645,23 @@ def _layer_norm(inputs, value):
     if np.max(np.abs(mean_z)) > 1e-3:
         worst = _fmt(mean_z[np.argmax(np.abs(mean_z))])
         if x.ndim >= 2 and x.shape[-2] >= 2 and np.max(np.abs(np.mean(z, axis=-2))) <= 1e-3:
-            return (f"{who} should have mean 0, yours reach {worst} while the columns have mean 0: normalise over "
-                    f"the last axis (each vector), not axis -2")
-        return f"{who} should have mean 0, yours reach {worst}: subtract the mean over the last axis (keepdims=True)"
-    t = target[spread]
+            return t("hints.layer_norm.mean_over_columns", who=who, worst=worst)
+        return t("hints.layer_norm.mean", who=who, worst=worst)
+    target_t = target[spread]
     vx = var_x[spread]
-    if np.max(np.abs(var_z / t - 1)) > 2e-3:
+    if np.max(np.abs(var_z / target_t - 1)) > 2e-3:
         shown = _range(var_z, 1.0)
-        want = "1" if np.max(np.abs(t - 1)) < 1e-3 else f"var / (var + eps) = {_range(t)}"
+        unit = np.max(np.abs(target_t - 1)) < 1e-3
+        want = "1" if unit else t("hints.layer_norm.target_variance", target=_range(target_t))
         unbiased = vx / (vx * d / (d - 1) + eps)
         if np.max(np.abs(var_z / unbiased - 1)) <= 2e-3:
-            of = " = (d - 1) / d" if want == "1" else f", (d - 1) / d = {_fmt((d - 1) / d)} of it"
-            return (f"{who} should have variance {want}, yours {shown}{of}: you divided by d - 1 (ddof=1); "
-                    f"LayerNorm uses the biased variance, np.var(x, axis=-1)")
+            if unit:
+                return t("hints.layer_norm.unbiased_unit", who=who, shown=shown)
+            return t("hints.layer_norm.unbiased", who=who, want=want, shown=shown, ratio=_fmt((d - 1) / d))
         outside = vx / (np.sqrt(vx) + eps) ** 2
         if np.max(np.abs(var_z / outside - 1)) <= 2e-3 or np.max(np.abs(var_z - 1)) <= 2e-3:
-            return (f"{who} should have variance var / (var + eps) = {_range(t)} (eps = {_fmt(eps)} inside the square "
-                    f"root), yours {shown}: use sqrt(var + eps), not sqrt(var) + eps")
-        return (f"{who} should have variance {want}, yours {shown}: divide x - mean by "
-                f"np.sqrt(np.var(x, axis=-1, keepdims=True) + eps)")
+            return t("hints.layer_norm.eps_outside_root", who=who, target=_range(target_t), eps=_fmt(eps), shown=shown)
+        return t("hints.layer_norm.variance", who=who, want=want, shown=shown)
     return None
 
 
@@ -700,25 +673,22 @@ def _gelu(inputs, value):
     fin = np.isfinite(x)
     bad = fin & ~np.isfinite(y)
     if np.any(bad):
-        return f"gelu gives NaN/inf for {int(bad.sum())} finite input(s), e.g. gelu({_fmt(x[bad][0])})"
+        return t("hints.gelu.nan", count=int(bad.sum()), x=_fmt(x[bad][0]))
     zero = (x == 0) & (np.abs(y) > TOL)
     if np.any(zero):
-        return f"gelu(0) should be 0, yours gives {_fmt(y[zero][0])}"
+        return t("hints.gelu.zero", value=_fmt(y[zero][0]))
     large = fin & (x >= 4) & (np.abs(y - x) > 1e-3 * np.maximum(1.0, np.abs(x)))
     if np.any(large):
         k = np.flatnonzero(large.ravel())[0]
-        return (f"gelu(x) ≈ x for large x, but yours gives gelu({_fmt(x.ravel()[k])}) = {_fmt(y.ravel()[k])}: "
-                f"check 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))")
+        return t("hints.gelu.large", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
     small = fin & (x <= -4) & (np.abs(y) > 1e-2)
     if np.any(small):
         k = np.flatnonzero(small.ravel())[0]
-        return (f"gelu(x) ≈ 0 for very negative x, but yours gives gelu({_fmt(x.ravel()[k])}) = {_fmt(y.ravel()[k])}: "
-                f"check 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))")
+        return t("hints.gelu.very_negative", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
     relu = fin & (x <= -0.1) & (x >= -2.5) & (y >= 0)
     if np.any(relu):
         k = np.flatnonzero(relu.ravel())[0]
-        return (f"gelu is slightly negative for negative x (gelu(-1) ≈ -0.159), yours gives gelu({_fmt(x.ravel()[k])}) "
-                f"= {_fmt(y.ravel()[k])}: that is ReLU, not GELU")
+        return t("hints.gelu.relu", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
     return None
 
 
@@ -733,19 +703,16 @@ def _next_token_probabilities(inputs, value):
         return None
     if y.ndim == 2 and np.all(np.isfinite(y)) and np.max(np.abs(y.sum(-1) - 1)) <= _sum_tol(y.shape[-1]) \
             and np.min(y) >= -TOL:
-        return (f"you returned a distribution for every position, shape {_shape(y.shape)}: the next token's is the "
-                f"last position's alone, softmax(logits[-1]), shape ({y.shape[-1]},)")
+        return t("hints.next_token.every_position", shape=_shape(y.shape), vocab=int(y.shape[-1]))
     if y.ndim != 1:
         return None
     if not np.all(np.isfinite(y)):
-        return (f"the probabilities hold {int(np.sum(~np.isfinite(y)))} NaN/inf value(s): subtract the max of the "
-                f"logits before exp")
+        return t("hints.next_token.nan", count=int(np.sum(~np.isfinite(y))))
     total = float(np.sum(y))
     if np.min(y) < -TOL or np.max(y) > 1 + TOL:
-        return (f"these look like logits, not probabilities (values from {_fmt(np.min(y))} to {_fmt(np.max(y))}, "
-                f"sum {_fmt(total, 1.0)}): apply softmax to the last position's logits")
+        return t("hints.next_token.logits", lowest=_fmt(np.min(y)), highest=_fmt(np.max(y)), total=_fmt(total, 1.0))
     if abs(total - 1) > _sum_tol(y.size):
-        return f"the probabilities sum to {_fmt(total, 1.0)}, not 1: divide e^x by its sum (softmax)"
+        return t("hints.next_token.sums", total=_fmt(total, 1.0))
     return None
 
 
@@ -771,16 +738,15 @@ def _generate(inputs, value):
         prompt = None
     if n_new is not None and len(ids) != n_new:
         if prompt is not None and len(ids) == len(prompt) + n_new and ids[:len(prompt)] == prompt:
-            return (f"you returned the prompt followed by the new ids ({len(ids)} ids): return only the "
-                    f"n_new = {n_new} generated ones")
-        return f"you returned {len(ids)} ids, but n_new = {n_new}: generate exactly n_new tokens"
+            return t("hints.generate.prompt_included", count=len(ids), n_new=n_new)
+        return t("hints.generate.wrong_count", count=len(ids), n_new=n_new)
     params = inputs.get("params")
     if type(params) is dict:
         table = _array(params.get("token_embedding"))
         if table is not None and table.ndim == 2:
             outside = [v for v in ids if not 0 <= v < table.shape[0]]
             if outside:
-                return f"id {outside[0]} is outside the vocabulary [0, {table.shape[0]})"
+                return t("hints.generate.outside_vocabulary", id=outside[0], vocab=int(table.shape[0]))
     return None
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import GraderError
+from .i18n import t
 
 PACKAGE = "exercises"          # the assignment's package (assignment.yaml `package:`)
 
@@ -135,21 +136,17 @@ def discover(submissions: Path, work: Path) -> list[Entry]:
 
 def _list_submissions(submissions: Path) -> list[Path]:
     if not submissions.exists():
-        raise GraderError(f"{submissions}: no such folder. Give the folder holding the class's submissions "
-                          f"(the LMS export, extracted).")
+        raise GraderError(t("intake.submissions.not_found", path=submissions))
     if not submissions.is_dir():
         if submissions.suffix.lower() == ".zip":
-            raise GraderError(f"{submissions} is a zip: extract it first (unzip '{submissions}' -d submissions) "
-                              f"and give the folder.")
-        raise GraderError(f"{submissions}: not a folder. Give the folder holding the class's submissions.")
+            raise GraderError(t("intake.submissions.is_zip", path=submissions))
+        raise GraderError(t("intake.submissions.not_folder", path=submissions))
     try:
         children = sorted((c for c in submissions.iterdir() if not _is_junk(c.name)), key=lambda c: c.name)
     except OSError as exc:
-        raise GraderError(f"{submissions}: cannot list it ({exc.strerror}). Check that it is readable.") from None
+        raise GraderError(t("intake.submissions.cannot_list", path=submissions, reason=exc.strerror)) from None
     if not children:
-        raise GraderError(f"{submissions}: this folder holds no submission (hidden files and macOS metadata "
-                          f"are ignored). Put one folder, .py, .ipynb or .zip per student in it, or extract "
-                          f"the LMS export into it.")
+        raise GraderError(t("intake.submissions.empty", path=submissions))
     return children
 
 
@@ -158,11 +155,10 @@ def _check_work(submissions: Path, work: Path):
     become "students" at the next run, and stale ones in `work` would mix with fresh ones."""
     inside = [os.path.realpath(submissions), os.path.realpath(work)]
     if os.path.commonpath(inside) in inside:
-        raise GraderError(f"The work folder {work} and the submissions folder {submissions} overlap: "
-                          f"choose a work folder outside the submissions.")
+        raise GraderError(t("intake.work.overlaps", work=work, submissions=submissions))
     work.mkdir(parents=True, exist_ok=True)
     if any(work.iterdir()):
-        raise GraderError(f"The work folder {work} is not empty: give an empty or new folder.")
+        raise GraderError(t("intake.work.not_empty", work=work))
 
 
 def _is_junk(name: str) -> bool:
@@ -206,16 +202,15 @@ def _moodle_candidate(participant: str, found: list) -> _Candidate:
     source = code_folders[0] if code_folders else code_files[0][1] if code_files else found[0][2]
     candidate = _Candidate(participant, name, "moodle", source)
     if len(code_folders) > 1:  # two exports extracted into one folder: which one is current?
-        candidate.problem = (f"{len(code_folders)} Moodle folders for participant {participant} "
-                             f"({', '.join(p.name for p in code_folders)}): keep only the latest export.")
+        candidate.problem = t("intake.moodle.several_folders", count=len(code_folders), participant=participant,
+                              folders=", ".join(p.name for p in code_folders))
     elif code_folders:
         candidate.entry = code_folders[0]
     elif code_files:
         candidate.group = code_files
     else:
         candidate.group = [(path.name, path) for _, path in folders] + [(file, path) for _, file, path in files]
-        candidate.problem = ("only an online text was submitted (Moodle's assignsubmission_onlinetext), no "
-                             "file: there is no Python code to grade.")
+        candidate.problem = t("intake.moodle.online_text")
     return candidate
 
 
@@ -226,8 +221,7 @@ def _canvas_candidate(user: str, found: list) -> _Candidate:
     candidate = _Candidate(_safe_id(user), name, "canvas", source)
     if not uploads:
         candidate.group = [(path.name, path) for *_, path in found]
-        candidate.problem = ("the Canvas submission is an online text or a link, not files: there is no "
-                             "Python code to grade.")
+        candidate.problem = t("intake.canvas.online_text")
     else:
         candidate.group = _latest_versions(uploads)
     return candidate
@@ -290,7 +284,8 @@ def _prepare(candidate: _Candidate, student_id: str, dest: Path) -> Entry:
         try:
             path, problem = _gradable(candidate, dest)
         except OSError as exc:  # a permission, a name the filesystem refuses: this student only
-            path, problem = None, f"{exc.filename or candidate.source}: cannot be read ({exc.strerror})."
+            path, problem = None, t("intake.entry.unreadable", path=exc.filename or candidate.source,
+                                    reason=exc.strerror)
     if problem:
         path = None
     try:
@@ -305,18 +300,17 @@ def _gradable(candidate: _Candidate, dest: Path) -> tuple[Path | None, str | Non
         return _gather(candidate.group, dest)
     entry = candidate.entry
     if entry.is_symlink():  # it may point anywhere on the grading machine
-        return None, f"{entry.name} is a symbolic link: the grader reads only real files and folders."
+        return None, t("intake.entry.link", name=entry.name)
     if entry.is_dir():
         return _resolve_folder(entry, f"{entry.name}/", dest)
     if not entry.is_file():
-        return None, f"{entry.name} is not a regular file (a pipe or a device?)."
+        return None, t("intake.entry.not_regular", name=entry.name)
     suffix = entry.suffix.lower()
     if suffix in (".py", ".ipynb"):
         return entry, None
     if suffix == ".zip":
         return _extract_then_resolve(entry, dest)
-    return None, (f"{entry.name} is not a folder, a .py, a .ipynb or a .zip: nothing the grader can read. "
-                  f"Submit your modules, your notebook, or a zip of them.")
+    return None, t("intake.entry.unknown_kind", name=entry.name)
 
 
 def _gather(group: list, dest: Path) -> tuple[Path | None, str | None]:
@@ -324,17 +318,16 @@ def _gather(group: list, dest: Path) -> tuple[Path | None, str | None]:
     under their original names into the student's own folder in `work`."""
     for _, file in group:
         if file.is_symlink() or not file.is_file():
-            return None, f"{file.name} is a symbolic link or not a regular file: the grader reads only real files."
+            return None, t("intake.entry.group_not_regular", name=file.name)
     zips = [file for name, file in group if name.lower().endswith(".zip")]
     if zips and len(group) == 1:
         return _extract_then_resolve(zips[0], dest)
     if zips:
-        return None, (f"a zip ({zips[0].name}) was submitted together with other files: which one is the "
-                      f"submission? Keep either the zip or the files.")
+        return None, t("intake.entry.zip_with_files", zip=zips[0].name)
     dest.mkdir()
     for name, file in group:
         shutil.copyfile(file, dest / _safe_file_name(name))
-    return _resolve_folder(dest, "the submission", None)
+    return _resolve_folder(dest, t("intake.label.submission"), None)
 
 
 def _safe_file_name(name: str) -> str:
@@ -347,7 +340,7 @@ def _extract_then_resolve(archive: Path, dest: Path) -> tuple[Path | None, str |
     problem = extract_zip(archive, dest)
     if problem:
         return None, problem
-    return _resolve_folder(dest, f"the zip {archive.name}", None)
+    return _resolve_folder(dest, t("intake.label.zip", name=archive.name), None)
 
 
 def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[Path | None, str | None]:
@@ -369,22 +362,22 @@ def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[
     modules = [f for f in files if f.suffix == ".py"]
     notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
     zips = [f for f in files if f.suffix.lower() == ".zip"]
-    where = label if folder == top else f"{label} (in {folder.relative_to(top).as_posix()}/)"
+    where = label if folder == top else t("intake.label.inside", label=label, folder=folder.relative_to(top).as_posix())
     if zips and (modules or notebooks):
-        return None, (f"{where} holds both a zip ({zips[0].name}) and Python files: which one is the submission? "
-                      f"Keep either the zip or the files.")
+        return None, t("intake.folder.zip_and_python", where=where, zip=zips[0].name)
     if zips:
         if extract_to is None:  # a zip inside an extracted zip is refused before; inside a Canvas group too
-            return None, f"{where} holds an archive ({zips[0].name}) inside an archive: zip the files themselves."
+            return None, t("intake.folder.nested_archive", where=where, zip=zips[0].name)
         if len(zips) > 1:
-            return None, f"{where} holds {len(zips)} zips ({', '.join(z.name for z in zips)}): submit only one."
+            return None, t("intake.folder.several_zips", where=where, count=len(zips),
+                           zips=", ".join(z.name for z in zips))
         return _extract_then_resolve(zips[0], extract_to)
     if modules and notebooks:
-        return None, (f"{where} holds both a notebook ({notebooks[0].name}) and .py modules "
-                      f"({', '.join(m.name for m in modules[:3])}): which one is the submission? Keep only one.")
+        return None, t("intake.folder.notebook_and_modules", where=where, notebook=notebooks[0].name,
+                       modules=", ".join(m.name for m in modules[:3]))
     if len(notebooks) > 1:
-        return None, (f"{where} holds {len(notebooks)} notebooks ({', '.join(n.name for n in notebooks[:4])}): "
-                      f"which one is the submission? Keep only one.")
+        return None, t("intake.folder.several_notebooks", where=where, count=len(notebooks),
+                       notebooks=", ".join(n.name for n in notebooks[:4]))
     if notebooks:
         return notebooks[0], None
     real_modules = [m for m in modules if m.name != "__init__.py"]
@@ -398,11 +391,11 @@ def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[
     # Links are named: "empty" would be a puzzle for a folder showing files in a file manager.
     links = sorted(c.name for c in folder.iterdir() if c.is_symlink() and not _is_junk(c.name))
     if not dirs and not files and not links:
-        return None, f"{where} is empty: nothing was submitted."
+        return None, t("intake.folder.empty", where=where)
     found = [d.name + "/" for d in dirs] + [f.name for f in files] + \
-        [f"{link} (a symbolic link, never followed)" for link in links]
-    return None, (f"{where} holds no .py module and no notebook (found: {', '.join(found[:6])}"
-                  f"{', …' if len(found) > 6 else ''}).")
+        [t("intake.folder.link_item", name=link) for link in links]
+    return None, t("intake.folder.no_code", where=where,
+                   found=", ".join(found[:6]) + (", …" if len(found) > 6 else ""))
 
 
 def _packages_below(top: Path) -> list[Path]:
@@ -447,11 +440,10 @@ def extract_zip(archive: Path, dest: Path) -> str | None:
     try:
         size = archive.stat().st_size
         if size > MAX_ARCHIVE_BYTES:
-            raise _Refused(f"the archive is {size / 2**20:.0f} MiB, more than the {MAX_ARCHIVE_BYTES // 2**20} MiB "
-                           f"allowed")
+            raise _Refused(t("intake.zip.archive_too_large", size=size / 2**20, limit=MAX_ARCHIVE_BYTES // 2**20))
         declared = _declared_entries(archive)
         if declared is not None and declared > MAX_ENTRIES:  # before zipfile parses them all
-            raise _Refused(f"it holds {declared} entries, more than the {MAX_ENTRIES} allowed")
+            raise _Refused(t("intake.zip.too_many_entries", count=declared, limit=MAX_ENTRIES))
         with zipfile.ZipFile(archive) as zf:
             members = _checked_members(zf.infolist())
             dest.mkdir()
@@ -460,14 +452,14 @@ def extract_zip(archive: Path, dest: Path) -> str | None:
     except _Refused as exc:
         reason = str(exc)
     except NotImplementedError as exc:  # e.g. Deflate64, written by Windows for large files
-        reason = f"it uses a compression method Python cannot read ({exc}); re-create it with a standard zip tool"
+        reason = t("intake.zip.compression", error=exc)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError, struct.error) as exc:
-        reason = f"it is not a readable zip (corrupt or truncated: {exc})"
+        reason = t("intake.zip.corrupt", error=exc)
     except OSError as exc:
-        reason = f"it could not be extracted ({exc.strerror or exc})"
+        reason = t("intake.zip.os_error", error=exc.strerror or exc)
     if dest.is_dir() and not dest.is_symlink():
         shutil.rmtree(dest, ignore_errors=True)  # our own folder: regular files and folders only
-    return f"{label} was refused: {reason}."
+    return t("intake.zip.refused", archive=label, reason=reason)
 
 
 def _declared_entries(archive: Path) -> int | None:
@@ -491,31 +483,28 @@ def _checked_members(infos: list) -> list:
     member that is unsafe, whatever it is: an ignored one included, since a zip that carries
     such a member is an attack or broken, not a submission."""
     if len(infos) > MAX_ENTRIES:
-        raise _Refused(f"it holds {len(infos)} entries, more than the {MAX_ENTRIES} allowed")
+        raise _Refused(t("intake.zip.too_many_entries", count=len(infos), limit=MAX_ENTRIES))
     members, seen = [], set()
     for info in infos:
         parts = _member_parts(info.filename)
         if info.flag_bits & 0x1:
-            raise _Refused(f"it is password-protected (encrypted member {info.filename!r}); submit it without a "
-                           f"password")
+            raise _Refused(t("intake.zip.encrypted", member=info.filename))
         kind = stat.S_IFMT(info.external_attr >> 16)
         if kind == stat.S_IFLNK:
-            raise _Refused(f"it holds a symbolic link ({info.filename!r}); put the files themselves in the zip")
+            raise _Refused(t("intake.zip.symlink", member=info.filename))
         if kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
-            raise _Refused(f"it holds a device or special file ({info.filename!r})")
+            raise _Refused(t("intake.zip.special_file", member=info.filename))
         if not parts or any(_is_junk(p) for p in parts):
             continue
         if not info.is_dir() and parts[-1].lower().endswith(ARCHIVE_SUFFIXES):
-            raise _Refused(f"it holds another archive ({info.filename!r}); archives inside archives are not "
-                           f"opened: zip the files themselves")
+            raise _Refused(t("intake.zip.nested_archive", member=info.filename))
         key = "/".join(parts).casefold()
         if key in seen and not info.is_dir():
-            raise _Refused(f"it holds two members named {info.filename!r}")
+            raise _Refused(t("intake.zip.duplicate_member", member=info.filename))
         seen.add(key)
         members.append((info, parts))
     if len(members) > MAX_MEMBERS:
-        raise _Refused(f"it holds {len(members)} files and folders, more than the {MAX_MEMBERS} allowed; zip only "
-                       f"your exercises")
+        raise _Refused(t("intake.zip.too_many_members", count=len(members), limit=MAX_MEMBERS))
     return members
 
 
@@ -525,14 +514,14 @@ def _member_parts(name: str) -> tuple:
     traversal on a machine that reads them so."""
     path = name.replace("\\", "/")
     if "\0" in path:
-        raise _Refused(f"a member name holds a null byte ({name!r})")
+        raise _Refused(t("intake.zip.null_byte", member=name))
     if path.startswith("/"):
-        raise _Refused(f"it holds an absolute path ({name!r}), which would write outside its folder")
+        raise _Refused(t("intake.zip.absolute_path", member=name))
     if re.match(r"^[A-Za-z]:", path):
-        raise _Refused(f"it holds a path with a drive letter ({name!r}), which would write outside its folder")
+        raise _Refused(t("intake.zip.drive_letter", member=name))
     parts = tuple(p for p in path.split("/") if p not in ("", "."))
     if ".." in parts:
-        raise _Refused(f"it holds a path going up with ../ ({name!r}), which would write outside its folder")
+        raise _Refused(t("intake.zip.parent_path", member=name))
     return parts
 
 
@@ -545,7 +534,7 @@ def _write_members(zf: zipfile.ZipFile, members: list, dest: Path, archive_size:
     for info, parts in members:
         target = dest.joinpath(*parts)
         if os.path.commonpath([root, os.path.realpath(target)]) != root:
-            raise _Refused(f"member {info.filename!r} would be written outside its folder")
+            raise _Refused(t("intake.zip.outside", member=info.filename))
         if info.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             continue
@@ -558,14 +547,12 @@ def _write_members(zf: zipfile.ZipFile, members: list, dest: Path, archive_size:
                 written += len(chunk)
                 total += len(chunk)
                 if written > MAX_FILE_BYTES:
-                    raise _Refused(f"{info.filename!r} expands to more than {MAX_FILE_BYTES // 2**20} MiB (the "
-                                   f"limit for one file)")
+                    raise _Refused(t("intake.zip.file_too_large", member=info.filename,
+                                     limit=MAX_FILE_BYTES // 2**20))
                 if total > MAX_TOTAL_BYTES:
-                    raise _Refused(f"its contents expand to more than {MAX_TOTAL_BYTES // 2**20} MiB in total "
-                                   f"(the limit)")
+                    raise _Refused(t("intake.zip.total_too_large", limit=MAX_TOTAL_BYTES // 2**20))
                 if written > RATIO_FROM_BYTES and written > MAX_RATIO * compressed:
-                    raise _Refused(f"{info.filename!r} expands more than {MAX_RATIO} times its compressed size: "
-                                   f"a zip bomb")
+                    raise _Refused(t("intake.zip.bomb", member=info.filename, ratio=MAX_RATIO))
                 out.write(chunk)
 
 

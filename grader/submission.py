@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import GraderError
+from .i18n import t
 
 MAX_SOURCE_BYTES = 2 * 2**20      # per file
 MAX_NOTEBOOK_BYTES = 256 * 2**20  # outputs included: they are read, then ignored
@@ -87,28 +88,30 @@ def load_submission(path: Path, package: str) -> Submission:
     path = Path(path)
     try:
         if path.is_symlink() and not path.exists():
-            raise GraderError(f"{path}: a broken symbolic link: it points to {os.readlink(path)}, which does not "
-                              f"exist. Give the path of the folder or file itself.")
+            raise GraderError(t("submission.path.broken_link", path=path, target=os.readlink(path)))
         if not path.exists():
-            raise GraderError(f"{path}: no such file or folder{_did_you_mean(path)}. Give a folder of modules, "
-                              f"a .py file or a .ipynb notebook.")
+            close = _did_you_mean(path)
+            if close:
+                raise GraderError(t("submission.path.not_found_close", path=path, close=close))
+            raise GraderError(t("submission.path.not_found", path=path))
         if path.is_dir():
             return load_folder(path, package)
         suffix = path.suffix.lower()
         if suffix in (".py", ".ipynb") and not path.is_file():
-            raise GraderError(f"{path}: not a regular file (a pipe or a device?). Give a .py file or a notebook.")
+            raise GraderError(t("submission.path.not_regular", path=path))
         if suffix == ".py":
             return load_file(path)
         if suffix == ".ipynb":
             return load_notebook(path)
     except OSError as exc:  # permissions, a folder that vanished: the grader's reading, not the student's code
-        raise GraderError(f"{exc.filename or path}: cannot read it ({exc.strerror}). Check that it is yours "
-                          f"and readable.") from None
-    hint = ""
+        raise GraderError(t("submission.unreadable", path=exc.filename or path, reason=exc.strerror)) from None
+    hidden = None
     for real in (".py", ".ipynb"):
         if real + "." in path.name.lower():  # devoir.ipynb.txt: an extension added by a download or an editor
-            hint = f" Its name hides the extension {real}: rename it to end with {real}."
-    raise GraderError(f"{path}: not a folder, a .py file or a .ipynb notebook.{hint}")
+            hidden = real
+    if hidden:
+        raise GraderError(t("submission.path.hidden_extension", path=path, extension=hidden))
+    raise GraderError(t("submission.path.unknown_kind", path=path))
 
 
 # --- a folder of modules --------------------------------------------------------------------------
@@ -116,8 +119,7 @@ def load_submission(path: Path, package: str) -> Submission:
 def load_folder(path: Path, package: str) -> Submission:
     inner = path / package
     if inner.is_symlink():  # a cloned repository may carry links: never follow one out of the submission
-        raise GraderError(f"{inner} is a symbolic link (to {os.readlink(inner)}): the grader reads only real "
-                          f"folders and files. Replace it with the folder itself.")
+        raise GraderError(t("submission.folder.package_link", path=inner, target=os.readlink(inner)))
     folder = inner if (inner / "__init__.py").is_file() or inner.is_dir() and any(inner.glob("*.py")) else path
     submission = Submission(folder, "package")
     odd_names, shadowing = [], []
@@ -137,15 +139,14 @@ def load_folder(path: Path, package: str) -> Submission:
             submission.notes.append(note)
             data = _as_utf8(text)  # stored as Python will read it
         if name == "__init__.py":
-            problem = compile_problem(text, where, "")[0]
+            problem = compile_problem(text, where, t("submission.consequence.init", name=name))[0]
             if problem:  # it would break every module: graded without it (an empty one is staged)
-                submission.notes.append(problem + f"The modules are graded without {name}.")
+                submission.notes.append(problem)
                 continue
         elif name not in odd_names:
             if not text.strip():
-                submission.notes.append(f"{where} is empty: was it saved? Its functions cannot be found.")
-            problem, tree = compile_problem(text, where, f"Nothing in {name} can be graded until Python can read "
-                                                         f"it; the other modules are graded.")
+                submission.notes.append(t("submission.folder.empty_module", where=where))
+            problem, tree = compile_problem(text, where, t("submission.consequence.module", name=name))
             if problem:
                 submission.problem(module, problem)
             else:
@@ -165,53 +166,48 @@ def _read_module(submission: Submission, file: Path, module: str, where: str) ->
     """The bytes of one module, or None after recording why it cannot be read (that costs only
     this module: the others are graded)."""
     if file.is_symlink():  # a link may lead anywhere on the grading machine
-        submission.problem(module, f"{where} is a symbolic link: the grader reads only real files. "
-                                   f"Replace it with a copy of the file it points to.")
+        submission.problem(module, t("submission.module.link", where=where))
     elif file.is_dir():
-        submission.problem(module, f"{where} is a folder, not a file: Python cannot import it as the module "
-                                   f"{module}. Put your code in a file named {file.name}.")
+        submission.problem(module, t("submission.module.folder", where=where, module=module, file=file.name))
     elif not file.is_file():
-        submission.problem(module, f"{where} is not a regular file (a pipe or a device?). Put your code in "
-                                   f"a file named {file.name}.")
+        submission.problem(module, t("submission.module.not_regular", where=where, file=file.name))
     else:
         try:
             with open(file, "rb") as f:
                 data = f.read(MAX_SOURCE_BYTES + 1)
         except OSError as exc:
-            submission.problem(module, f"{where}: cannot read it ({exc.strerror}). Check that it is yours "
-                                       f"and readable.")
+            submission.problem(module, t("submission.unreadable", path=where, reason=exc.strerror))
             return None
         if len(data) <= MAX_SOURCE_BYTES:
             return data
-        submission.problem(module, f"{where} is larger than {MAX_SOURCE_BYTES // 2**20} MiB, so it was not "
-                                   f"read: is this really source code? Keep data out of your modules.")
+        submission.problem(module, t("submission.module.too_large", where=where, limit=MAX_SOURCE_BYTES // 2**20))
     return None
 
 
 def _no_module_message(folder: Path, submission: Submission) -> str:
     """Why a folder gives nothing to import, and where the modules might be instead."""
     if submission.problems:
-        return f"{folder}: no Python module could be read. " + " ".join(submission.problems.values())
+        return t("submission.folder.none_readable", folder=folder, problems=" ".join(submission.problems.values()))
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
     except OSError as exc:
-        return f"{folder}: cannot list it ({exc.strerror})."
-    what = "Put your modules (softmax.py, attention.py, …) in this folder, or give the path of a .py file or a notebook."
+        return t("submission.folder.cannot_list", folder=folder, reason=exc.strerror)
+    what = t("submission.folder.what_to_do")
     if not entries:
-        return f"{folder}: this folder is empty. {what}"
+        return t("submission.folder.empty", folder=folder, what=what)
     shown = ", ".join(e.name + ("/" if e.is_dir() else "") for e in entries[:6]) + (", …" if len(entries) > 6 else "")
     hints = []
     notebooks = [e for e in entries if e.suffix.lower() == ".ipynb" and e.is_file()]
     if notebooks:
-        hints.append(f"To grade a notebook, give its path: grade {notebooks[0]}.")
+        hints.append(t("submission.folder.hint_notebook", notebook=notebooks[0]))
     deeper = [p for p in sorted(folder.glob("*/*.py")) + sorted(folder.glob("*/*/*.py"))  # an unzipped archive
               if not any(part.startswith(".") for part in p.relative_to(folder).parts)]  # adds a level or two
     if deeper:
-        hints.append(f"The modules seem to be in {deeper[0].parent}: grade that folder.")
+        hints.append(t("submission.folder.hint_deeper", folder=deeper[0].parent))
     misnamed = [e.name for e in entries if ".py." in e.name.lower() or e.suffix == ".PY"]
     if misnamed:
-        hints.append(f"{', '.join(misnamed)}: rename to end with .py.")
-    return f"{folder}: no Python module (.py file) here, only {shown}. " + " ".join(hints + [what])
+        hints.append(t("submission.folder.hint_misnamed", names=", ".join(misnamed)))
+    return t("submission.folder.no_module", folder=folder, shown=shown, hints=" ".join(hints + [what]))
 
 
 # --- one .py file -----------------------------------------------------------------------------------
@@ -220,19 +216,18 @@ def load_file(path: Path) -> Submission:
     with open(path, "rb") as f:
         data = f.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
-        raise GraderError(f"{path}: larger than {MAX_SOURCE_BYTES // 2**20} MiB; is this really source code?")
+        raise GraderError(t("submission.file.too_large", path=path, limit=MAX_SOURCE_BYTES // 2**20))
     text, note = decode_source(data, str(path))
     if not text.strip():
-        raise GraderError(f"{path}: this file is empty ({len(data)} bytes): was it saved? Write your functions "
-                          f"in it, or give the folder of your modules.")
+        raise GraderError(t("submission.file.empty", path=path, count=len(data)))
     if text.lstrip().startswith("{") and '"cells"' in text:
-        raise GraderError(f"{path}: this is a notebook (JSON) with a .py name: rename it to end with .ipynb.")
+        raise GraderError(t("submission.file.is_notebook", path=path))
     submission = Submission(path, "file", cells=[{"label": path.name, "source": text}])
     if note:
         submission.notes.append(note)
     if path.stem in _module_names_in_use():
         submission.notes.append(_shadowing_note([path.name]))
-    problem, tree = compile_problem(text, str(path), f"Nothing in {path.name} can be graded until Python can read it.")
+    problem, tree = compile_problem(text, str(path), t("submission.consequence.file", name=path.name))
     if problem:
         submission.problem(path.name, problem)
     else:
@@ -250,26 +245,23 @@ def load_notebook(path: Path) -> Submission:
     with open(path, "rb") as f:
         data = f.read(MAX_NOTEBOOK_BYTES + 1)
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise GraderError(f"{path}: larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB. Clear its outputs (Jupyter: "
-                          f"Edit → Clear Outputs of All Cells), save it, and grade it again.")
-    reopen = "Open it in Jupyter and save it again, or restore it from .ipynb_checkpoints/."
+        raise GraderError(t("submission.notebook.too_large", path=path, limit=MAX_NOTEBOOK_BYTES // 2**20))
+    reopen = t("submission.notebook.reopen")
     if not data.strip():
-        raise GraderError(f"{path}: this notebook is empty ({len(data)} bytes): it was not saved completely. {reopen}")
+        raise GraderError(t("submission.notebook.empty", path=path, count=len(data), reopen=reopen))
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise GraderError(f"{path}: not UTF-8 text (byte {exc.start}), so not a notebook Jupyter saved. {reopen}") \
-            from None
+        raise GraderError(t("submission.notebook.not_utf8", path=path, byte=exc.start, reopen=reopen)) from None
     except json.JSONDecodeError as exc:
-        hint = " It looks like Python source: rename it to end with .py." \
-            if re.match(r"\s*(import|from|def|#)", data.decode("utf-8", "replace")) else ""
-        raise GraderError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg}), so not a "
-                          f"notebook: was it saved completely?{hint} {reopen}") from None
+        fields = dict(path=path, line=exc.lineno, column=exc.colno, reason=exc.msg, reopen=reopen)
+        if re.match(r"\s*(import|from|def|#)", data.decode("utf-8", "replace")):
+            raise GraderError(t("submission.notebook.bad_json_python", **fields)) from None
+        raise GraderError(t("submission.notebook.bad_json", **fields)) from None
     except (RecursionError, MemoryError):
-        raise GraderError(f"{path}: its JSON is nested too deeply to be a notebook. {reopen}") from None
+        raise GraderError(t("submission.notebook.too_deep", path=path, reopen=reopen)) from None
     if not isinstance(notebook, dict):
-        raise GraderError(f"{path}: valid JSON, but not a notebook (a notebook is a JSON object with \"cells\"). "
-                          f"{reopen}")
+        raise GraderError(t("submission.notebook.not_object", path=path, reopen=reopen))
     cells = _notebook_cells(path, notebook)
     submission = Submission(path, "notebook")
     counts = {}
@@ -283,10 +275,11 @@ def load_notebook(path: Path) -> Submission:
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)  # the format stores a cell as a list of lines
         if not isinstance(source, str):
-            submission.notes.append(f"cell {index}: its source is not text; skipped")
+            submission.notes.append(t("submission.notebook.cell_not_text", cell=t("submission.cell", index=index)))
             continue
         if source.lstrip().startswith("%%") and not source.lstrip().startswith(MAGIC_CELLS_KEPT):
-            submission.notes.append(f"cell {index}: a {source.split()[0]} cell is not Python; skipped")
+            submission.notes.append(t("submission.notebook.cell_magic", cell=t("submission.cell", index=index),
+                                      magic=source.split()[0]))
             continue
         kept = []
         for line in source.splitlines():
@@ -297,10 +290,9 @@ def load_notebook(path: Path) -> Submission:
         text = "\n".join(kept)
         if not text.strip():
             continue
-        label = f"cell {index}"
+        label = t("submission.cell", index=index)
         submission.cells.append({"label": label, "source": text})
-        problem, tree = compile_problem(text, label, f"Cell {index} is not run until Python can read it; the "
-                                                     f"functions of the other cells are graded.")
+        problem, tree = compile_problem(text, label, t("submission.consequence.cell", index=index))
         if problem:
             submission.problem(label, problem)
         else:
@@ -311,11 +303,13 @@ def load_notebook(path: Path) -> Submission:
         if len(places) > 1:
             submission.notes.append(_duplicate_note(function, places))
     if not submission.cells:
-        others = ", ".join(f"{n} {k if isinstance(k, str) else 'unknown'}" for k, n in counts.items() if k != "code")
-        found = f"its {counts['code']} code cell(s) are empty or not Python" if counts.get("code") else \
-            "it has no code cell" + (f", only {others} cell(s)" if others else "")
-        raise GraderError(f"{path}: nothing to grade: {found}. Write your functions in code cells (Jupyter: "
-                          f"select a cell, then Cell type → Code).")
+        others = ", ".join(f"{n} {k}" if isinstance(k, str) else t("submission.notebook.unknown_cells", count=n)
+                           for k, n in counts.items() if k != "code")
+        if counts.get("code"):
+            raise GraderError(t("submission.notebook.no_code.empty_cells", path=path, count=counts["code"]))
+        if others:
+            raise GraderError(t("submission.notebook.no_code.other_cells", path=path, others=others))
+        raise GraderError(t("submission.notebook.no_code.no_cells", path=path))
     return submission
 
 
@@ -324,11 +318,10 @@ def _notebook_cells(path: Path, notebook: dict) -> list:
     nbformat's converters; anything else is refused with the version it claims."""
     version = notebook.get("nbformat")
     looks_v4 = isinstance(notebook.get("cells"), list)
-    fix = ("Its cells look like version 4: set \"nbformat\": 4 (was it edited by hand?), or open it in Jupyter "
-           "and save it again." if looks_v4 else "Open it in Jupyter and save it again.")
+    fix = t("submission.notebook.fix_v4") if looks_v4 else t("submission.notebook.fix")
     if version == NOTEBOOK_VERSION and type(version) is int:
         if not looks_v4:
-            raise GraderError(f"{path}: a version-4 notebook without a list of \"cells\". {fix}")
+            raise GraderError(t("submission.notebook.v4_without_cells", path=path, fix=fix))
         return notebook["cells"]
     if type(version) is int and 1 <= version < NOTEBOOK_VERSION:
         import nbformat  # old formats only: its converters know them
@@ -339,12 +332,12 @@ def _notebook_cells(path: Path, notebook: dict) -> list:
                         cell["outputs"] = []
             return nbformat.convert(nbformat.from_dict(notebook), NOTEBOOK_VERSION).cells
         except Exception as exc:  # nbformat raises many kinds on a malformed old notebook
-            raise GraderError(f"{path}: it says it is a notebook of format version {version}, but it is not a "
-                              f"valid one ({type(exc).__name__}: {str(exc)[:200]}). {fix}") from None
+            raise GraderError(t("submission.notebook.old_invalid", path=path, version=version,
+                                error=f"{type(exc).__name__}: {str(exc)[:200]}", fix=fix)) from None
     if version is None:
-        raise GraderError(f"{path}: no \"nbformat\" version: not a Jupyter notebook. {fix}")
-    raise GraderError(f"{path}: notebook format version {json.dumps(version)[:40]} is unknown (Jupyter writes "
-                      f"version {NOTEBOOK_VERSION}). {fix}")
+        raise GraderError(t("submission.notebook.no_version", path=path, fix=fix))
+    raise GraderError(t("submission.notebook.unknown_version", path=path, version=json.dumps(version)[:40],
+                        expected=NOTEBOOK_VERSION, fix=fix))
 
 
 # --- what Python will make of a source --------------------------------------------------------------
@@ -354,9 +347,7 @@ def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
     and a note when the grader had to read it otherwise. Not UTF-8 is graded anyway, with the
     note: a stray « é » from a Windows editor should not cost the exercise."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's « Unicode »
-        return data.decode("utf-16", "replace").lstrip("\ufeff"), (
-            f"{where}: saved as UTF-16 text; graded as such, but Python reads source files as UTF-8: "
-            f"save it as UTF-8 (your editor's « Save with encoding »).")
+        return data.decode("utf-16", "replace").lstrip("\ufeff"), t("submission.encoding.utf16", where=where)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding).lstrip("\ufeff"), None
@@ -364,8 +355,7 @@ def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
         pass
     try:
         text = data.decode("utf-8").lstrip("\ufeff")
-        return text, (f"{where}: its encoding declaration (« coding: » on line 1 or 2) is wrong or unknown; "
-                      f"graded as UTF-8. Delete that line.")
+        return text, t("submission.encoding.bad_declaration", where=where)
     except UnicodeDecodeError as exc:
         start = exc.start
     try:
@@ -374,9 +364,7 @@ def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
         text = data.decode("latin-1")  # never fails
     line = data.count(b"\n", 0, start) + 1
     char = data[start:start + 1].decode("cp1252", "replace")
-    return text, (f"{where}, line {line}: not UTF-8 text (byte 0x{data[start]:02X}, « {char} » in Latin-1); "
-                  f"graded as Latin-1 (Windows-1252), but Python reads source files as UTF-8: save the file "
-                  f"as UTF-8 (your editor's « Save with encoding »).")
+    return text, t("submission.encoding.latin1", location=_at(where, line), byte=data[start], char=char)
 
 
 def _as_utf8(text: str) -> bytes:
@@ -393,8 +381,7 @@ def compile_problem(text: str, where: str, consequence: str) -> tuple[str | None
     Compiling runs nothing; the worker would fail the same way, but could not show the line."""
     if "\0" in text:  # compile() refuses it without saying where
         line = text.count("\n", 0, text.index("\0")) + 1
-        return (f"{where}, line {line}: holds a null byte (\\0), which Python refuses in source code. It is "
-                f"invisible in most editors: delete and retype that line. {consequence}"), None
+        return t("submission.compile.null_byte", location=_at(where, line), consequence=consequence), None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not the grader's to print
@@ -403,18 +390,23 @@ def compile_problem(text: str, where: str, consequence: str) -> tuple[str | None
     except SyntaxError as exc:  # IndentationError and TabError too
         code = (exc.text or "").strip()
         code = f" — `{code[:80]}{'…' if len(code) > 80 else ''}`" if code else ""
-        line = f", line {exc.lineno}" if exc.lineno else ""
-        todo = {"TabError": "Indent with spaces only, no tabs.",
-                "IndentationError": "Indent each block by 4 spaces, the same way on every line."}.get(
-            type(exc).__name__, "Fix this line.")
-        return f"{where}{line}: {type(exc).__name__}: {exc.msg}{code}. {todo} {consequence}", None
+        kind = type(exc).__name__
+        todo = (t("submission.compile.todo_tabs") if kind == "TabError" else
+                t("submission.compile.todo_indent") if kind == "IndentationError" else
+                t("submission.compile.todo_fix"))
+        # Python's own message (exc.msg) stays as Python wrote it: it is what a search engine knows.
+        return t("submission.compile.syntax_error", location=_at(where, exc.lineno), error=kind, message=exc.msg,
+                 code=code, todo=todo, consequence=consequence), None
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
-        return f"{where}: Python cannot compile it: {exc}. {consequence}", None
+        return t("submission.compile.value_error", where=where, error=exc, consequence=consequence), None
     except (RecursionError, MemoryError) as exc:  # a compiler limit, not a syntax error
-        line = _densest_line(text)
-        at = f", line {line}" if line else ""
-        return (f"{where}{at}: an expression nested too deeply for Python to compile ({type(exc).__name__}). "
-                f"Write it in several steps (intermediate variables, a loop). {consequence}"), None
+        return t("submission.compile.too_deep", location=_at(where, _densest_line(text)), error=type(exc).__name__,
+                 consequence=consequence), None
+
+
+def _at(where: str, line: int | None) -> str:
+    """"file, line N" (or the file alone when the line is unknown)."""
+    return t("submission.location", where=where, line=line) if line else where
 
 
 def _densest_line(text: str) -> int | None:
@@ -451,45 +443,45 @@ def _defined_more_than_once(tree: ast.Module) -> dict:
 def _duplicate_note(function: str, places: list) -> str:
     """places: [(file or cell, line)] in the order Python runs them: the last one wins."""
     last_where, last_line = places[-1]
-    others = "the other one" if len(places) == 2 else "the others"
+    fields = dict(function=function, count=len(places), last_where=last_where, last_line=last_line)
     if len({where for where, _ in places}) == 1:
         lines = _and([str(line) for _, line in places])
-        times = "twice" if len(places) == 2 else f"{len(places)} times"
-        return (f"{last_where}: {function}() is defined {times} (lines {lines}): Python keeps the last "
-                f"one (line {last_line}), which is the one graded. Delete {others}.")
-    spots = _and([f"{where} (line {line})" for where, line in places])
-    return (f"{function}() is defined in {spots}: the last one run ({last_where}, line {last_line}) is the one "
-            f"graded. Delete {others}.")
+        if len(places) == 2:
+            return t("submission.duplicate.same_place_twice", lines=lines, **fields)
+        return t("submission.duplicate.same_place_many", lines=lines, **fields)
+    spots = _and([t("submission.duplicate.spot", where=where, line=line) for where, line in places])
+    if len(places) == 2:
+        return t("submission.duplicate.places_two", spots=spots, **fields)
+    return t("submission.duplicate.places_many", spots=spots, **fields)
 
 
 def _odd_names_note(names: list) -> str:
     suggestions = [f"{n} → {m.group()}.py" for n in names if (m := re.match(r"[A-Za-z_]\w*", n[:-3]))]
-    return (f"{_and(names)}: not a name Python can import (letters, digits and _ only), so never graded. "
-            f"Rename {'it' if len(names) == 1 else 'them'}" + (f" ({', '.join(suggestions)})" if suggestions else "")
-            + ".")
+    suggestions = f" ({', '.join(suggestions)})" if suggestions else ""
+    return t("submission.odd_names", count=len(names), names=_and(names), suggestions=suggestions)
 
 
 def _shadowing_note(names: list) -> str:
-    several = len(names) > 1
-    return (f"{_and(names)} {'are' if several else 'is'} named like {'modules' if several else 'a module'} of Python "
-            f"or of a well-known package ({_and([n[:-3] for n in names])}). Harmless here: the grader never imports "
-            f"{'them' if several else 'it'} in place of the real one{'s' if several else ''}. But code run from "
-            f"this folder on your computer would get your file for `import {names[0][:-3]}`: rename "
-            f"{'them' if several else 'it'} unless that is what you want.")
+    return t("submission.shadowing", count=len(names), names=_and(names), modules=_and([n[:-3] for n in names]),
+             first=names[0][:-3])
 
 
 def _module_names_in_use() -> set:
     return set(sys.stdlib_module_names) | KNOWN_PACKAGES
 
 
-def _did_you_mean(path: Path) -> str:
+def _did_you_mean(path: Path) -> Path | None:
+    """The sibling whose name is closest to `path`'s (a typo), if any."""
     try:
         siblings = [e.name for e in path.parent.iterdir()]
     except OSError:
-        return ""
+        return None
     close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.75)
-    return f" (did you mean {path.parent / close[0]}?)" if close else ""
+    return path.parent / close[0] if close else None
 
 
 def _and(items: list) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    """"a, b and c" (French: "a, b et c")."""
+    if len(items) == 1:
+        return items[0]
+    return t("submission.list_and", items=", ".join(items[:-1]), last=items[-1])

@@ -17,6 +17,9 @@ import nbformat
 import pytest
 
 from conftest import ROOT, run_grade, solution_folder
+from grader.errors import GraderError
+from grader.i18n import set_language
+from grader.submission import load_submission
 
 SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
@@ -312,3 +315,39 @@ def test_path_that_is_a_broken_symlink(tmp_path):
     os.symlink(tmp_path / "gone.py", link)
     message = unreadable(tmp_path, link)
     assert "devoir.py: a broken symbolic link" in message and "gone.py, which does not exist" in message
+
+
+# --- in French --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def french():
+    set_language("fr")
+    try:
+        yield
+    finally:
+        set_language("en")
+
+
+def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):
+    edit(folder / "positional.py", "def positional_encoding(", "def positional_encoding(:")
+    line = line_of((folder / "positional.py").read_text(), "def positional_encoding(")
+    problem = load_submission(folder, "exercises").problems["positional"]
+    # Python's own words stay as Python wrote them (SyntaxError: invalid syntax); the rest is French.
+    assert f"positional.py, ligne {line} : SyntaxError : " in problem, problem
+    assert "`def positional_encoding(:" in problem and "Corrige cette ligne." in problem
+    assert "Rien dans positional.py ne peut être corrigé tant que Python ne peut pas le lire ; " \
+           "les autres modules sont corrigés." in problem
+
+
+def test_notebook_messages_in_french(french, tmp_path):
+    path = notebook(tmp_path / "devoir.ipynb", "def f(x):\n    return x\n", "def g(:\n",
+                    "def f(x):\n    return 2 * x\n")
+    submission = load_submission(path, "exercises")
+    assert [c["label"] for c in submission.cells] == ["cellule 1", "cellule 2", "cellule 3"]
+    assert submission.problems["cellule 2"].startswith("cellule 2, ligne 1 : SyntaxError : ")
+    assert "La cellule 2 n'est pas exécutée tant que Python ne peut pas la lire" in submission.problems["cellule 2"]
+    assert ("f() est définie à deux endroits, cellule 1 (ligne 1) et cellule 3 (ligne 1) : c'est la dernière "
+            "exécutée (cellule 3, ligne 1) qui est corrigée. Supprime l'autre.") in submission.notes
+    (tmp_path / "vide.ipynb").write_text("  ")
+    with pytest.raises(GraderError, match=r"ce notebook est vide \(2 octets\) : il n'a pas été enregistré"):
+        load_submission(tmp_path / "vide.ipynb", "exercises")

@@ -7,9 +7,13 @@ case's inputs, never from the expected value.
     names it (a table is printed), those that break none get nothing, and a hint never
     fires on an output that passes its case;
 (c) each property on hand-made outputs, with the number it quotes;
-(d) hostile and odd values give None (or a sentence) and never raise.
+(d) hostile and odd values give None (or a sentence) and never raise;
+(e) the sentence is in the current language: French under set_language("fr"), English under
+    "en", and every `hints.*` key of the catalogs is one hints.py uses.
 """
+import ast
 import copy
+import string
 import math
 import sys
 import time
@@ -23,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader import protocol  # noqa: E402
+from grader import i18n, protocol  # noqa: E402
 from grader.assignment import load_assignment  # noqa: E402
 from grader.compare import compare_values  # noqa: E402
 from grader.engine import Expectations, select_cases  # noqa: E402
@@ -564,3 +568,113 @@ def test_wire_forms_of_tuple_results_are_read(plan):
     w = np.array([[2.0, 0.0], [0.0, 2.0]])
     assert "sum to 2, not 1" in hint("attention", "scaled_dot_product_attention", {"Q": Q, "K": K, "V": V}, [w, w])
     assert math.isclose(len(_graded(plan)), len([c for c in plan.cases if not plan.expected[c.id].error]))
+
+
+# --- (e) the current language ---------------------------------------------------------------
+
+@pytest.fixture
+def in_language():
+    """set_language(lang) for the test's duration, then the language the suite was in."""
+    previous = i18n.language()
+    yield i18n.set_language
+    i18n.set_language(previous)
+
+
+def _softmax_rows_sum_to_1_7():
+    x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    return ("softmax", "softmax", {"x": x}, np.exp(x) / np.exp(x).sum(-1, keepdims=True) * 1.7)
+
+
+def _causal_mask_ignored():
+    inputs = {"Q": np.eye(3), "K": np.eye(3), "mask": np.tril(np.ones((3, 3), dtype=bool))}
+    return ("attention", "attention_weights", inputs, np.full((3, 3), 1 / 3))
+
+
+def _pe_outside_minus_one_one():
+    n, d = 3, 6
+    angles = np.arange(n)[:, None] / 10000 ** (np.arange(0, d, 2) / d)
+    pe = np.empty((n, d))
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angles), np.cos(angles)
+    return ("positional", "positional_encoding", {"n_positions": n, "d_model": d}, 2 * pe)
+
+
+def _one_nan_cosine():
+    a, b = np.array([[1.0, 4.0], [2.0, 0.0]]), np.array([[0.0, 3.0], [3.0, 0.0]])
+    return ("similarity", "cosine_similarity", {"a": a, "b": b}, np.array([0.97, np.nan]))
+
+
+def _every_one_shifted_left():
+    ids = np.array([2, 1])
+    return ("embeddings", "one_hot", {"ids": ids, "vocab_size": 3}, np.array([[0.0, 1, 0], [1, 0, 0]]))
+
+
+IN_BOTH_LANGUAGES = {
+    "softmax-rows-sum-to-1.7": (
+        _softmax_rows_sum_to_1_7,
+        "the rows (axis -1) sum to 1.7, not 1: divide e^x by its sum along the axis",
+        "la somme de chaque ligne (axe -1) vaut 1.7, pas 1 : divise e^x par sa somme le long de l'axe"),
+    "weights-above-the-diagonal": (
+        _causal_mask_ignored,
+        "the weights above the diagonal are not zero (up to 0.333): the causal mask is ignored; a pair where "
+        "the mask is False must get weight exactly 0 (its score set to -inf before the softmax)",
+        "les poids au-dessus de la diagonale ne sont pas nuls (jusqu'à 0.333) : le masque causal est ignoré ; "
+        "une paire où le masque vaut False doit recevoir un poids exactement nul (son score mis à -inf avant le "
+        "softmax)"),
+    "pe-outside-minus-one-one": (
+        _pe_outside_minus_one_one,
+        "sines and cosines lie in [-1, 1], yours reach 2: PE[p, 2i] = sin(angle) and PE[p, 2i+1] = cos(angle), "
+        "with angle = p / base**(2i / d_model)",
+        "les sinus et les cosinus sont compris dans [-1, 1], les tiens atteignent 2 : PE[p, 2i] = sin(angle) et "
+        "PE[p, 2i+1] = cos(angle), avec angle = p / base**(2i / d_model)"),
+    "one-nan-cosine": (  # a count: French singular
+        _one_nan_cosine,
+        "the result holds 1 NaN/inf value(s) for finite inputs: a cosine is always finite",
+        "le résultat contient 1 valeur NaN/inf pour des entrées finies : un cosinus est toujours fini"),
+    "one-hot-shifted": (  # a signed count: French singular for -1
+        _every_one_shifted_left,
+        "row 0's 1 is in column 1, not at its id 2 (every 1 is -1 column(s) off): out[k, ids[k]] = 1",
+        "le 1 de la ligne 0 est dans la colonne 1, pas à son id 2 (chaque 1 est décalé de -1 colonne) : "
+        "out[k, ids[k]] = 1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_BOTH_LANGUAGES))
+def test_the_hint_is_in_the_current_language(name, in_language):
+    make, english, french = IN_BOTH_LANGUAGES[name]
+    in_language("fr")
+    assert property_hint(*make()) == french
+    in_language("en")
+    assert property_hint(*make()) == english
+
+
+def _keys_used_by_hints():
+    """The keys of every t(...) call in grader/hints.py; each must be a string literal."""
+    tree = ast.parse((ROOT / "grader" / "hints.py").read_text(encoding="utf-8"))
+    used, computed = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t":
+            key = node.args[0] if node.args else None
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                used.add(key.value)
+            else:
+                computed.append(node.lineno)
+    assert not computed, f"t() with a key that is not a string literal, lines {computed}"
+    return used
+
+
+def _fields(message):
+    forms = message.values() if isinstance(message, dict) else [message]
+    return [{field for _, field, _, _ in string.Formatter().parse(str(form)) if field} for form in forms]
+
+
+def test_every_hints_key_is_used_and_exists_in_both_catalogs():
+    used = _keys_used_by_hints()
+    english = {k: v for k, v in i18n.catalog("en").items() if k.startswith("hints.")}
+    french = {k: v for k, v in i18n.catalog("fr").items() if k.startswith("hints.")}
+    assert set(english) == set(french), sorted(set(english) ^ set(french))
+    assert used <= set(english), f"missing from the catalogs: {sorted(used - set(english))}"
+    assert set(english) <= used, f"never used by hints.py: {sorted(set(english) - used)}"
+    for key in english:   # same fields in every form of both languages, and plural forms alike
+        assert isinstance(english[key], dict) == isinstance(french[key], dict), key
+        forms = _fields(english[key]) + _fields(french[key])
+        assert all(f == forms[0] for f in forms), (key, forms)

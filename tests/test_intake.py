@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import GraderError
+from grader.i18n import set_language
 from grader.intake import MAX_MEMBERS, discover
 from grader.submission import load_submission
 
@@ -466,3 +467,30 @@ def test_work_must_be_empty_and_apart(tmp_path, subs):
     with pytest.raises(GraderError, match="overlap"):
         discover(subs, subs / "work")
     assert not (subs / "work").exists()
+
+
+# --- in French (instructor-facing: "vous" or neutral) ---------------------------------------------------
+
+@pytest.fixture
+def french():
+    set_language("fr")
+    try:
+        yield
+    finally:
+        set_language("en")
+
+
+def test_refusals_and_reasons_in_french(french, tmp_path, subs, work):
+    make_zip(subs / "mallory.zip", {"softmax.py": SOFTMAX, "../../evil.py": "pwned = True\n"})
+    write(subs / "hugo" / "a.ipynb", notebook())
+    write(subs / "hugo" / "b.ipynb", notebook())
+    write(subs / "kim.pdf", b"%PDF-1.4")
+    e = by_id(discover(subs, work))
+    assert e["mallory"].problem == ("mallory.zip a été refusé : il contient un chemin qui remonte avec ../ "
+                                    "('../../evil.py'), qui écrirait hors de son dossier.")
+    assert e["hugo"].problem == ("hugo/ contient 2 notebooks (a.ipynb, b.ipynb) : lequel est le rendu ? "
+                                 "N'en gardez qu'un.")
+    assert e["kim"].problem.startswith("kim.pdf n'est ni un dossier, ni un .py, ni un .ipynb, ni un .zip")
+    write(tmp_path / "busy" / "old.txt", "x")
+    with pytest.raises(GraderError, match="Le dossier de travail .* n'est pas vide : donnez un dossier vide"):
+        discover(subs, tmp_path / "busy")
