@@ -133,7 +133,7 @@ def _check_folders(submissions: Path, out: Path):
 
 
 def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | None = None, force: bool = False,
-             progress: bool = True, canvas_column: str | None = None) -> Summary:
+             progress: bool = True, canvas_column: str | None = None, dask: str | None = None) -> Summary:
     from .expected import reference_available
 
     if not reference_available(assignment):
@@ -157,7 +157,10 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             todo.append(entry)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     protect = [str(submissions.resolve()), str(out.resolve())]
-    if todo:
+    if todo and dask:
+        from .bulk_dask import grade_on_cluster
+        grade_on_cluster(dask, assignment, todo, out, protect, progress, summary, _record)
+    elif todo:
         _grade_all(assignment, todo, out, jobs, protect, progress, summary)
 
     summary.outputs = write_class_files(assignment, entries, out, canvas_column)
@@ -180,17 +183,20 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary):
         try:
             futures = [pool.submit(grade_student, entry, out) for entry in todo]
             for future in as_completed(futures):
-                line = future.result()
-                if "error" in line:
-                    summary.failures.append((line["id"], line["error"]))
-                else:
-                    summary.graded += 1
+                _record(future.result(), summary)
                 bar.update(1)
         except KeyboardInterrupt:
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
             raise
     bar.close()
+
+
+def _record(line: dict, summary: Summary):
+    if "error" in line:
+        summary.failures.append((line["id"], line["error"]))
+    else:
+        summary.graded += 1
 
 
 def _status_of(path: Path) -> str | None:

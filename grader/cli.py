@@ -1,14 +1,18 @@
 """`grade`: the command line.
 
     grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--student ID] [--report PATH] [--json PATH] [--quiet]
-          [--no-color] [--ci] [--junit PATH] [--min-score S]
-    grade bulk SUBMISSIONS --out DIR [-j N] [--force] [--canvas-column NAME] [--quiet]   (instructor)
+          [--no-color] [--ci] [--junit PATH] [--min-score S] [--lang fr|en]
+    grade bulk SUBMISSIONS --out DIR [-j N | --dask ADDRESS] [--force] [--canvas-column NAME] [--quiet]
+                                                                                    (instructor)
     grade release OUT [--force]          (instructor: write the students' repository)
     grade validate [--seeds N]           (instructor: the pre-flight check)
     grade public-cases [--out FILE]      (instructor: write the public-cases file from the reference)
 
 Exit status: 0 every graded case passes, 1 some fail, 2 usage, configuration or unreadable
 submission.
+
+Every subcommand takes `--lang fr|en` (default: $GRADE_LANG, else the locale, else French):
+messages, the terminal output and the reports are written in that language.
 """
 from __future__ import annotations
 
@@ -20,46 +24,43 @@ from pathlib import Path
 
 from .assignment import find_assignment, load_assignment
 from .errors import GraderError
+from .i18n import LANGUAGES, set_language, t
 
-EPILOG = """exit status: 0 when every graded case passes, 1 when some fail, 2 for a usage,
-configuration or unreadable-submission error.
 
-other commands (instructor):
-  grade bulk SUBMISSIONS --out DIR [-j N] [--force]   grade a class: gradebooks, reports, overview
-  grade release OUT [--force]       write the students' repository (stubs, engine, public cases)
-  grade validate [--seeds N]        pre-flight: reference 100, stubs 0, mistakes caught, public file
-  grade public-cases [--out FILE]   write the public-cases file from the reference
+def _language_argument(p: argparse.ArgumentParser):
+    p.add_argument("--lang", choices=LANGUAGES, help=t("cli.help_lang"))
 
-examples:
-  grade                         grade exercises/ of the course repository you are in
-  grade mon_notebook.ipynb      grade a notebook
-  grade -k softmax attention    only these exercises (or functions)
-  grade --case attention/scaled_dot_product_attention/random-1   replay one case in full
-  grade --ci --min-score 50     in CI: report, JUnit XML, step summary; red below 50 points
-"""
+
+def choose_language(argv: list) -> list:
+    """Read --lang before any parser is built (their help is in that language) and set it; the
+    rest of the arguments, without it, so that it may come before a subcommand too. A wrong
+    value stays, for the real parser to refuse with the choices."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang")
+    known, rest = early.parse_known_args(argv)
+    if known.lang not in LANGUAGES:
+        set_language(None)
+        return argv
+    set_language(known.lang)
+    return rest
 
 
 def grade_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grade", description="Grade the séance 11 exercises against the contract.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("path", nargs="?", help="a folder of modules, a .py file or a .ipynb notebook "
-                                           "(default: the course's exercises/ folder)")
-    p.add_argument("-k", "--exercise", nargs="+", metavar="NAME", help="grade only these exercises or functions")
-    p.add_argument("--case", metavar="ID", help="replay one case with full detail")
-    p.add_argument("--seed", type=int, help="seed of the random cases (default: the assignment's)")
-    p.add_argument("--student", metavar="ID", help="the hidden cases of this student, as `grade bulk` ran them "
-                                                   "(instructor)")
-    p.add_argument("--report", default="grade-report.html", metavar="PATH", help="HTML report (default: %(default)s)")
-    p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="print only the table and the total")
-    p.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
-    p.add_argument("--ci", action="store_true", help="for CI: no colour; also writes grade-junit.xml (--junit), "
-                   "appends a summary to $GITHUB_STEP_SUMMARY and the GitHub Classroom result to $GITHUB_OUTPUT "
-                   "when those are set")
-    p.add_argument("--junit", metavar="PATH", help="JUnit XML, one testcase per case (default with --ci: "
-                                                   "grade-junit.xml)")
-    p.add_argument("--min-score", type=float, metavar="S", help="exit 0 when the score is at least S, else 1 "
-                                                                 "(default: 0 only when every case passes)")
+    p = argparse.ArgumentParser(prog="grade", description=t("cli.description"), epilog=t("cli.epilog"),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("path", nargs="?", help=t("cli.help_path"))
+    p.add_argument("-k", "--exercise", nargs="+", metavar="NAME", help=t("cli.help_exercise"))
+    p.add_argument("--case", metavar="ID", help=t("cli.help_case"))
+    p.add_argument("--seed", type=int, help=t("cli.help_seed"))
+    p.add_argument("--student", metavar="ID", help=t("cli.help_student"))
+    p.add_argument("--report", default="grade-report.html", metavar="PATH", help=t("cli.help_report"))
+    p.add_argument("--json", metavar="PATH", help=t("cli.help_json"))
+    p.add_argument("--quiet", action="store_true", help=t("cli.help_quiet"))
+    p.add_argument("--no-color", action="store_true", help=t("cli.help_no_color"))
+    p.add_argument("--ci", action="store_true", help=t("cli.help_ci"))
+    p.add_argument("--junit", metavar="PATH", help=t("cli.help_junit"))
+    p.add_argument("--min-score", type=float, metavar="S", help=t("cli.help_min_score"))
+    _language_argument(p)
     return p
 
 
@@ -80,13 +81,13 @@ def run_grade(args) -> int:
     cases = select_cases(assignment, args.exercise, args.case)
     expectations = Expectations(assignment)
     if args.student and args.seed is not None:
-        raise GraderError("--student and --seed both choose the seed: give one of them")
+        raise GraderError(t("cli.student_and_seed"))
     plan = expectations.plan(cases, seed=args.seed, student=args.student)
     if args.student and cases and all(c.visibility == "hidden" for c in cases):
         from .cases import student_seed
         plan.seed = student_seed(assignment.salt, args.student)  # what the header says is what ran
     if args.case and not plan.cases:
-        raise GraderError(f"{args.case} is a hidden case: only its verdict is available, from the instructor.")
+        raise GraderError(t("cli.hidden_case", case=args.case))
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
     result = grade(assignment, path, plan, protect=outputs)
     colour = sys.stdout.isatty() and not args.no_color and not args.ci and "NO_COLOR" not in os.environ
@@ -106,8 +107,7 @@ def run_grade(args) -> int:
             append_step_summary(data)
             write_classroom_output(data)
     except OSError as exc:
-        raise GraderError(f"cannot write {exc.filename}: {exc.strerror}. Choose another path "
-                          f"(--json, --report, --junit).") from None
+        raise GraderError(t("cli.cannot_write", path=exc.filename, error=exc.strerror)) from None
     if args.case:
         print(case_detail(result, args.case, colour))
     else:
@@ -121,9 +121,9 @@ def run_public_cases(argv) -> int:
     from .engine import Expectations, select_cases
     from .expected import PUBLIC_CASES_FILE, write_public_cases
 
-    p = argparse.ArgumentParser(prog="grade public-cases",
-                                description="Write the public cases' inputs and expected values (instructor).")
-    p.add_argument("--out", metavar="FILE", help=f"default: {PUBLIC_CASES_FILE} beside the assignment file")
+    p = argparse.ArgumentParser(prog="grade public-cases", description=t("cli.public_cases_description"))
+    p.add_argument("--out", metavar="FILE", help=t("cli.help_public_cases_out", file=PUBLIC_CASES_FILE))
+    _language_argument(p)
     args = p.parse_args(argv)
     assignment = load_assignment(find_assignment(Path.cwd()))
     expectations = Expectations(assignment, use_reference=True)
@@ -134,96 +134,88 @@ def run_public_cases(argv) -> int:
         out = out.with_name(out.name + ".npz")  # numpy would add it silently
     from .diagnosis import load_mistakes
     write_public_cases(out, assignment, plan.expected, plan.seed, load_mistakes(assignment))
-    print(f"wrote {len(public)} public cases to {out}")
+    print(t("cli.wrote_public_cases", count=len(public), path=out))
     return 0
 
 
 def run_bulk_command(argv) -> int:
     from .bulk import run_bulk
 
-    p = argparse.ArgumentParser(
-        prog="grade bulk", description="Grade a whole class (instructor): one entry per student in SUBMISSIONS "
-        "(a folder, .py, .ipynb or .zip), or an extracted Moodle or Canvas export.",
-        epilog="Outputs in DIR: results/<id>.json and reports/<id>.html per student, results.jsonl, gradebook.csv, "
-               "gradebook-moodle.csv, gradebook-canvas.csv, index.html (the class overview). A run stopped at any "
-               "moment resumes where it stopped.")
+    p = argparse.ArgumentParser(prog="grade bulk", description=t("cli.bulk_description"),
+                                epilog=t("cli.bulk_epilog"))
     p.add_argument("submissions", metavar="SUBMISSIONS")
-    p.add_argument("--out", required=True, metavar="DIR", help="where results, reports and gradebooks go")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="students graded at once (default: all cores)")
-    p.add_argument("--force", action="store_true", help="regrade everyone (default: resume, skipping students "
-                                                        "already graded with the same submission)")
-    p.add_argument("--canvas-column", metavar="NAME", help='the Canvas assignment column, e.g. "Séance 11 (12345)"')
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, metavar="DIR", help=t("cli.help_bulk_out"))
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-j", "--jobs", type=int, metavar="N", help=t("cli.help_jobs"))
+    where.add_argument("--dask", metavar="ADDRESS", help=t("cli.help_dask"))
+    p.add_argument("--force", action="store_true", help=t("cli.help_force"))
+    p.add_argument("--canvas-column", metavar="NAME", help=t("cli.help_canvas_column"))
+    p.add_argument("--quiet", action="store_true", help=t("cli.help_bulk_quiet"))
+    _language_argument(p)
     args = p.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
-        raise GraderError("-j needs a positive number of students at once")
+        raise GraderError(t("cli.jobs_positive"))
     assignment = load_assignment(find_assignment(Path.cwd()))
     summary = run_bulk(assignment, Path(args.submissions), Path(args.out), args.jobs, args.force,
-                       progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column)
+                       progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column,
+                       dask=args.dask)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
-    print(f"{summary.graded} graded, {summary.skipped} already graded (resumed) in {summary.seconds:.1f} s; "
-          f"class: {counts or 'nobody'}")
+    print(t("cli.bulk_summary", graded=summary.graded, skipped=summary.skipped, seconds=summary.seconds,
+            counts=counts or t("cli.nobody")))
     for path in summary.outputs:
-        print(f"wrote {path}")
+        print(t("cli.wrote", path=path))
     for student, error in summary.failures:
-        print(f"grade: error: {student} could not be graded: {error}", file=sys.stderr)
+        print(t("cli.student_failed", student=student, error=error), file=sys.stderr)
     return 2 if summary.failures else 0
 
 
 def run_release(argv) -> int:
-    p = argparse.ArgumentParser(
-        prog="grade release", description="Write the students' repository (instructor): the stubs, the engine, "
-        "the assignment file and the public cases with their expected values, a README, pyproject.toml, "
-        ".gitignore. Never the reference, a hidden case, a mistake variant or the salt.")
-    p.add_argument("out", metavar="OUT", nargs="?", help="a new or empty folder")
-    p.add_argument("--force", action="store_true", help="write into a non-empty OUT: replaces the release's files "
-                                                        "and its grader/ and exercises/ folders, keeps the rest (.git…)")
-    p.add_argument("--gradescope", metavar="ZIP", help="also (or only) build Gradescope's autograder zip: setup.sh, "
-                   "run_autograder, the engine, the reference and the hidden cases (instructor-side, never for "
-                   "students)")
+    p = argparse.ArgumentParser(prog="grade release", description=t("cli.release_description"))
+    p.add_argument("out", metavar="OUT", nargs="?", help=t("cli.help_release_out"))
+    p.add_argument("--force", action="store_true", help=t("cli.help_release_force"))
+    p.add_argument("--gradescope", metavar="ZIP", help=t("cli.help_gradescope"))
+    _language_argument(p)
     args = p.parse_args(argv)
     if not args.out and not args.gradescope:
-        p.error("give OUT (the students' repository), --gradescope ZIP, or both")
+        p.error(t("cli.release_needs_out"))
     try:
         from .release import write_release
     except ModuleNotFoundError as exc:  # a students' repository ships no release tool
         if exc.name != f"{__package__}.release":
             raise
-        raise GraderError("`grade release` is an instructor command: run it in the course repository.") from None
+        raise GraderError(t("cli.release_instructor_only")) from None
     assignment = load_assignment(find_assignment(Path.cwd()))
     if args.out:
         summary = write_release(assignment, Path(args.out), force=args.force)
-        print(f"wrote {len(summary['files'])} files to {summary['out']}: {summary['public_cases']} public cases "
-              f"({summary['hidden_cases_left_out']} hidden cases left out)")
+        print(t("cli.wrote_release", count=len(summary["files"]), path=summary["out"],
+                public=summary["public_cases"], hidden=summary["hidden_cases_left_out"]))
         if summary["kept"]:
-            print(f"kept: {', '.join(summary['kept'])}")
+            print(t("cli.kept", files=", ".join(summary["kept"])))
     if args.gradescope:
         from .gradescope import build_autograder_zip
         zip_path = build_autograder_zip(assignment, Path(args.gradescope))
-        print(f"wrote {zip_path}: upload it as the autograder of a Gradescope programming assignment worth "
-              f"{sum(e.points for e in assignment.exercises):g} points")
+        print(t("cli.wrote_gradescope", path=zip_path, points=sum(e.points for e in assignment.exercises)))
     return 0
 
 
 def run_validate(argv) -> int:
     from .validate import SEEDS, validate
 
-    p = argparse.ArgumentParser(prog="grade validate", description="The instructor's pre-flight check: the "
-                                "reference scores 100 on every case for many seeds, the stubs 0, every mistake "
-                                "variant is caught, the public-cases file matches the reference.")
-    p.add_argument("--seeds", type=int, default=SEEDS, metavar="N", help="seeds to try (default: %(default)s)")
+    p = argparse.ArgumentParser(prog="grade validate", description=t("cli.validate_description"))
+    p.add_argument("--seeds", type=int, default=SEEDS, metavar="N", help=t("cli.help_seeds"))
+    _language_argument(p)
     args = p.parse_args(argv)
     if args.seeds < 1:
-        raise GraderError("--seeds needs a positive number")
+        raise GraderError(t("cli.seeds_positive"))
     assignment = load_assignment(find_assignment(Path.cwd()))  # an invalid file stops here, with file:line
-    print(f"ok   {assignment.path.name} is valid")
+    print(t("cli.assignment_valid", file=assignment.path.name))
     problems = validate(assignment, args.seeds)
-    print(f"{len(problems)} problem(s)" if problems else "ready: every check passed")
+    print(t("cli.problems", count=len(problems)) if problems else t("cli.ready"))
     return 1 if problems else 0
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = choose_language(sys.argv[1:] if argv is None else list(argv))
     try:
         if argv and argv[0] == "public-cases":
             return run_public_cases(argv[1:])
@@ -236,10 +228,10 @@ def main(argv=None) -> int:
         args = grade_parser().parse_args(argv)
         return run_grade(args)
     except GraderError as exc:
-        print(f"grade: error: {exc}", file=sys.stderr)
+        print(t("cli.error", error=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("grade: interrupted", file=sys.stderr)
+        print(t("cli.interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `grade | head`: the reader left early; the report and JSON are written already
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit

@@ -26,6 +26,7 @@ from pathlib import Path
 from . import protocol
 from .cgroups import WorkerGroup
 from .errors import GraderError
+from .i18n import t
 
 RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
@@ -76,6 +77,7 @@ class Outcome:
     detail: str = ""
     violations: list = field(default_factory=list)
     claimed: str | None = None   # a rejected message: the step it claimed to answer
+    skipped: bool = False        # not run: its function (or one it calls) timed out or crashed twice
 
 
 def _signal_name(returncode: int) -> str:
@@ -83,6 +85,14 @@ def _signal_name(returncode: int) -> str:
         return signal.Signals(-returncode).name
     except ValueError:
         return f"signal {-returncode}"
+
+
+def refusal_words() -> dict:
+    """The worker's refusals, in this run's language (the worker has no catalog of its own)."""
+    return {"refused": t("worker.refused"), "import": t("worker.import"), "signal": t("worker.signal"),
+            "program": t("worker.program"), "network": t("worker.network"), "memory": t("worker.memory"),
+            "write": t("worker.write"), "read_hidden": t("worker.read_hidden"),
+            "read_process": t("worker.read_process"), "change": t("worker.change")}
 
 
 def _rlimits(limits: Limits, cpu_seconds: int) -> dict:
@@ -125,16 +135,15 @@ class WorkerTemplate:
                 if not started:
                     self.close()
                     log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
-                    raise TemplateGone(f"the grading worker could not start, before any student code ran: is "
-                                       f"NumPy installed for {sys.executable}?\n{log}")
+                    raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
                 self.ready = True
             try:
                 socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
             except OSError:
-                raise TemplateGone("the worker template is gone") from None
+                raise TemplateGone(t("sandbox.template_gone")) from None
             reply = self._receive(timeout)
             if reply is None:
-                raise TemplateGone("the worker template stopped answering")
+                raise TemplateGone(t("sandbox.template_silent"))
             return reply
 
     def spawn(self, spec: dict, fds) -> int:
@@ -249,7 +258,7 @@ class Sandbox:
             self._one_worker(make_request(skip, [s.key for s in calls]), imports + calls, outcomes)
             if len(outcomes) + len(self.reimport_failed) == before:  # no progress at all: never loop forever
                 for s in calls:
-                    outcomes[s.key] = Outcome("crash", detail="the worker could not start")
+                    outcomes[s.key] = Outcome("crash", detail=t("sandbox.could_not_start"))
                 return outcomes
 
     def _give_up_on_slow_groups(self, steps, outcomes, limit=2):
@@ -259,7 +268,7 @@ class Sandbox:
         failed = {}
         for s in steps:
             if s.kind == "call" and s.key in outcomes and outcomes[s.key].status in ("timeout", "crash") \
-                    and not outcomes[s.key].detail.startswith("not run"):
+                    and not outcomes[s.key].skipped:
                 failed.setdefault(s.group, []).append(outcomes[s.key].status)
         stuck = {group: max(set(found), key=found.count) for group, found in failed.items() if len(found) >= limit}
         for s in steps:
@@ -268,10 +277,13 @@ class Sandbox:
             culprit = s.group if s.group in stuck else next((g for g in sorted(self.calls.get(s.group, ()))
                                                             if g in stuck), None)
             if culprit is not None:
-                verb = "timed out" if stuck[culprit] == "timeout" else "crashed the worker"
-                why = f"{limit} earlier cases of this function {verb}" if culprit == s.group else \
-                    f"it calls {culprit}(), whose cases {verb} {limit} times"
-                outcomes[s.key] = Outcome(stuck[culprit], detail=f"not run: {why}")
+                timeout = stuck[culprit] == "timeout"
+                if culprit == s.group:
+                    why = t("sandbox.skipped_timeouts" if timeout else "sandbox.skipped_crashes", count=limit)
+                else:
+                    why = t("sandbox.skipped_callee_timeouts" if timeout else "sandbox.skipped_callee_crashes",
+                            function=culprit, count=limit)
+                outcomes[s.key] = Outcome(stuck[culprit], detail=why, skipped=True)
 
     def _spawn(self, request: dict):
         request_path = self.dir / "request.bin"
@@ -280,6 +292,7 @@ class Sandbox:
         request_path.write_bytes(protocol.encode({
             **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
             "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
+            "words": refusal_words(),
             "jail": jail if isolation_requested() else None}))
         read_fd, write_fd = os.pipe()
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -316,9 +329,8 @@ class Sandbox:
             if ready is None or ready is TIMEOUT:
                 kill_group(process)
                 log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
-                raise GraderError(f"the grading worker could not start ({self._death(process)}), before any "
-                                  f"student code ran: is NumPy installed for {sys.executable}, and is "
-                                  f"memory_mb in the assignment large enough?\n{log}")
+                raise GraderError(t("sandbox.worker_failed", death=self._death(process), python=sys.executable,
+                                    log=log))
             self._check_ready(ready)
             answered = set()
             for step in sequence:
@@ -326,7 +338,7 @@ class Sandbox:
                 frame = reader.next(deadline=started + step.timeout)
                 elapsed = time.monotonic() - started
                 if frame is TIMEOUT or frame is None:  # no answer in time, or the worker died
-                    outcome = Outcome("timeout", duration=elapsed, detail=f"no answer within {step.timeout:g} s") \
+                    outcome = Outcome("timeout", duration=elapsed, detail=t("sandbox.no_answer", timeout=step.timeout)) \
                         if frame is TIMEOUT else Outcome("crash", duration=elapsed, detail=self._death(process))
                     if step.key in outcomes:  # a module that imported before: skip it from now on
                         self.reimport_failed.add(step.key)
@@ -337,8 +349,7 @@ class Sandbox:
                 if outcome.status == "rejected" and outcome.claimed in answered:
                     # a second answer for an earlier step (written straight on the pipe): that step is
                     # the one at fault; this one is run again by a fresh worker
-                    outcomes[outcome.claimed] = Outcome("rejected", detail="the worker sent two answers for this "
-                                                        "case (a message forged by the submission?)")
+                    outcomes[outcome.claimed] = Outcome("rejected", detail=t("sandbox.two_answers"))
                     return
                 answered.add(step.key)
                 if step.key not in outcomes or outcome.status == "rejected":
@@ -357,13 +368,11 @@ class Sandbox:
         try:
             message = protocol.decode(frame)
         except protocol.ProtocolError as exc:
-            raise GraderError(f"the grading worker sent a broken first message ({exc})") from None
+            raise GraderError(t("sandbox.broken_first_message", error=exc)) from None
         if type(message) is not dict or message.get("type") != "ready":
-            raise GraderError("the grading worker did not start properly (no ready message)")
+            raise GraderError(t("sandbox.no_ready"))
         if message.get("jail_error"):
-            raise GraderError(f"the worker's sandbox could not be set up ({_text(message['jail_error'], 300)}); "
-                              "nothing was graded. Set GRADE_ISOLATION=process to grade with process "
-                              "isolation only (see SECURITY.md).")
+            raise GraderError(t("sandbox.jail_failed", error=_text(message["jail_error"], 300)))
         isolation = message.get("isolation")
         if self.isolation is None and type(isolation) is dict:
             self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
@@ -373,15 +382,19 @@ class Sandbox:
         try:
             code = process.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            return "the worker stopped answering"
+            return t("sandbox.stopped_answering")
         if code < 0:
             name = _signal_name(code)
-            hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed: memory or CPU limit?)",
-                    "SIGXCPU": " (CPU time limit)"}.get(name, "")
-            return f"the worker died from {name}{hint}"
+            if name == "SIGSEGV":
+                return t("sandbox.died_segfault", signal=name)
+            if name == "SIGKILL":
+                return t("sandbox.died_killed", signal=name)
+            if name == "SIGXCPU":
+                return t("sandbox.died_cpu", signal=name)
+            return t("sandbox.died", signal=name)
         if code == 0:
-            return "the worker exited early (os._exit or sys.exit in the submission?)"
-        return f"the worker exited with status {code} (sys.exit or os._exit in the submission?)"
+            return t("sandbox.exited_early")
+        return t("sandbox.exited_status", code=code)
 
     @staticmethod
     def _outcome(frame: bytes, step: Step, elapsed: float) -> Outcome:
@@ -394,10 +407,10 @@ class Sandbox:
             if message.get("type") != expected_type or key != step.key:
                 claimed = message.get("module") or message.get("id")
                 return Outcome("rejected", duration=elapsed, claimed=claimed if type(claimed) is str else None,
-                               detail=f"the worker sent an out-of-order message (expected the {step.kind} of "
-                                      f"{step.key})")
+                               detail=t("sandbox.out_of_order_import" if step.kind == "import"
+                                        else "sandbox.out_of_order_result", key=step.key))
         except protocol.ProtocolError as exc:
-            return Outcome("rejected", duration=elapsed, detail=f"the worker sent {exc}")
+            return Outcome("rejected", duration=elapsed, detail=t("sandbox.protocol_error", error=exc))
         output = _text(message.get("output"), 4000)
         raw_violations = message.get("violations")
         violations = [{"name": _text(v.get("name"), 300), "phase": _text(v.get("phase"), 200),
@@ -409,7 +422,7 @@ class Sandbox:
                            output=output, duration=elapsed, violations=violations)
         status = message.get("status")
         if status not in ("returned", "raised", "missing", "unsupported"):
-            return Outcome("rejected", duration=elapsed, detail="the worker sent an unknown status")
+            return Outcome("rejected", duration=elapsed, detail=t("sandbox.unknown_status"))
         return Outcome(status, value=message.get("value"),
                        exception=_exception(message.get("exception")),
                        inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,

@@ -57,6 +57,7 @@ class Worker:
         self.exposed = tuple(request.get("expose", []))
         self.writable = (self.root, os.devnull) + tuple(request.get("writable_extra", []))
         self.grader_pid = request.get("grader_pid")
+        self.words = request.get("words") or {}  # {refusal code: message template}
         self.phase = None  # the module or function running now, for import violations
         self.log = open(request["output_log"], "rb")
         self.log.seek(0, 2)
@@ -101,7 +102,7 @@ class Worker:
         if event == "import":
             name = args[0]
             if any(name == f or name.startswith(f + ".") for f in self.forbidden):
-                self.refuse("import", "importing %r is not allowed in this assignment" % name, name=name)
+                self.refuse("import", "import", name=name, module=repr(name))
         elif event == "open":
             self.check_open(*args[:3])
         elif event in CHANGE_EVENTS:
@@ -111,13 +112,13 @@ class Worker:
         elif event in SIGNAL_EVENTS:
             target = args[0]
             if event == "os.killpg" or target <= 0 or target in (os.getppid(), self.grader_pid):
-                self.refuse("signal", "sending a signal to process %s (the grader or its group)" % target)
+                self.refuse("signal", "signal", target=target)
         elif event in PROGRAM_EVENTS:
-            self.refuse("program", "starting another program (%s)" % event)
+            self.refuse("program", "program", event=event)
         elif event in NETWORK_EVENTS:
-            self.refuse("network", "using the network (%s)" % event)
+            self.refuse("network", "network", event=event)
         elif event in INTROSPECTION_EVENTS:
-            self.refuse("memory", "reaching into memory or the grader's objects (%s)" % event)
+            self.refuse("memory", "memory", event=event)
 
     @staticmethod
     def real(path):
@@ -134,22 +135,31 @@ class Worker:
             return
         writing = isinstance(mode, str) and any(c in mode for c in "wax+") or bool(flags & WRITE_FLAGS)
         if writing and not any(_inside(path, w) for w in self.writable):
-            self.refuse("file", "writing %s, outside its own folder" % path)
+            self.refuse("file", "write", path=path)
         if any(_inside(path, h) for h in self.hidden) and not any(_inside(path, e) for e in self.exposed):
-            self.refuse("file", "reading %s, which the grader keeps from submissions" % path)
+            self.refuse("file", "read_hidden", path=path)
         parts = path.split("/")
         if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != os.getpid():
-            self.refuse("process", "reading %s, another process's memory or environment" % path)
+            self.refuse("process", "read_process", path=path)
 
     def check_change(self, path, event):
         """Deleting, renaming, linking, chmod…: a change, allowed in its own folder only."""
         path = self.real(path)
         if path is not None and not any(_inside(path, w) for w in self.writable):
-            self.refuse("file", "changing %s (%s), outside its own folder" % (path, event))
+            self.refuse("file", "change", path=path, event=event)
 
-    def refuse(self, kind, what, name=None):
+    def say(self, code, **fields):
+        """A refusal in the grading run's language: the grader sends the catalog's templates."""
+        template = self.words.get(code)
+        try:
+            return template.format(**fields)
+        except (AttributeError, KeyError, IndexError, ValueError):
+            return "%s %s" % (code, " ".join(str(v) for v in fields.values()))
+
+    def refuse(self, kind, code, name=None, **fields):
+        what = self.say(code, **fields)
         self.violations.append({"kind": kind, "name": name or what, "phase": self.phase})
-        raise (ImportError if kind == "import" else PermissionError)("not allowed by the grader: %s" % what)
+        raise (ImportError if kind == "import" else PermissionError)(self.say("refused", what=what))
 
     # --- loading ----------------------------------------------------------------------------
     def load_package(self):
