@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from .errors import AssignmentError
+from .i18n import t
 
 ASSIGNMENT_FILE = "assignment.yaml"
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "assignment.schema.json").read_text())
@@ -131,10 +132,7 @@ def find_assignment(start: Path) -> Path:
         candidate = folder / ASSIGNMENT_FILE
         if candidate.is_file():
             return candidate
-    raise AssignmentError(
-        f"no {ASSIGNMENT_FILE} found in {start} or any folder above it: "
-        "run `grade` from inside the course repository (the folder that holds "
-        f"{ASSIGNMENT_FILE}).")
+    raise AssignmentError(t("assignment.not_found", file=ASSIGNMENT_FILE, start=start))
 
 
 def _line_of(node, path) -> int | None:
@@ -159,25 +157,84 @@ def load_assignment(path: Path) -> Assignment:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise AssignmentError(f"{path}: cannot read the assignment file ({exc})") from None
+        raise AssignmentError(t("assignment.unreadable", path=path, error=exc)) from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
     try:
         data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        raise AssignmentError(f"{path}: not valid YAML: {exc}") from None
+        raise AssignmentError(t("assignment.not_yaml", path=path, error=exc)) from None
 
     def fail(where, message):
         tree = yaml.compose(text, Loader=loader)  # node positions, only to say where an error is
         line = _line_of(tree, where) if tree is not None else None
-        key = "/".join(str(k) for k in where) or "(top level)"
-        raise AssignmentError(f"{path}:{line}: at {key}: {message}")
+        key = "/".join(str(k) for k in where) or t("assignment.top_level")
+        raise AssignmentError(t("assignment.at", path=path, line=line, where=key, message=message))
 
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:
         error = min(errors, key=lambda e: -len(e.absolute_path))
-        fail(list(error.absolute_path), error.message)
+        fail(list(error.absolute_path), schema_message(error))
     return _build(path, data, fail)
+
+
+def schema_message(error) -> str:
+    """A JSON Schema error in the current language. jsonschema writes its messages in English:
+    the common ones are rebuilt here from the error's data, and used only when their English
+    form is exactly jsonschema's own message (so the English text never changes, whatever the
+    jsonschema version); any other error keeps jsonschema's message."""
+    try:
+        for message in _schema_messages(error):
+            if message("en") == error.message:
+                return message(None)
+    except Exception:  # a shape of error we did not foresee: jsonschema's words
+        pass
+    return error.message
+
+
+def _schema_messages(error):
+    """Candidate messages for `error`, each a function of the language (None: the current one)."""
+    value, expected, schema = error.instance, error.validator_value, error.schema
+    v = repr(value)
+    kind = error.validator
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        yield lambda lang: t("assignment.schema.type", lang, value=v, expected=", ".join(map(repr, types)))
+    elif kind == "required":
+        for name in expected:
+            if isinstance(value, dict) and name not in value:
+                yield lambda lang, name=name: t("assignment.schema.required", lang, name=repr(name))
+    elif kind == "additionalProperties" and isinstance(value, dict):
+        extras = sorted((k for k in value if k not in schema.get("properties", {})), key=str)
+        names = ", ".join(map(repr, extras))
+        yield lambda lang: t("assignment.schema.additional", lang, count=len(extras), names=names)
+    elif kind == "enum":
+        yield lambda lang: t("assignment.schema.enum", lang, value=v, allowed=repr(expected))
+    elif kind == "const":
+        yield lambda lang: t("assignment.schema.const", lang, expected=repr(expected))
+    elif kind == "minimum":
+        yield lambda lang: t("assignment.schema.minimum", lang, value=v, limit=repr(expected))
+    elif kind == "maximum":
+        yield lambda lang: t("assignment.schema.maximum", lang, value=v, limit=repr(expected))
+    elif kind == "exclusiveMinimum":
+        yield lambda lang: t("assignment.schema.exclusive_minimum", lang, value=v, limit=repr(expected))
+    elif kind == "exclusiveMaximum":
+        yield lambda lang: t("assignment.schema.exclusive_maximum", lang, value=v, limit=repr(expected))
+    elif kind == "pattern":
+        yield lambda lang: t("assignment.schema.pattern", lang, value=v, pattern=repr(expected))
+    elif kind in ("minItems", "minProperties"):
+        yield lambda lang: t("assignment.schema.non_empty", lang, value=v)
+        if kind == "minItems":
+            yield lambda lang: t("assignment.schema.too_short", lang, value=v, limit=expected)
+        else:
+            yield lambda lang: t("assignment.schema.too_few_keys", lang, value=v, limit=expected)
+    elif kind == "maxItems":
+        yield lambda lang: t("assignment.schema.too_long", lang, value=v, limit=expected)
+    elif kind in ("oneOf", "anyOf"):
+        yield lambda lang: t("assignment.schema.no_variant", lang, value=v)
+        valid = [each for each in expected if jsonschema.Draft202012Validator(each).is_valid(value)]
+        variants = ", ".join(repr(each) for each in valid[1:] + valid[:1])  # jsonschema's order
+        yield lambda lang: t("assignment.schema.several_variants", lang, value=v, variants=variants)
 
 
 def _build(path, data, fail) -> Assignment:
@@ -193,25 +250,26 @@ def _build(path, data, fail) -> Assignment:
             tol_name = (fspec or {}).get("tolerance", "block")
             if tol_name not in tolerances:
                 fail(["exercises", ei, "functions", fname, "tolerance"],
-                     f"unknown tolerance {tol_name!r}; define it under `tolerances` (known: {sorted(tolerances)})")
+                     t("assignment.unknown_tolerance_here", name=repr(tol_name), known=sorted(tolerances)))
             functions[fname] = FunctionSpec(fname, ex["name"], tolerances[tol_name], tuple((fspec or {}).get("outputs", ())))
         cases = []
         for ci, case in enumerate(ex["cases"]):
             where = ["exercises", ei, "cases", ci]
             if case["function"] not in functions:
-                fail(where + ["function"], f"{case['function']!r} is not one of this exercise's functions {list(functions)}")
+                fail(where + ["function"], t("assignment.unknown_function", name=repr(case["function"]),
+                                             functions=list(functions)))
             tolerance = functions[case["function"]].tolerance
             if "tolerance" in case:
                 if case["tolerance"] not in tolerances:
-                    fail(where + ["tolerance"], f"unknown tolerance {case['tolerance']!r}")
+                    fail(where + ["tolerance"], t("assignment.unknown_tolerance", name=repr(case["tolerance"])))
                 tolerance = tolerances[case["tolerance"]]
             count = case.get("count")
             if "public" in case and count is None:
-                fail(where + ["public"], "`public: N` splits a group of `count` cases; add `count` or use `visibility`")
+                fail(where + ["public"], t("assignment.public_without_count"))
             if "public" in case and "visibility" in case:
-                fail(where + ["visibility"], "give either `public: N` (for a group) or `visibility`, not both")
+                fail(where + ["visibility"], t("assignment.public_and_visibility"))
             if count is not None and "inputs" in case:
-                fail(where + ["count"], "a case with literal `inputs` is a single case: remove `count`")
+                fail(where + ["count"], t("assignment.count_with_inputs"))
             lecture = Lecture(**{k: tuple(v) if isinstance(v, list) and k in ("tokens", "labels", "vocab") else v
                                  for k, v in case["lecture"].items()}) if "lecture" in case else None
             names = [case["id"]] if count is None else [f"{case['id']}-{k}" for k in range(count)]
@@ -222,7 +280,7 @@ def _build(path, data, fail) -> Assignment:
                     visibility = "public" if k < case.get("public", 0) else case.get("visibility", "hidden")
                 case_id = f"{ex['name']}/{case['function']}/{name}"
                 if case_id in seen_ids:
-                    fail(where + ["id"], f"case id {case_id!r} is used twice (first at case {seen_ids[case_id]}); ids must be unique")
+                    fail(where + ["id"], t("assignment.duplicate_id", case_id=repr(case_id), first=seen_ids[case_id]))
                 seen_ids[case_id] = ci
                 cases.append(CaseSpec(
                     id=case_id, exercise=ex["name"], function=case["function"], name=name,

@@ -8,8 +8,14 @@ module reads those result dicts and writes the instructor's overview beside them
 - a score histogram (bins of 10 points) and the mean score of each exercise, as inline SVG;
 - item analysis: the pass rate (passed / graded) of each exercise and of each case, hidden
   cases included, hardest first;
-- the most frequent failure reasons: failing cases grouped by their `diagnosis` when there is
-  one, else by status and message with its numbers and values stripped (`normalise_message`);
+- the most frequent failure reasons: failing cases grouped by the classic mistake diagnosed
+  (`mistake`, its name) when there is one, else by their `diagnosis` (a property hint), else by
+  status and message with its numbers and values stripped (`normalise_message`);
+- the diagnosed mistakes: one row per mistake name found in the class, with its function, the
+  students who made it (once each, however many cases show it), how many of them made it only
+  on hidden cases, its hint in the page's language and its slide (from the assignment's
+  mistakes module when it is here, else the name alone), most frequent first. Bulk results
+  (`Result.to_json(instructor=True)`) keep the mistake of a hidden case; a student's never do;
 - the submissions that timed out, crashed, were invalid or broke a rule, the slowest ones, and
   a table of every student, each linking to reports/<id>.html.
 
@@ -18,7 +24,8 @@ external resource; a few lines of inline JavaScript make the students table sort
 without them it is a plain table sorted by id. Names, ids and messages come from students:
 Jinja's autoescape escapes them in the template, and the SVG builders escape their own labels.
 Aggregation is one pass over the cases (a class of 500 with 145 cases each renders in well
-under a second).
+under a second). Every word comes from the catalogs (grader/i18n.py, section class_report), in
+the language of the run.
 """
 from __future__ import annotations
 
@@ -34,7 +41,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from .html_report import STATUS_TEXT, points_text
+from .html_report import kind_label, points_text, status_count, status_label
+from .i18n import language, t
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_REASONS = 15        # failure reasons listed
@@ -44,10 +52,10 @@ MAX_EXAMPLE = 300       # characters of a reason's example message
 MAX_DETAIL = 400        # characters of an invalid / violation / crash explanation
 MAX_STUDENT_LINKS = 60  # students linked under one reason
 BIN_WIDTH = 10          # points per histogram bin
+# how the engine's messages name the worker (English, French), to find what crashed it
+WORKER_WORDS = ("worker", "processus de correction")
 
 RESULT_STATUSES = ("ok", "timeout", "crash", "invalid", "violation")
-RESULT_STATUS_TEXT = {"ok": "ok", "timeout": "timeout", "crash": "crash", "invalid": "invalid",
-                      "violation": "rule violation"}
 LEVEL_COLORS = {"good": "#2da44e", "fair": "#d4a72c", "poor": "#cf222e"}
 
 
@@ -85,6 +93,24 @@ def _rate_text(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"
 
 
+def result_status_text(status: str) -> str:
+    """A submission's status in words; an unknown one as it is."""
+    texts = {"ok": t("class_report.result_status.ok"), "timeout": t("class_report.result_status.timeout"),
+             "crash": t("class_report.result_status.crash"), "invalid": t("class_report.result_status.invalid"),
+             "violation": t("class_report.result_status.violation")}
+    return texts.get(status, status)
+
+
+def result_status_count(status: str, n: int) -> str:
+    """"9 ok", "2 invalid": a number of submissions with that status."""
+    texts = {"ok": t("class_report.result_count.ok", count=n),
+             "timeout": t("class_report.result_count.timeout", count=n),
+             "crash": t("class_report.result_count.crash", count=n),
+             "invalid": t("class_report.result_count.invalid", count=n),
+             "violation": t("class_report.result_count.violation", count=n)}
+    return texts.get(status, f"{n} {status}")
+
+
 def report_href(student_id: str) -> str:
     """The relative link to a student's report. The id is percent-encoded whole (a '/' or '..'
     in it cannot climb out of reports/, '#' or '?' cannot cut the link short)."""
@@ -93,13 +119,18 @@ def report_href(student_id: str) -> str:
 
 # --- failure reasons -------------------------------------------------------------------------
 
-_WHERE = re.compile(r";\s*(?:worst|first) at [^;]*")                 # "; worst at [3, 2]: 0.1, expected …"
+# The engine's messages in English, and in French (grader/locales, section compare)
+# "; worst at [3, 2]: 0.1, expected …", "; la pire en [3, 2] : 0.1 au lieu de …"
+_WHERE = re.compile(r"\s*;\s*(?:(?:worst|first) at|la (?:pire|première) en) [^;]*")
 _ITEM = re.compile(r"\bitem \d+ is .*?, expected .*? \((\d+) items, expected (\d+)\)")
-_FROM = re.compile(r"(at the end), from [^;]*")
+_ITEM_FR = re.compile(r"\bl'élément \d+ vaut .*? au lieu de .*? \((\d+) éléments? au lieu de (\d+)\)")
+_FROM = re.compile(r"(at the end|à la fin), (from|à partir de) [^;]*")
 _RETURNED = re.compile(r": returned .*?, expected [^;]*")
+_RETURNED_FR = re.compile(r": a renvoyé .*? au lieu de [^;]*")
 _GOT = re.compile(r"\bgot (an? [\w.]+) \([^;]*?\)(?=;|$)")
+_GOT_FR = re.compile(r"\bpas (une? [\w.]+) \([^;]*?\)(?=;|$)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
-_PERCENT = re.compile(r"\s*\(N%\)")
+_PERCENT = re.compile(r"\s*\(N\s?%\)")
 _TUPLE = re.compile(r"\((?:\s*N\s*,)+\s*(?:N\s*)?\)|\(N\)")
 _SPACES = re.compile(r"\s+")
 
@@ -142,9 +173,12 @@ def normalise_message(message: str) -> str:
     text = _SPACES.sub(" ", message).strip()
     text = _WHERE.sub("", text)
     text = _ITEM.sub(r"item N is …, expected … (\1 items, expected \2)", text)
-    text = _FROM.sub(r"\1, from …", text)
+    text = _ITEM_FR.sub(r"l'élément N vaut … au lieu de … (\1 éléments au lieu de \2)", text)
+    text = _FROM.sub(r"\1, \2 …", text)
     text = _RETURNED.sub(": returned …, expected …", text)
+    text = _RETURNED_FR.sub(": a renvoyé … au lieu de …", text)
     text = _GOT.sub(r"got \1 (…)", text)
+    text = _GOT_FR.sub(r"pas \1 (…)", text)
     text = _collapse_brackets(text)
     text = _NUMBER.sub("N", text)
     text = _PERCENT.sub("", text)
@@ -152,12 +186,8 @@ def normalise_message(message: str) -> str:
     return _clip(_SPACES.sub(" ", text).strip(), MAX_REASON)
 
 
-def _status_text(status: str) -> str:
-    return STATUS_TEXT.get(status, ("", status))[1]
-
-
 def _reason_status_text(status: str) -> str:
-    return "likely mistake" if status == "mistake" else _status_text(status)
+    return t("class_report.reasons.likely_mistake") if status == "mistake" else status_label(status)
 
 
 SAME_MESSAGE = ("not_implemented", "missing", "violation")   # one message for every case of a function
@@ -166,16 +196,22 @@ SAME_MESSAGE = ("not_implemented", "missing", "violation")   # one message for e
 def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -> tuple[tuple, str, str]:
     """What a failing case is grouped under: (key, status, text shown).
 
-    A diagnosis (the name of a known mistake) groups by itself, across functions and
-    statuses. A problem of the whole exercise (import error, rule violation: every case of it
-    carries the same text) groups by its text across functions. Any other failure groups by
-    function, status and normalised message.
+    A diagnosed mistake (`mistake`, the name of a known mistake) groups by its name, across
+    functions and statuses, hidden cases included (bulk results keep it for them); its text is
+    the name here, the hint replaces it once the class is counted (_mistake_reason_text). A
+    diagnosis without a name (a property hint) groups by its text. A problem of the whole
+    exercise (import error, rule violation: every case of it carries the same text) groups by
+    its text across functions. Any other failure groups by function, status and normalised
+    message.
 
     A hidden case's message is not in the results. It takes the message of the public cases
     of the same function (same submission) with the same status when those say one thing
     (`public`: (function, status) -> message, see _public_messages); otherwise it groups by
     function and status, as "hidden case: no message in the results"."""
     status = _text(case.get("status"))
+    mistake = case.get("mistake")
+    if mistake:
+        return ("mistake", _text(mistake)), "mistake", _text(mistake)
     diagnosis = case.get("diagnosis")
     if diagnosis:
         return ("diagnosis", _text(diagnosis)), "mistake", _text(diagnosis)
@@ -184,7 +220,7 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
     if not message and public:
         message = public.get((function, status), "")
     if not message:
-        return ("hidden", function, status), status, "hidden case: no message in the results"
+        return ("hidden", function, status), status, t("class_report.reasons.hidden_case")
     normal = normalise_message(message)
     if status == "violation" and normal.startswith("rule violation: "):
         normal = normal[len("rule violation: "):]
@@ -245,27 +281,28 @@ def histogram_svg(bins: list[dict]) -> Markup:
     width = left + n * (bar_w + gap) + 10
     height = top + plot_h + 40
     out = [f'<svg class="chart histogram" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'role="img" aria-label="score histogram" font-family="system-ui, sans-serif">']
+           f'role="img" aria-label="{escape(t("class_report.charts.histogram_label"))}" '
+           f'font-family="system-ui, sans-serif">']
     # axis and a few grid lines
     ticks = sorted({0, biggest, (biggest + 1) // 2}) if biggest else [0]
-    for t in ticks:
-        y = top + plot_h - (plot_h * t / biggest if biggest else 0)
+    for tick in ticks:
+        y = top + plot_h - (plot_h * tick / biggest if biggest else 0)
         out.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{width - 6}" y2="{y:.1f}" stroke="#eaeef2"/>')
-        out.append(_svg_text(left - 7, y + 4, str(t), size=10, anchor="end", fill="#656d76"))
+        out.append(_svg_text(left - 7, y + 4, str(tick), size=10, anchor="end", fill="#656d76"))
     for i, b in enumerate(bins):
         x = left + gap / 2 + i * (bar_w + gap)
         h = plot_h * b["count"] / biggest if biggest else 0
         y = top + plot_h - h
-        word = "submission" if b["count"] == 1 else "submissions"
+        tip = t("class_report.charts.bin_title", count=b["count"], label=b["label"])
         out.append(f'<rect class="bin" x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" rx="2" '
                    f'fill="{LEVEL_COLORS[b["level"]]}" data-bin="{escape(b["label"])}" data-count="{b["count"]}">'
-                   f'<title>{escape(b["label"])} points: {b["count"]} {word}</title></rect>')
+                   f'<title>{escape(tip)}</title></rect>')
         out.append(_svg_text(x + bar_w / 2, y - 5, str(b["count"]), size=11, anchor="middle",
                              extra=' font-weight="600" class="count"'))
         out.append(_svg_text(x + bar_w / 2, top + plot_h + 15, b["label"], size=10, anchor="middle",
                              fill="#656d76"))
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 6}" y2="{top + plot_h}" stroke="#8c959f"/>')
-    out.append(_svg_text(left, top + plot_h + 33, "points", size=10, fill="#656d76"))
+    out.append(_svg_text(left, top + plot_h + 33, t("class_report.charts.points_axis"), size=10, fill="#656d76"))
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -276,18 +313,21 @@ def exercise_bars_svg(exercises: list[dict]) -> Markup:
     width = label_w + bar_w + 150
     height = max(row_h, row_h * len(exercises)) + 8
     out = [f'<svg class="chart exercise-means" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'role="img" aria-label="mean score per exercise" font-family="system-ui, sans-serif">']
+           f'role="img" aria-label="{escape(t("class_report.charts.means_label"))}" '
+           f'font-family="system-ui, sans-serif">']
     for i, e in enumerate(exercises):
         y = 4 + i * row_h
-        out.append(f'<g><title>{escape(e["title"])}: mean {escape(e["mean"])} / {escape(e["points"])} points'
-                   f' ({e["percent"]}%)</title>')
+        tip = t("class_report.charts.mean_title", title=e["title"], mean=e["mean"], points=e["points"],
+                percent=e["percent"])
+        out.append(f'<g><title>{escape(tip)}</title>')
         out.append(_svg_text(label_w - 8, y + 15, _clip(e["title"], 34), anchor="end"))
         out.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="14" rx="7" fill="#eaeef2"/>')
         filled = bar_w * min(max(e["percent"], 0.0), 100.0) / 100
         if filled > 0:
             out.append(f'<rect x="{label_w}" y="{y + 4}" width="{filled:.1f}" height="14" rx="7" '
                        f'fill="{LEVEL_COLORS[_level(e["percent"])]}"/>')
-        value = f'{e["mean"]} / {e["points"]} ({e["percent"]:.0f}%)' if e["graded"] else "not graded"
+        value = (f'{e["mean"]} / {e["points"]} ({e["percent"]:.0f}%)' if e["graded"]
+                 else t("class_report.charts.not_graded"))
         out.append(_svg_text(label_w + bar_w + 8, y + 15, value, size=11, fill="#424a53"))
         out.append("</g>")
     out.append("</svg>")
@@ -314,11 +354,45 @@ def _cases_of(exercise: dict) -> list[dict]:
 
 def _breakdown(counter: Counter) -> str:
     """"12 failed · 3 timeout", the non-passing statuses, most frequent first."""
-    return " · ".join(f"{n} {_status_text(s)}" for s, n in sorted(counter.items(), key=lambda x: (-x[1], x[0])))
+    return " · ".join(status_count(s, n) for s, n in sorted(counter.items(), key=lambda x: (-x[1], x[0])))
+
+
+def _known_mistakes(assignment) -> dict:
+    """{name: mistake} from the assignment's mistakes module (instructor side), {} without it."""
+    from .diagnosis import load_mistakes
+    try:
+        found = load_mistakes(assignment) if getattr(assignment, "mistakes", None) else []
+    except Exception:           # a broken or absent module: the overview still shows the names
+        found = []
+    return {getattr(m, "name", None): m for m in found or [] if getattr(m, "name", None)}
+
+
+def _mistake_hint(mistake) -> str:
+    """The mistake's one-line explanation in the page's language (reference/mistakes.py's
+    Mistake has explanation / explanation_fr; a Known has en / fr)."""
+    if language() == "fr":
+        text = getattr(mistake, "fr", None) or getattr(mistake, "explanation_fr", None)
+    else:
+        text = None
+    return _text(text or getattr(mistake, "en", None) or getattr(mistake, "explanation", None))
+
+
+def _mistake_reason_text(name: str, mistake, diagnosis: str) -> str:
+    """What a reason grouped by a mistake's name says: the line a student reads for it (hint,
+    slide, name: diagnosis.Known.text) when the mistake is known here, else the first diagnosis
+    seen (a public case's hint), else the name."""
+    from .diagnosis import Known
+    if mistake is not None and _mistake_hint(mistake):
+        known = Known(name=name, function=_text(getattr(mistake, "function", "")),
+                      slide=_text(getattr(mistake, "slide", "")),
+                      en=_text(getattr(mistake, "en", None) or getattr(mistake, "explanation", None)),
+                      fr=_text(getattr(mistake, "fr", None) or getattr(mistake, "explanation_fr", None)))
+        return known.text(language())
+    return diagnosis or name
 
 
 def class_view(results: list[dict], assignment, now: datetime | None = None) -> dict:
-    results = [r.to_json() if hasattr(r, "to_json") else r for r in results]
+    results = [r.to_json(instructor=True) if hasattr(r, "to_json") else r for r in results]
     results = [r for r in results if isinstance(r, dict)]
     max_score = _num(getattr(assignment, "max_score", 0)) or max((_num(r.get("max_score")) for r in results),
                                                                   default=0.0) or 100.0
@@ -331,6 +405,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                          "full": 0, "zero": 0} for e in assignment.exercises}
     case_stats: dict = {}
     reasons: dict = {}
+    mistakes: dict = {}     # name -> {"functions": Counter, "students": {index: [sid, hidden only]}, "cases"}
     for index, r in enumerate(results):
         sid, name = _student(r, index)
         status = _text(r.get("status")) or "ok"
@@ -339,7 +414,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
         graded = status != "invalid"
         passed = total = 0
         row = {"id": sid, "name": name, "href": report_href(sid), "status": status,
-               "status_text": RESULT_STATUS_TEXT.get(status, status), "score": score,
+               "status_text": result_status_text(status), "score": score,
                "score_text": points_text(score), "max_text": points_text(r_max or max_score),
                "percent": _percent(score, r_max or max_score), "duration": _num(r.get("duration")),
                "detail": "", "order": index}
@@ -381,12 +456,23 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                     cs["passed"] += 1
                     continue
                 cs["statuses"][cstatus] += 1
+                if c.get("mistake"):
+                    mname = _text(c.get("mistake"))
+                    m = mistakes.get(mname)
+                    if m is None:
+                        m = mistakes[mname] = {"functions": Counter(), "students": {}, "cases": 0}
+                    m["functions"][cs["function"]] += 1
+                    m["cases"] += 1
+                    seen = m["students"].setdefault(index, [sid, True])
+                    seen[1] = seen[1] and cs["visibility"] == "hidden"
                 key, rstatus, text = reason_key(c, problems, public)
                 reason = reasons.get(key)
                 if reason is None:
                     reason = reasons[key] = {"text": text, "status": rstatus, "cases": 0,
                                              "functions": Counter(), "students": {}, "example": "",
-                                             "example_case": ""}
+                                             "example_case": "", "diagnosis": ""}
+                if not reason["diagnosis"] and c.get("diagnosis"):
+                    reason["diagnosis"] = _text(c.get("diagnosis"))
                 reason["cases"] += 1
                 reason["functions"][cs["function"]] += 1
                 reason["students"].setdefault(index, sid)
@@ -432,6 +518,28 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                       "hidden": cs["visibility"] == "hidden"})
     cases.sort(key=lambda c: (c["rate"], exercise_rank.get(c["exercise"], len(exercise_rank)), c["id"]))
 
+    # diagnosed mistakes: the hint and slide from the assignment's mistakes module
+    known = _known_mistakes(assignment) if mistakes or any(k[0] == "mistake" for k in reasons) else {}
+    for key, x in reasons.items():
+        if key[0] == "mistake":
+            x["text"] = _mistake_reason_text(key[1], known.get(key[1]), x["diagnosis"])
+    mistake_rows = []
+    for mname, m in mistakes.items():
+        k = known.get(mname)
+        who = sorted(({"id": sid, "href": report_href(sid), "hidden_only": hidden_only}
+                      for sid, hidden_only in m["students"].values()),
+                     key=lambda s: (s["id"].casefold(), s["id"]))
+        functions = [f for f, _ in sorted(m["functions"].items(), key=lambda item: (-item[1], item[0]))]
+        mistake_rows.append({
+            "name": mname, "known": k is not None,
+            "function": _text(getattr(k, "function", "")) if k is not None else ", ".join(functions),
+            "exercise": _text(getattr(k, "exercise", "")) if k is not None else "",
+            "hint": _mistake_hint(k) if k is not None else "",
+            "slide": _text(getattr(k, "slide", "")) if k is not None else "",
+            "students": len(who), "hidden_only": sum(s["hidden_only"] for s in who),
+            "cases": m["cases"], "links": who})
+    mistake_rows.sort(key=lambda m: (-m["students"], -m["cases"], m["name"]))
+
     # failure reasons: most students first
     ranked = sorted(reasons.values(), key=lambda x: (-len(x["students"]), -x["cases"], x["text"]))
     top = []
@@ -443,21 +551,25 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                     "functions": [{"name": f, "count": n} for f, n in
                                   sorted(x["functions"].items(), key=lambda item: (-item[1], item[0]))],
                     "example": x["example"], "example_case": x["example_case"],
+                    "example_html": _example_html(x["example_case"], x["example"]) if x["example"] else "",
                     "links": [{"id": i, "href": report_href(i)} for i in ids[:MAX_STUDENT_LINKS]],
                     "more": max(0, len(ids) - MAX_STUDENT_LINKS)})
 
     attention = [{"status": s, "title": title, "rows": sorted(by_status.get(s, []), key=_id_order)}
-                 for s, title in (("timeout", "Timed out"), ("crash", "Crashed"), ("invalid", "Invalid"),
-                                  ("violation", "Rule violations"))]
+                 for s, title in (("timeout", t("class_report.attention.timeout")),
+                                  ("crash", t("class_report.attention.crash")),
+                                  ("invalid", t("class_report.attention.invalid")),
+                                  ("violation", t("class_report.attention.violation")))]
     slowest = sorted(students, key=lambda s: (-s["duration"], _id_order(s)))[:TOP_SLOWEST]
     for s in students:
         s["duration_text"] = f"{s['duration']:.2f} s"
 
     return {
-        "title": _text(getattr(assignment, "title", "")) or "Class overview",
+        "title": _text(getattr(assignment, "title", "")) or t("class_report.default_title"),
         "generated": (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip(),
         "submissions": len(results), "graded": n_graded, "invalid": len(by_status.get("invalid", [])),
-        "counts": [{"status": s, "text": RESULT_STATUS_TEXT.get(s, s), "n": len(by_status.get(s, []))}
+        "counts": [{"status": s, "text": result_status_count(s, len(by_status.get(s, []))),
+                    "n": len(by_status.get(s, []))}
                    for s in [*RESULT_STATUSES, *sorted(set(by_status) - set(RESULT_STATUSES))]
                    if by_status.get(s)],
         "stats": stats, "max_score": points_text(max_score), "bin_width": points_text(BIN_WIDTH),
@@ -465,9 +577,17 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
         "exercises": exercises_hardest, "cases": cases,
         "hidden_cases": sum(c["hidden"] for c in cases),
         "reasons": top, "reasons_total": len(reasons), "failing_cases": sum(x["cases"] for x in reasons.values()),
+        "mistakes": mistake_rows, "mistakes_known": bool(known),
         "attention": attention, "slowest": slowest,
         "students": sorted(students, key=_id_order),
     }
+
+
+def _example_html(case_id: str, message: str) -> Markup:
+    """"e.g. <case id in a monospace span>: message", the catalog's sentence with the case id
+    styled; the id and the message (students' text) escaped."""
+    sentence = Markup(escape(t("class_report.reasons.example")))    # the template, its fields unfilled
+    return sentence.format(case=Markup('<span class="case-id">{}</span>').format(case_id), message=message)
 
 
 def _id_order(row: dict):
@@ -479,7 +599,7 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
     what crashed, which functions timed out."""
     if status == "invalid":
         notes = [_text(n) for n in result.get("notes") or [] if n]
-        return _clip("; ".join(notes) or "no reason recorded", MAX_DETAIL)
+        return _clip("; ".join(notes) or t("class_report.detail.no_reason"), MAX_DETAIL)
     if status == "violation":
         texts = []
         for e in exercises:
@@ -487,31 +607,36 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
             if any(c.get("status") == "violation" for c in cases):
                 texts += [_text(p) for p in e.get("problems") or [] if p] or \
                     [_text(c.get("message")) for c in cases if c.get("status") == "violation" and c.get("message")]
-        return _clip("; ".join(dict.fromkeys(texts)) or "rule violation", MAX_DETAIL)
+        return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.rule_violation"), MAX_DETAIL)
     if status == "crash":
         texts = [_text(c.get("message")) for e in exercises for c in _cases_of(e)
-                 if c.get("status") == "error" and "worker" in _text(c.get("message"))]
-        return _clip("; ".join(dict.fromkeys(texts)) or "the worker crashed", MAX_DETAIL)
+                 if c.get("status") == "error" and any(w in _text(c.get("message")) for w in WORKER_WORDS)]
+        return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.crashed"), MAX_DETAIL)
     if status == "timeout":
         functions = Counter(_text(c.get("function")) for e in exercises for c in _cases_of(e)
                             if c.get("status") == "timeout")
         if functions:
-            return _clip("timed out: " + ", ".join(f"{f} ({n} case{'s' if n > 1 else ''})"
-                                                   for f, n in functions.items()), MAX_DETAIL)
-        return "timed out"
+            listed = ", ".join(t("class_report.detail.function_cases", count=n, function=f)
+                               for f, n in functions.items())
+            return _clip(t("class_report.detail.timed_out_in", functions=listed), MAX_DETAIL)
+        return t("class_report.detail.timed_out")
     return ""
 
 
 # --- rendering ---------------------------------------------------------------------------------
 
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                       lstrip_blocks=True, undefined=StrictUndefined)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True, undefined=StrictUndefined)
+    env.globals["t"] = t                # the template's words, from the catalogs (section class_report)
+    env.globals["kind_label"] = kind_label
+    return env
 
 
 def render_class_report(results: list[dict], assignment, now: datetime | None = None) -> str:
-    """The class overview as one self-contained HTML page."""
-    return _environment().get_template("class.html.j2").render(v=class_view(results, assignment, now))
+    """The class overview as one self-contained HTML page, in the current language (grader.i18n)."""
+    return _environment().get_template("class.html.j2").render(v=class_view(results, assignment, now),
+                                                               lang=language())
 
 
 def write_class_report(results: list[dict], assignment, out: Path) -> Path:

@@ -67,7 +67,9 @@ Consequences, all followed below:
   stays far below what an environment variable can hold (the reporter reads it from one).
 
 The step summary is Markdown for $GITHUB_STEP_SUMMARY: a points line, a table per exercise,
-failing public cases with their messages in <details>, hidden cases only as counts. Messages are
+failing public cases with their messages in <details>, hidden cases only as counts; its words are
+in the language of the run (grader/i18n.py, section export_github), the runner result's field
+names and statuses never change (the reporter reads them). Messages are
 student-influenced text: control characters and ANSI sequences removed, HTML escaped, table
 pipes and Markdown punctuation backslash-escaped, newlines as <br>.
 """
@@ -80,11 +82,18 @@ import os
 from pathlib import Path
 
 from .export_junit import ERROR_STATUSES, case_message, clean_text
+from .i18n import t
 
 MESSAGE_LIMIT = 500
 PASS, FAIL, ERROR = "pass", "fail", "error"
-LABELS = {"failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "not_implemented": "todo",
-          "missing": "MISSING", "violation": "RULE"}
+
+
+def verdict_label(status: str) -> str:
+    """The verdict column of the summary's case tables ("FAIL", "todo"…); an unknown status escaped."""
+    labels = {"failed": t("export_github.label.failed"), "error": t("export_github.label.error"),
+              "timeout": t("export_github.label.timeout"), "not_implemented": t("export_github.label.not_implemented"),
+              "missing": t("export_github.label.missing"), "violation": t("export_github.label.violation")}
+    return labels.get(status) or md_escape(status)
 
 
 def _cases(result: dict):
@@ -131,62 +140,65 @@ def step_summary(result: dict) -> str:
     passed = sum(c["status"] == "passed" for c in cases)
     hidden_failing = [(e, c) for e, c in _cases(result) if c["status"] != "passed" and c["visibility"] == "hidden"]
     icon = "✅" if cases and passed == len(cases) else "❌"
-    lines = [f"## {icon} Points {_points(result['score'])}/{_points(result['max_score'])}", ""]
+    lines = [t("export_github.points", icon=icon, score=_points(result["score"]),
+               max_score=_points(result["max_score"])), ""]
     student = result.get("student") or {}
-    facts = [f"status: **{md_escape(result['status'])}**", f"{passed}/{len(cases)} cases passed"]
+    facts = [t("export_github.status", status=md_escape(result["status"])),
+             t("export_github.cases_passed", passed=passed, total=len(cases))]
     if student.get("id"):
-        facts.insert(0, f"student {md_escape(student['id'])}")
+        facts.insert(0, t("export_github.student", id=md_escape(student["id"])))
     if result.get("expected_from") == "public-cases file":
-        facts.append("public cases only: the hidden cases are graded by the instructor")
+        facts.append(t("export_github.public_only"))
     lines += [" · ".join(facts), ""]
     for note in result.get("notes", []):
-        lines.append(f"> note: {md_escape(_cut(clean_text(note)))}")
+        lines.append(t("export_github.note", note=md_escape(_cut(clean_text(note)))))
     if result.get("notes"):
         lines.append("")
-    lines += ["| exercise | passed | points |", "| --- | ---: | ---: |"]
+    lines += [t("export_github.table.header"), "| --- | ---: | ---: |"]
     for e in exercises:
         mark = "✅" if e["passed"] == e["total"] else "❌"
         lines.append(f"| {mark} {md_escape(e['name'])} | {e['passed']}/{e['total']} | "
                      f"{_points(e['score'])} / {_points(e['max_score'])} |")
-    lines += [f"| **total** | **{passed}/{len(cases)}** | "
+    total = t("export_github.table.total")
+    lines += [f"| **{total}** | **{passed}/{len(cases)}** | "
               f"**{_points(result['score'])} / {_points(result['max_score'])}** |", ""]
 
     failing_public = [(e, [c for c in e["cases"] if c["status"] != "passed" and c["visibility"] != "hidden"])
                       for e in exercises]
     if any(cs for _, cs in failing_public) or any(e.get("problems") for e in exercises):
-        lines += ["### Failing public cases", ""]
+        lines += [t("export_github.failing.title"), ""]
         for e, failing in failing_public:
             if not failing and not e.get("problems"):
                 continue
-            lines += [f"<details><summary>{html.escape(clean_text(e['name']))}: {len(failing)} failing public "
-                      f"case(s)</summary>", ""]
+            lines += [t("export_github.failing.summary", count=len(failing),
+                        exercise=html.escape(clean_text(e["name"]))), ""]
             for problem in e.get("problems", []):
-                lines.append(f"- **problem:** {md_escape(_cut(clean_text(problem)))}")
+                lines.append(t("export_github.failing.problem", problem=md_escape(_cut(clean_text(problem)))))
             todo = [c for c in failing if c["status"] == "not_implemented"]
             if todo:
                 functions = list(dict.fromkeys(c["function"] for c in todo))
-                lines.append(f"- not implemented yet: {', '.join(_code(f) for f in functions)}")
+                lines.append(t("export_github.failing.not_implemented", count=len(functions),
+                               functions=", ".join(_code(f) for f in functions)))
             others = [c for c in failing if c["status"] != "not_implemented"]
             if e.get("problems") or todo:
                 lines.append("")
             if others:
-                lines += ["| case | verdict | message |", "| --- | --- | --- |"]
+                lines += [t("export_github.failing.header"), "| --- | --- | --- |"]
                 for c in others:
                     message = md_escape(_cut(case_message(c)))
                     if c.get("diagnosis"):
                         message += "<br>" + md_escape(_cut(clean_text(c["diagnosis"])))
-                    lines.append(f"| {_code(c['id'])} | {LABELS.get(c['status'], md_escape(c['status']))} "
-                                 f"| {message} |")
+                    lines.append(f"| {_code(c['id'])} | {verdict_label(c['status'])} | {message} |")
                 lines.append("")
             lines += ["</details>", ""]
         if any(c["status"] != "not_implemented" for _, cs in failing_public for c in cs):
-            lines += [f"Replay one case with all its details: {_code('grade --case CASE_ID')}", ""]
+            lines += [t("export_github.replay", command=_code("grade --case CASE_ID")), ""]
     if hidden_failing:
         per_exercise = {}
         for e, _ in hidden_failing:
             per_exercise[e["name"]] = per_exercise.get(e["name"], 0) + 1
         detail = ", ".join(f"{md_escape(name)}: {n}" for name, n in per_exercise.items())
-        lines += [f"**Hidden cases:** {len(hidden_failing)} failing ({detail}).", ""]
+        lines += [t("export_github.hidden", count=len(hidden_failing), detail=detail), ""]
     return "\n".join(lines)
 
 

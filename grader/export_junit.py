@@ -59,7 +59,8 @@ grey, and the Windy Road schema has no `<skipped>` at all. Hence:
 and `skipped="0"` on every suite: the grader never skips a case it was asked to grade.
 
 Hidden cases carry no message in the JSON; their text is "hidden case: <verdict>" — nothing more
-is known, nothing more is written.
+is known, nothing more is written. Texts are in the language of the run (grader/i18n.py, section
+export_junit); element and attribute names, statuses in `type` and property names never change.
 
 Student-controlled text (exception messages) can hold characters XML 1.0 forbids
 (`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
@@ -73,6 +74,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .files import atomic_write
+from .i18n import t
 
 FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
 ERROR_STATUSES = ("error", "timeout")
@@ -87,11 +89,20 @@ def clean_text(text) -> str:
     return _ILLEGAL_XML.sub("", _ANSI.sub("", "" if text is None else str(text)))
 
 
+def verdict_text(status: str) -> str:
+    """A case's status in words: "failed", "error", "timeout", "not implemented", …"""
+    words = {"passed": t("export_junit.status.passed"), "failed": t("export_junit.status.failed"),
+             "error": t("export_junit.status.error"), "timeout": t("export_junit.status.timeout"),
+             "not_implemented": t("export_junit.status.not_implemented"),
+             "missing": t("export_junit.status.missing"), "violation": t("export_junit.status.violation")}
+    return words.get(status, str(status).replace("_", " "))
+
+
 def case_message(case: dict) -> str:
     """The grader's message for a case that did not pass; for a hidden case, only its verdict."""
     if case.get("visibility") == "hidden" or not case.get("message"):
-        what = case["status"].replace("_", " ")  # "failed", "error", "timeout", "not implemented", …
-        return f"hidden case: {what}" if case.get("visibility") == "hidden" else what
+        what = verdict_text(case["status"])
+        return t("export_junit.hidden_case", verdict=what) if case.get("visibility") == "hidden" else what
     return clean_text(case["message"])
 
 
@@ -166,7 +177,7 @@ def build_tree(result: dict) -> ET.Element:
             if case.get("visibility") != "hidden":
                 if case.get("diagnosis"):
                     lines.append(clean_text(case["diagnosis"]))
-                lines.append(f"replay: {_replay(case['id'], result)}")
+                lines.append(t("export_junit.replay", command=_replay(case["id"], result)))
             element.text = "\n".join(lines)
         if exercise.get("problems"):  # import errors, rule violations: suite-level output
             ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in exercise["problems"])

@@ -49,6 +49,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path, PurePath
 
 from .files import atomic_write
+from .i18n import t
 from .intake import CANVAS_FILE, CANVAS_TEXT, MOODLE_FILE, MOODLE_FOLDER
 
 GRADEBOOK = "gradebook.csv"
@@ -156,10 +157,30 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")   
 FORMULA_CONTROLS = ("\t", "\r")
 
 FEEDBACK_PROBLEM_CHARS = 200
-STATUS_WORDS = {"ok": "graded", "timeout": "graded, some code ran out of time",
-                "crash": "graded, some code crashed the grader's worker",
-                "invalid": "not graded: the submission could not be read",
-                "violation": "graded, with a rule violation"}
+
+
+def _status_words(status: str) -> str:
+    """A submission's status (a word of the JSON) in words, for the feedback comment."""
+    words = {"ok": lambda: t("gradebook.submission_status.ok"),
+             "timeout": lambda: t("gradebook.submission_status.timeout"),
+             "crash": lambda: t("gradebook.submission_status.crash"),
+             "invalid": lambda: t("gradebook.submission_status.invalid"),
+             "violation": lambda: t("gradebook.submission_status.violation")}
+    return words[status]() if status in words else status
+
+
+def _case_words(visibility, status) -> tuple[str, str]:
+    """A case's visibility and status (words of the JSON) as the feedback comment says them."""
+    visibilities = {"hidden": lambda: t("gradebook.visibility.hidden"),
+                    "public": lambda: t("gradebook.visibility.public")}
+    statuses = {"failed": lambda: t("gradebook.case_status.failed"),
+                "error": lambda: t("gradebook.case_status.error"),
+                "timeout": lambda: t("gradebook.case_status.timeout"),
+                "not_implemented": lambda: t("gradebook.case_status.not_implemented"),
+                "missing": lambda: t("gradebook.case_status.missing"),
+                "violation": lambda: t("gradebook.case_status.violation")}
+    return (visibilities[visibility]() if visibility in visibilities else str(visibility),
+            statuses[status]() if status in statuses else str(status).replace("_", " "))
 
 
 def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], out: Path, assignment_title: str,
@@ -176,12 +197,12 @@ def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], ou
     exercises = [(str(name), float(points)) for name, points in exercises]
     names = [name for name, _ in exercises]
     if len(set(names)) != len(names):
-        raise ValueError(f"exercise names repeat: {names}")
+        raise ValueError(t("gradebook.names_repeat", names=names))
     rows = sorted((_row(result, i, names) for i, result in enumerate(results)), key=lambda r: r["id"])
     seen = set()
     for row in rows:
         if row["id"] in seen:
-            raise ValueError(f"two results for student {row['id']!r}: give one result per student.")
+            raise ValueError(t("gradebook.two_results", student=repr(row["id"])))
         seen.add(row["id"])
     max_total = sum(points for _, points in exercises)
     now = _now()
@@ -205,14 +226,13 @@ def _row(result: dict, index: int, exercise_names: list[str]) -> dict:
     student = result.get("student") if isinstance(result, dict) else None
     if not isinstance(student, dict) or not isinstance(student.get("id"), str) or not student["id"]:
         where = result.get("submission", f"#{index}") if isinstance(result, dict) else f"#{index}"
-        raise ValueError(f"result {where}: no student id (`student` must be {{'id': ..., ...}}, as "
-                         f"`grade bulk` writes it).")
+        raise ValueError(t("gradebook.no_student_id", where=where))
     points = dict.fromkeys(exercise_names, 0.0)
     for exercise in result.get("exercises") or []:
         name = exercise.get("name")
         if name not in points:
-            raise ValueError(f"student {student['id']!r}: exercise {name!r} is not in the assignment "
-                             f"({', '.join(exercise_names)}): were the results made with another assignment?")
+            raise ValueError(t("gradebook.unknown_exercise", student=repr(student["id"]), exercise=repr(name),
+                               exercises=", ".join(exercise_names)))
         points[name] += float(exercise.get("score") or 0.0)
     return {"id": student["id"], "name": student.get("name") or "", "origin": student.get("origin") or "plain",
             "source": student.get("source") or "", "status": str(result.get("status") or ""),
@@ -230,25 +250,27 @@ def _first_problem(result: dict) -> str:
     for exercise in exercises:
         for problem in exercise.get("problems") or []:
             if problem:
-                return f"{exercise.get('name')}: {problem}"
+                return t("gradebook.exercise_problem", exercise=exercise.get("name"), problem=problem)
     for exercise in exercises:
         for case in exercise.get("cases") or []:
             if case.get("status") != "passed":
-                status = str(case.get("status", "failed")).replace("_", " ")
                 if case.get("visibility") == "hidden" or not case.get("message"):
-                    return f"{exercise.get('name')}/{case.get('function')}: a {case.get('visibility')} case {status}"
-                return f"{case.get('id')}: {case.get('message')}"
+                    visibility, status = _case_words(case.get("visibility"), case.get("status", "failed"))
+                    return t("gradebook.case_problem_brief", exercise=exercise.get("name"),
+                             function=case.get("function"), visibility=visibility, status=status)
+                return t("gradebook.case_problem", case_id=case.get("id"), message=case.get("message"))
     return ""
 
 
 def _feedback(row: dict, max_total: float) -> str:
-    status = row["status"]
-    text = f"Autograder: {_points(row['total'])}/{_points(max_total)} ({STATUS_WORDS.get(status, status)})."
+    score, total, status = _points(row["total"]), _points(max_total), _status_words(row["status"])
     problem = " ".join(_first_problem(row["result"]).split())
     if problem:
         if len(problem) > FEEDBACK_PROBLEM_CHARS:
             problem = problem[:FEEDBACK_PROBLEM_CHARS - 1].rstrip() + "…"
-        text += f" First problem: {problem}"
+        text = t("gradebook.feedback_problem", score=score, total=total, status=status, problem=problem)
+    else:
+        text = t("gradebook.feedback", score=score, total=total, status=status)
     return html.escape(text, quote=False)
 
 
@@ -292,10 +314,10 @@ def _moodle_csv(rows: list[dict], max_total: float, now: datetime) -> str:
         participant = _moodle_participant(row)
         if participant is None:
             identifier = MOODLE_PARTICIPANT + MOODLE_NOBODY
-            status = f"Not a Moodle submission ({row['origin']}: {row['id']}): this row is not imported"
+            status = t("gradebook.moodle.not_moodle", origin=row["origin"], student=row["id"])
         else:
             identifier = MOODLE_PARTICIPANT + participant
-            status = f"Autograded: {row['status']}"
+            status = t("gradebook.moodle.autograded", status=row["status"])
         table.append([identifier, _line(row["name"] or row["id"]), _line(status), _points(row["total"]),
                       _points(max_total), "Yes", "", modified, _line(_feedback(row, max_total))])
     return _csv(table)
@@ -320,7 +342,7 @@ def _points(value: float) -> str:
     """Half-up to 2 decimals, from the shortest decimal form of the float (2.675 → "2.68")."""
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"not a number of points: {value}")
+        raise ValueError(t("gradebook.not_points", value=value))
     rounded = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return f"{rounded + 0:.2f}".replace("-0.00", "0.00")
 

@@ -72,6 +72,7 @@ from pathlib import Path
 from .assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from .errors import GraderError
 from .files import atomic_write
+from .i18n import LANGUAGES, set_language, t
 
 ENGINE = Path(__file__).resolve().parent
 GRADESCOPE_TEMPLATES = ENGINE / "templates" / "gradescope"
@@ -98,9 +99,15 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the same course gives the same zip, byte for
 UNITS = 10**6                     # points are split in millionths: the tests add up exactly
 MAX_TEST_OUTPUT = 4000
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
-STATUS_WORDS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
-                "not_implemented": "not implemented yet", "missing": "function missing",
-                "violation": "rule violation"}
+
+
+def status_words(status: str) -> str:
+    """A test's verdict in words, for its output (students read it); an unknown status as it is."""
+    words = {"passed": t("gradescope.status.passed"), "failed": t("gradescope.status.failed"),
+             "error": t("gradescope.status.error"), "timeout": t("gradescope.status.timeout"),
+             "not_implemented": t("gradescope.status.not_implemented"),
+             "missing": t("gradescope.status.missing"), "violation": t("gradescope.status.violation")}
+    return words.get(status, status)
 
 
 # --- the zip (instructor side) -------------------------------------------------------------------
@@ -115,12 +122,11 @@ def build_autograder_zip(assignment: Assignment, out_zip: Path) -> Path:
     from .expected import reference_available
 
     if not reference_available(assignment):
-        raise GraderError("the Gradescope autograder needs the reference (the instructor's repository): "
-                          "hidden cases are computed from it for each student.")
+        raise GraderError(t("gradescope.error.no_reference"))
     files = autograder_files(assignment)
     out_zip = Path(out_zip).expanduser().resolve()
     if out_zip.is_dir():
-        raise GraderError(f"{out_zip} is a folder: give the path of the zip to write (e.g. autograder.zip).")
+        raise GraderError(t("gradescope.error.zip_is_folder", path=out_zip))
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     data = _zip_bytes(files)
     _check_zip(data, assignment)
@@ -138,12 +144,12 @@ def autograder_files(assignment: Assignment) -> dict[str, bytes]:
     for top in dict.fromkeys(m.split(".")[0] for m in modules if m):
         if (root / top).is_dir() and not (root / top).is_symlink():
             if not (root / top / "__init__.py").is_file():
-                raise GraderError(f"{root / top}: not a package (no __init__.py); the assignment names it.")
+                raise GraderError(t("gradescope.error.not_a_package", path=root / top))
             files.update(_tree(root / top, top))
         elif (root / f"{top}.py").is_file():
             files[f"{top}.py"] = (root / f"{top}.py").read_bytes()
         else:
-            raise GraderError(f"{assignment.path}: the module {top!r} it names is not in {root}.")
+            raise GraderError(t("gradescope.error.module_not_found", path=assignment.path, module=top, root=root))
     return dict(sorted(files.items()))
 
 
@@ -168,7 +174,7 @@ def _tree(folder: Path, prefix: str) -> dict[str, bytes]:
                 p.startswith(".") for p in rel.parts):
             continue
         if path.is_symlink():
-            raise GraderError(f"{path} is a symbolic link: the autograder zip holds real files only.")
+            raise GraderError(t("gradescope.error.symlink", path=path))
         if path.is_file():
             found[f"{prefix}/{rel.as_posix()}"] = path.read_bytes()
     return found
@@ -198,15 +204,15 @@ def _check_zip(data: bytes, assignment: Assignment):
         shipped = load_assignment(Path(tmp) / ASSIGNMENT_FILE)
         problems = []
         if [c.id for c in shipped.cases()] != [c.id for c in assignment.cases()]:
-            problems.append("its assignment does not hold the course's cases")
+            problems.append(t("gradescope.error.zip_cases"))
         if not reference_available(shipped):
-            problems.append("it lacks the reference")
+            problems.append(t("gradescope.error.zip_reference"))
         if any(n.split("/")[0] in ("tests", assignment.package) for n in names):
-            problems.append("it holds the tests or the stubs")
+            problems.append(t("gradescope.error.zip_tests"))
         if not {"setup.sh", "run_autograder", "grader/gradescope.py"} <= set(names):
-            problems.append("it lacks setup.sh, run_autograder or the engine")
+            problems.append(t("gradescope.error.zip_engine"))
     if problems:
-        raise GraderError(f"the autograder zip is wrong ({'; '.join(problems)}): a bug in grader/gradescope.py.")
+        raise GraderError(t("gradescope.error.zip_wrong", problems="; ".join(problems)))
 
 
 # --- inside Gradescope's container -------------------------------------------------------------
@@ -222,9 +228,7 @@ def run(autograder_root: Path) -> dict:
     except Exception as exc:  # the grader's side, never the student's: say so, keep the details for stdout
         traceback.print_exc(file=sys.stdout)
         reason = str(exc) if isinstance(exc, GraderError) else f"{type(exc).__name__}: {exc}"
-        results = _nothing_graded(
-            "The autograder could not grade this submission: a problem on the grader's side, not in your "
-            f"code ({reason}). Your instructor can see the details; submit again later or contact them.", started)
+        results = _nothing_graded(t("gradescope.grader_failed", reason=reason), started)
     write_results(root, results)
     return results
 
@@ -250,7 +254,8 @@ def _grade(root: Path, started: float) -> dict:
         plan = Expectations(assignment, use_reference=True).plan(cases, student=student)
         result = grade(assignment, submission, plan, student={"id": student, "origin": "gradescope"},
                        protect=[str(root)])
-        graded = target.relative_to(submitted).as_posix() if target.is_relative_to(submitted) else "your zip"
+        graded = (target.relative_to(submitted).as_posix() if target.is_relative_to(submitted)
+                  else t("gradescope.your_zip"))
         print(_instructor_summary(result, assignment, student, graded))
         return to_results(result, time.monotonic() - started, tidy, graded, student)
 
@@ -284,11 +289,11 @@ def resolve_submission(folder: Path, extract_to: Path) -> tuple[Path | None, str
     from . import intake
 
     if not folder.is_dir() or folder.is_symlink():
-        return None, "no submission folder was found: nothing was submitted."
+        return None, t("gradescope.no_submission_folder")
     try:
-        return intake._resolve_folder(folder, "your submission", extract_to)
+        return intake._resolve_folder(folder, t("gradescope.your_submission"), extract_to)
     except OSError as exc:
-        return None, f"{exc.filename or folder}: cannot be read ({exc.strerror})."
+        return None, t("gradescope.unreadable_file", path=exc.filename or folder, reason=exc.strerror)
 
 
 def _tidier(submitted: Path, extracted: Path):
@@ -304,8 +309,7 @@ def _tidier(submitted: Path, extracted: Path):
 
 
 def _unreadable(reason: str) -> str:
-    return (f"Nothing was graded: {reason}\n\nSubmit your modules (the exercises/ folder, or its .py files), "
-            f"one .py file with every function, or one notebook (.ipynb) — or a zip of them.")
+    return t("gradescope.nothing_graded", reason=reason) + "\n\n" + t("gradescope.what_to_submit")
 
 
 def _nothing_graded(output: str, started: float) -> dict:
@@ -333,7 +337,7 @@ def split_units(total_points: float, max_points: list[float]) -> list[int]:
 def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "", student: str = "") -> dict:
     """The engine's Result as Gradescope's results.json: one test per case, the score their sum."""
     tests, total = [], 0
-    lines = [f"Graded: {graded or 'your submission'}.", ""]
+    lines = [t("gradescope.output.graded", what=graded or t("gradescope.your_submission")), ""]
     hidden_count = 0
     for number, exercise in enumerate(result.exercises, 1):
         units = split_units(exercise.max_score, [c.max_points for c in exercise.cases])
@@ -351,21 +355,24 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
                 public_max += case_units
             tests.append({"name": case.id, "number": f"{number}.{index}", "score": earned / UNITS,
                           "max_score": case_units / UNITS, "status": "passed" if passed else "failed",
-                          "output": "passed" if passed else "failed" if hidden else tidy(_case_output(case)),
+                          "output": status_words("passed") if passed else status_words("failed") if hidden
+                          else tidy(_case_output(case)),
                           "output_format": "text", "name_format": "text",
                           "tags": [exercise.name], "visibility": VISIBILITY[case.visibility]})
         hidden_here = len(exercise.cases) - public_count
-        line = (f"{exercise.name}: public cases {public_passed}/{public_count} passed, "
-                f"{public_units / UNITS:.2f}/{public_max / UNITS:.2f} points")
         if hidden_here:
-            line += f"; {hidden_here} hidden case{'s' if hidden_here > 1 else ''} graded"
+            line = t("gradescope.output.exercise_hidden", count=hidden_here, exercise=exercise.name,
+                     passed=public_passed, total=public_count, points=public_units / UNITS,
+                     max_points=public_max / UNITS)
+        else:
+            line = t("gradescope.output.exercise", exercise=exercise.name, passed=public_passed, total=public_count,
+                     points=public_units / UNITS, max_points=public_max / UNITS)
         lines.append(line)
         lines += [f"  {tidy(problem)}" for problem in exercise.problems]
     if hidden_count:
-        lines += ["", f"The {hidden_count} hidden cases count in your score; their results and your total are "
-                      f"shown when your instructor publishes the grades."]
+        lines += ["", t("gradescope.output.hidden", count=hidden_count)]
     if result.notes:
-        lines += ["", "Notes:"] + [f"  {tidy(note)}" for note in result.notes]
+        lines += ["", t("gradescope.output.notes")] + [f"  {tidy(note)}" for note in result.notes]
     return {"score": round(total / UNITS, 6), "execution_time": _seconds(seconds),
             "output": "\n".join(lines)[:20000], "output_format": "text", "test_output_format": "text",
             "test_name_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
@@ -375,12 +382,13 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
 
 
 def _case_output(case) -> str:
-    text = STATUS_WORDS.get(case.status, case.status)
     if case.message:
-        text += f": {case.message}"
+        text = t("gradescope.output.verdict_message", verdict=status_words(case.status), message=case.message)
+    else:
+        text = status_words(case.status)
     if case.diagnosis:
         text += f"\n{case.diagnosis}"
-    text += f"\nReplay it in your repository: grade --case {case.id}"
+    text += "\n" + t("gradescope.output.replay", command=f"grade --case {case.id}")
     return text[:MAX_TEST_OUTPUT]
 
 
@@ -390,10 +398,11 @@ def _instructor_summary(result, assignment: Assignment, student: str, graded: st
     from .terminal import summary
 
     return "\n".join([
-        f"student {student}: graded {graded}; hidden cases seeded with {student_seed(assignment.salt, student)}",
-        f"isolation: {json.dumps(result.isolation)}",
+        t("gradescope.instructor.student", student=student, graded=graded,
+          seed=student_seed(assignment.salt, student)),
+        t("gradescope.instructor.isolation", isolation=json.dumps(result.isolation)),
         summary(result, colour=False),
-        f"replay a case on the downloaded submission: grade SUBMISSION --student {student} --case CASE_ID",
+        t("gradescope.instructor.replay", command=f"grade SUBMISSION --student {student} --case CASE_ID"),
     ])
 
 
@@ -406,26 +415,25 @@ def write_results(root: Path, results: dict) -> Path:
 # --- entry point -------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m grader.gradescope",
-        description="Grade a Gradescope submission: ROOT/submission with ROOT/source, into "
-                    "ROOT/results/results.json (what run_autograder does). With --build, write the autograder "
-                    "zip of the course repository you are in instead.")
+    p = argparse.ArgumentParser(prog="python -m grader.gradescope", description=t("gradescope.cli.description"))
     p.add_argument("root", nargs="?", default=os.environ.get("GRADESCOPE_ROOT", DEFAULT_ROOT),
-                   help="the autograder folder (default: $GRADESCOPE_ROOT or %(default)s)")
-    p.add_argument("--build", metavar="OUT.zip", help="write the autograder zip (instructor)")
+                   help=t("gradescope.cli.root_help"))
+    p.add_argument("--build", metavar="OUT.zip", help=t("gradescope.cli.build_help"))
+    p.add_argument("--lang", choices=LANGUAGES, help=t("gradescope.cli.lang_help"))
     args = p.parse_args(argv)
+    if args.lang:
+        set_language(args.lang)
     if args.build:
         from .assignment import find_assignment
         try:
             out = build_autograder_zip(load_assignment(find_assignment(Path.cwd())), Path(args.build))
         except GraderError as exc:
-            print(f"grade: error: {exc}", file=sys.stderr)
+            print(t("gradescope.cli.error", error=exc), file=sys.stderr)
             return 2
-        print(f"wrote {out}: upload it on Gradescope's Configure Autograder page")
+        print(t("gradescope.cli.wrote", path=out))
         return 0
     results = run(Path(args.root))
-    print(f"results.json written: score {results['score']:g}, {len(results['tests'])} tests")
+    print(t("gradescope.cli.results_written", count=len(results["tests"]), score=results["score"]))
     return 0
 
 

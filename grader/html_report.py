@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from .assignment import Assignment, CaseSpec, Lecture
+from .i18n import language, t
 from .result import STATUSES, CaseResult, ExerciseResult, Result
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -29,13 +31,52 @@ MAX_CHIPS = 40          # lists of words or pairs shown as chips, up to this man
 MAX_OUTPUT = 20_000     # characters of printed output shown
 MAX_INPUTS = 4_000      # characters of the inputs' description
 
-STATUS_TEXT = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!", "error"),
-               "timeout": ("◔", "timeout"), "not_implemented": ("…", "not implemented"),
-               "missing": ("?", "missing"), "violation": ("⊘", "rule violation")}
+STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◔", "not_implemented": "…",
+                "missing": "?", "violation": "⊘"}
 REPEATED_STATUSES = ("not_implemented", "missing", "violation")   # cases shown closed: same message each
-SOURCE_TEXT = {"reference": "computed by the reference solution",
-               "public-cases file": "read from the public-cases file shipped with the assignment"}
-FIGURE_TITLES = {"student": "yours", "expected": "expected", "difference": "difference (yours − expected)"}
+
+
+# --- words of the current language (looked up when a page is built, never at import) --------
+
+def status_label(status: str) -> str:
+    """A case's verdict in words ("passed", "rule violation"…); an unknown status as it is."""
+    labels = {"passed": t("html_report.status.passed"), "failed": t("html_report.status.failed"),
+              "error": t("html_report.status.error"), "timeout": t("html_report.status.timeout"),
+              "not_implemented": t("html_report.status.not_implemented"),
+              "missing": t("html_report.status.missing"), "violation": t("html_report.status.violation")}
+    return labels.get(status, status)
+
+
+def status_count(status: str, n: int) -> str:
+    """"3 passed", "1 rule violation": a number of cases with that verdict."""
+    counts = {"passed": t("html_report.status_count.passed", count=n),
+              "failed": t("html_report.status_count.failed", count=n),
+              "error": t("html_report.status_count.error", count=n),
+              "timeout": t("html_report.status_count.timeout", count=n),
+              "not_implemented": t("html_report.status_count.not_implemented", count=n),
+              "missing": t("html_report.status_count.missing", count=n),
+              "violation": t("html_report.status_count.violation", count=n)}
+    return counts.get(status, f"{n} {status}")
+
+
+def kind_label(kind: str) -> str:
+    """A case's kind in words (the tag beside its id); an unknown kind as it is."""
+    labels = {"lecture": t("html_report.kind.lecture"), "error": t("html_report.kind.error"),
+              "random": t("html_report.kind.random"), "fixed": t("html_report.kind.fixed")}
+    return labels.get(kind, kind)
+
+
+def source_text(source: str) -> str:
+    """Where the expected values came from, in words."""
+    texts = {"reference": t("html_report.source.reference"),
+             "public-cases file": t("html_report.source.public_cases_file")}
+    return texts.get(source, source)
+
+
+def figure_title(key: str) -> str:
+    titles = {"student": t("html_report.figure.student"), "expected": t("html_report.figure.expected"),
+              "difference": t("html_report.figure.difference")}
+    return titles.get(key, key)
 
 
 # --- small formatting helpers -------------------------------------------------------------
@@ -96,12 +137,12 @@ _STOPS = ((-1.0, (33, 102, 172)), (-0.66, (67, 147, 195)), (-0.33, (146, 197, 22
 NONFINITE_COLOR = "#1f2328"
 
 
-def diverging_color(t: float) -> str:
-    """The colour of t in [-1, 1] on a diverging blue–white–red scale."""
-    t = max(-1.0, min(1.0, float(t)))
+def diverging_color(x: float) -> str:
+    """The colour of x in [-1, 1] on a diverging blue–white–red scale."""
+    x = max(-1.0, min(1.0, float(x)))
     for (t0, c0), (t1, c1) in zip(_STOPS, _STOPS[1:]):
-        if t <= t1:
-            f = (t - t0) / (t1 - t0)
+        if x <= t1:
+            f = (x - t0) / (t1 - t0)
             return "#%02x%02x%02x" % tuple(round(a + (b - a) * f) for a, b in zip(c0, c1))
     return "#%02x%02x%02x" % _STOPS[-1][1]
 
@@ -120,13 +161,16 @@ def as_2d(array, lead: tuple | None = None) -> tuple[np.ndarray, str]:
     elif a.ndim > 2:
         lead = tuple(lead) if lead is not None and len(lead) == a.ndim - 2 and all(
             0 <= i < n for i, n in zip(lead, a.shape)) else (0,) * (a.ndim - 2)
-        which = "the first" if not any(lead) else "the"
-        notes.append(f"{a.ndim}-D array of shape {tuple(a.shape)}: showing {which} 2-D slice "
-                     f"[{''.join(f'{i}, ' for i in lead)}:, :]")
+        index = "".join(f"{i}, " for i in lead)
+        if not any(lead):
+            notes.append(t("html_report.heatmap.first_slice", ndim=a.ndim, shape=tuple(a.shape), index=index))
+        else:
+            notes.append(t("html_report.heatmap.slice", ndim=a.ndim, shape=tuple(a.shape), index=index))
         a = a[lead]
     rows, cols = a.shape
     if rows > MAX_CELLS or cols > MAX_CELLS:
-        notes.append(f"showing the first {min(rows, MAX_CELLS)} × {min(cols, MAX_CELLS)} of {rows} × {cols} values")
+        notes.append(t("html_report.heatmap.clipped", rows=min(rows, MAX_CELLS), cols=min(cols, MAX_CELLS),
+                       all_rows=rows, all_cols=cols))
         a = a[:MAX_CELLS, :MAX_CELLS]
     return a, "; ".join(notes)
 
@@ -190,7 +234,8 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     legend_y = top + grid_h + 12
     has_nonfinite = not finite.all()
     scale_text = f"−{vmax:.3g} … 0 … +{vmax:.3g}"
-    summary = f"min {values.min():.4g} · max {values.max():.4g}" if values.size else "no finite value"
+    summary = (t("html_report.heatmap.min_max", min=float(values.min()), max=float(values.max())) if values.size
+               else t("html_report.heatmap.no_finite_value"))
     nonfinite_text = f" · ■ {int((~finite).sum())} NaN/inf" if has_nonfinite else ""
     legend_w = max(9 * 12 + 6 + len(scale_text) * 5.6, len(summary + nonfinite_text) * 5.6)
     title_w = len(title) * 7.2
@@ -198,7 +243,7 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     height = int(legend_y + 34)
 
     out = [f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-           f'aria-label="{escape(title or "heatmap")}" font-family="system-ui, sans-serif">']
+           f'aria-label="{escape(title or t("html_report.heatmap.label"))}" font-family="system-ui, sans-serif">']
     if title:
         out.append(_svg_text(0, 13, title, size=12, extra=' font-weight="600"'))
     # column labels (names, or every index_step-th index)
@@ -245,8 +290,8 @@ def heatmap_svg(matrix, row_labels=None, col_labels=None, title: str = "", vmax:
     # legend: the scale, then the data's min and max
     steps = 9
     for k in range(steps):
-        t = -1 + 2 * k / (steps - 1)
-        out.append(f'<rect x="{k * 12}" y="{legend_y}" width="12" height="8" fill="{diverging_color(t)}"/>')
+        out.append(f'<rect x="{k * 12}" y="{legend_y}" width="12" height="8" '
+                   f'fill="{diverging_color(-1 + 2 * k / (steps - 1))}"/>')
     out.append(_svg_text(steps * 12 + 6, legend_y + 8, scale_text, size=10, fill="#656d76"))
     out.append(f'<text x="0" y="{legend_y + 24:.1f}" font-size="10" fill="#656d76">{escape(summary)}')
     if has_nonfinite:
@@ -351,7 +396,7 @@ def heatmap_groups(arrays: dict, lecture: Lecture | None = None, details: dict |
         lead, mark, marked = None, None, ""
         worst = _worst_element(parts, details)
         if worst is not None:
-            (lead, mark), marked = worst, "the worst element"
+            (lead, mark), marked = worst, t("html_report.heatmap.outlined_worst")
         elif "difference" in parts and np.ndim(parts["difference"]) >= 1:
             diff = np.asarray(parts["difference"], float)
             magnitude = np.where(np.isfinite(diff), np.abs(diff), -1.0)
@@ -359,22 +404,25 @@ def heatmap_groups(arrays: dict, lecture: Lecture | None = None, details: dict |
                 index = np.unravel_index(int(np.argmax(magnitude)), magnitude.shape)
                 cell = (0, int(index[0])) if diff.ndim == 1 else tuple(int(i) for i in index[-2:])
                 if max(cell) < MAX_CELLS:
-                    lead, mark, marked = tuple(int(i) for i in index[:-2]), cell, "the largest |difference|"
+                    lead, mark = tuple(int(i) for i in index[:-2]), cell
+                    marked = t("html_report.heatmap.outlined_largest")
         figures = []
         for key in ("student", "expected", "difference"):
             if key in parts:
-                figures.append(heatmap_svg(parts[key], rows, cols, FIGURE_TITLES[key],
+                figures.append(heatmap_svg(parts[key], rows, cols, figure_title(key),
                                            vmax if key != "difference" else None, mark, lead))
         notes = sorted({as_2d(v, lead)[1] for v in parts.values()} - {""})
         shapes = sorted({str(tuple(np.shape(v))) for k, v in parts.items() if k != "difference"})
-        caption = (f"shape {shapes[0]}" if len(shapes) == 1 else
-                   f"shapes differ: yours {tuple(np.shape(parts.get('student')))}, "
-                   f"expected {tuple(np.shape(parts.get('expected')))}")
+        if len(shapes) == 1:
+            caption = t("html_report.heatmap.shape", shape=shapes[0])
+        else:
+            caption = t("html_report.heatmap.shapes_differ", yours=tuple(np.shape(parts.get("student"))),
+                        expected=tuple(np.shape(parts.get("expected"))))
         if notes:
             caption += " — " + "; ".join(notes)
         if mark is not None:
-            caption += f" — outlined: {marked}"
-        groups.append({"name": name or "result", "caption": caption, "figures": figures})
+            caption += " — " + marked
+        groups.append({"name": name or t("html_report.result"), "caption": caption, "figures": figures})
     return groups
 
 
@@ -391,7 +439,7 @@ def value_table(value, decimals: int | None = None, lecture: Lecture | None = No
     if not isinstance(value, list):
         return {"kind": "table", "header": None, "rows": [{"label": None, "cells": [_number(value, decimals)]}]}
     if not value:
-        return {"kind": "chips", "items": ["(empty list)"], "more": 0}
+        return {"kind": "chips", "items": [t("html_report.empty_list")], "more": 0}
     nested = [isinstance(v, list) for v in value]
     words = all(isinstance(v, str) for v in value) or (all(nested) and all(
         isinstance(x, str) for v in value for x in v))
@@ -443,27 +491,31 @@ def detail_rows(details: dict) -> list[tuple[str, str]]:
     rows = []
     if "mismatches" in d:
         if "size" in d and "fraction" in d:
-            rows.append(("values outside tolerance",
-                         f"{d['mismatches']} of {d['size']} ({100 * float(d['fraction']):.0f}%)"))
+            rows.append((t("html_report.details.outside_tolerance"),
+                         t("html_report.details.outside_tolerance_value", count=d["mismatches"], size=d["size"],
+                           percent=100 * float(d["fraction"]))))
         else:
-            rows.append(("values that differ", str(d["mismatches"])))
+            rows.append((t("html_report.details.values_differ"), str(d["mismatches"])))
     if "max_abs_error" in d:
-        rows.append(("max abs error", f"{float(d['max_abs_error']):.3g}"))
+        rows.append((t("html_report.details.max_abs_error"), f"{float(d['max_abs_error']):.3g}"))
     if "max_rel_error" in d:
-        rows.append(("max rel error", f"{float(d['max_rel_error']):.3g}"))
+        rows.append((t("html_report.details.max_rel_error"), f"{float(d['max_rel_error']):.3g}"))
     if "worst_index" in d:
         where = "[" + ", ".join(str(i) for i in d["worst_index"]) + "]"
         text = where
         if "student_value" in d and "expected_value" in d:
-            text += f": yours {float(d['student_value']):.6g}, expected {float(d['expected_value']):.6g}"
-        rows.append(("worst element", text))
+            text = t("html_report.details.worst_value", where=where, yours=float(d["student_value"]),
+                     expected=float(d["expected_value"]))
+        rows.append((t("html_report.details.worst_element"), text))
     if "nonfinite" in d:
-        rows.append(("NaN/inf values", str(d["nonfinite"])))
+        rows.append((t("html_report.details.nonfinite"), str(d["nonfinite"])))
     if "student_shape" in d:
-        rows.append(("shape", f"yours {tuple(d['student_shape'])}, expected {tuple(d.get('expected_shape', ()))}"))
+        rows.append((t("html_report.details.shape"),
+                     t("html_report.details.shape_value", yours=tuple(d["student_shape"]),
+                       expected=tuple(d.get("expected_shape", ())))))
     margin = d.get("margin")
     if isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 1:
-        rows.append(("worst error / tolerance", f"{margin:.3g} ×"))
+        rows.append((t("html_report.details.margin"), f"{margin:.3g} ×"))
     for key, value in d.items():
         if key in _DETAIL_SKIP or key in ("mismatches", "max_abs_error", "max_rel_error", "worst_index",
                                           "nonfinite", "student_shape"):
@@ -479,7 +531,8 @@ def _inputs_text(inputs: dict | None) -> str:
     with np.printoptions(threshold=60, edgeitems=3, precision=4, linewidth=100):
         for name, value in inputs.items():
             if isinstance(value, np.ndarray):
-                lines.append(f"{name}: array of shape {value.shape}, dtype {value.dtype}\n{value!r}")
+                lines.append(t("html_report.inputs.array", name=name, shape=value.shape, dtype=value.dtype)
+                             + f"\n{value!r}")
             elif isinstance(value, dict):
                 inner = ", ".join(f"{k}: {getattr(v, 'shape', type(v).__name__)}" for k, v in value.items())
                 lines.append(f"{name}: dict {{{inner}}}")
@@ -517,9 +570,9 @@ def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
 
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
-    label_icon, label_text = STATUS_TEXT.get(case.status, ("•", case.status))
-    view = {"id": case.id, "anchor": _slug(case.id), "status": case.status, "icon": label_icon,
-            "status_text": label_text, "kind": case.kind, "points": points_text(case.points),
+    view = {"id": case.id, "anchor": _slug(case.id), "status": case.status,
+            "icon": STATUS_ICONS.get(case.status, "•"), "status_text": status_label(case.status),
+            "kind": case.kind, "kind_text": kind_label(case.kind), "points": points_text(case.points),
             "max_points": points_text(case.max_points), "hidden": case.visibility == "hidden",
             "passed": case.passed}
     if view["hidden"]:
@@ -532,17 +585,18 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
     if case.passed and lecture is not None:
         chosen = _numeric(_selected_output(case.student, outputs, lecture))
         if chosen is not None and chosen.ndim == 2:
-            name = lecture.output or "result"
+            name = lecture.output or t("html_report.result")
             groups = heatmap_groups({f"{name}/student": chosen}, lecture)
     traceback = case.details.get("traceback") or []
     output = case.output or ""
     if len(output) > MAX_OUTPUT:
-        output = output[:MAX_OUTPUT] + "\n[… output truncated in this report]"
+        output = output[:MAX_OUTPUT] + "\n" + t("html_report.output_truncated")
     values = []
     if not case.passed and not groups and case.student is not None and not (lecture and lecture.vocab):
-        values = [("yours", _brief(case.student)), ("expected", _brief(case.expected))]
+        values = [(t("html_report.values.yours"), _brief(case.student)),
+                  (t("html_report.values.expected"), _brief(case.expected))]
     view.update({
-        "message": case.message, "diagnosis": case.diagnosis, "traceback": "\n".join(str(t) for t in traceback),
+        "message": case.message, "diagnosis": case.diagnosis, "traceback": "\n".join(str(line) for line in traceback),
         "output": output, "details": detail_rows(case.details), "groups": groups, "values": values,
         "replay": replay(case.id) if not case.passed else "",
         "inputs": _inputs_text(case.inputs) if not case.passed else "",
@@ -558,7 +612,7 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
 def _brief(value) -> str:
     if isinstance(value, np.ndarray):
         with np.printoptions(threshold=40, edgeitems=3, precision=4, linewidth=100):
-            return f"array of shape {value.shape}, dtype {value.dtype}\n{value!r}"
+            return t("html_report.values.array", shape=value.shape, dtype=value.dtype) + f"\n{value!r}"
     text = repr(_plain(value))
     return text if len(text) <= 600 else text[:600] + " […]"
 
@@ -574,7 +628,7 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
     counts = {}
     for c in exercise.cases:
         counts[c.status] = counts.get(c.status, 0) + 1
-    statuses = " · ".join(f"{n} {STATUS_TEXT.get(status, ('', status))[1]}"
+    statuses = " · ".join(status_count(status, n)
                           for status, n in sorted(counts.items(), key=lambda item: STATUSES.index(item[0])
                                                   if item[0] in STATUSES else len(STATUSES)))
     public_failures = [c for c in cases if not c["passed"] and not c["hidden"]]
@@ -595,7 +649,7 @@ def report_view(result: Result, assignment: Assignment, replay: Callable[[str], 
     return {
         "title": assignment.title, "score": points_text(result.score), "max_score": points_text(result.max_score),
         "percent": _percent(result.score, result.max_score), "seed": result.seed,
-        "source": SOURCE_TEXT.get(result.source, result.source),
+        "source": source_text(result.source),
         "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         "submission": result.submission, "notes": list(result.notes), "status": result.status,
         "duration": f"{result.duration:.2f} s",
@@ -606,14 +660,19 @@ def report_view(result: Result, assignment: Assignment, replay: Callable[[str], 
     }
 
 
+@lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                       lstrip_blocks=True, undefined=StrictUndefined)
+    """One per process: compiling the template costs ~100 ms, rendering it a few (bulk: per student)."""
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True, undefined=StrictUndefined)
+    env.globals["t"] = t        # the template's words come from the catalogs, section html_report
+    return env
 
 
 def render_html(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> str:
-    """The report as one self-contained HTML page."""
-    return _environment().get_template("report.html.j2").render(r=report_view(result, assignment, replay))
+    """The report as one self-contained HTML page, in the current language (grader.i18n)."""
+    return _environment().get_template("report.html.j2").render(r=report_view(result, assignment, replay),
+                                                                lang=language())
 
 
 def write_html(result: Result, assignment: Assignment, path: Path, replay: Callable[[str], str]) -> Path:

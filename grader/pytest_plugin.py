@@ -58,6 +58,7 @@ tests/` collects the student's tests only; `pytest assignment.yaml` the cases on
 """
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
@@ -65,19 +66,17 @@ import pytest
 
 from .assignment import ASSIGNMENT_FILE, find_assignment
 from .errors import GraderError
+from .i18n import t
 
 PLUGIN_NAME = "seance11"
 STATE = pytest.StashKey()
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup(PLUGIN_NAME, "séance 11 grader: the public cases as tests")
+    group = parser.getgroup(PLUGIN_NAME, t("pytest_plugin.option.group"))
     group.addoption("--grade", action="store_true", default=False,
-                    help=f"collect the public cases of {ASSIGNMENT_FILE} even in the course repository "
-                         "(in a students' repository they are collected anyway)")
-    group.addoption("--grade-path", metavar="PATH", default=None,
-                    help="grade this folder of modules, .py file or .ipynb notebook instead of the "
-                         "assignment's package (exercises/); implies --grade")
+                    help=t("pytest_plugin.option.grade", file=ASSIGNMENT_FILE))
+    group.addoption("--grade-path", metavar="PATH", default=None, help=t("pytest_plugin.option.grade_path"))
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -138,7 +137,7 @@ class _State:
         except GraderError as exc:
             self.error = str(exc)
         except Exception:  # a bug of the grader: its traceback is the useful part
-            self.error = "the grader failed (please report it):\n" + traceback.format_exc()
+            self.error = t("pytest_plugin.grader_failed", traceback=traceback.format_exc())
 
 
 def _find(config) -> Path | None:
@@ -159,15 +158,15 @@ def pytest_configure(config):
     path = _find(config)
     if path is None:
         if asked:
-            raise pytest.UsageError(f"--grade: no {ASSIGNMENT_FILE} in {config.rootpath} or any folder above "
-                                    "it: run pytest inside the course or the students' repository.") from None
+            raise pytest.UsageError(t("pytest_plugin.no_assignment", file=ASSIGNMENT_FILE,
+                                      rootpath=config.rootpath)) from None
         return  # not a course: inert
     if not asked and _is_course_repository(path):
         return  # the instructor's repository: its own test suite, nothing added
     option = config.getoption("grade_path", None)
     submission = (Path(config.invocation_params.dir) / option).absolute() if option is not None else None
     config.stash[STATE] = _State(config, path, submission)
-    config.addinivalue_line("markers", f"{PLUGIN_NAME}: a public case of {ASSIGNMENT_FILE} (an item of the grader)")
+    config.addinivalue_line("markers", t("pytest_plugin.marker", name=PLUGIN_NAME, file=ASSIGNMENT_FILE))
     _add_assignment_to_args(config, path)
 
 
@@ -247,9 +246,8 @@ class CaseItem(pytest.Item):
             raise CaseFailed(state.error.splitlines()[0], state.error)
         case = state.cases.get(self.case.id)
         if case is None:
-            raise CaseFailed(f"{self.case.id}: no expected value for this case (is public_cases.npz up to date?)",
-                             f"{self.case.id}: no expected value for this case: restore public_cases.npz from "
-                             "the course repository.")
+            raise CaseFailed(t("pytest_plugin.no_expected.short", case_id=self.case.id),
+                             t("pytest_plugin.no_expected.long", case_id=self.case.id))
         if case.status != "passed":
             raise CaseFailed(_safe(case.message) or case.status, self._detail(state, case, False),
                              self._detail(state, case, True))
@@ -259,12 +257,13 @@ class CaseItem(pytest.Item):
         from .terminal import case_detail
         message = _safe(case.message)  # student text: no control character reaches the terminal
         detail = case_detail(state.result, case.id, colour)
-        if message:  # said once, on the first line
-            detail = detail.replace(f"\nmessage: {message}", "", 1)
+        if message:  # said once, on the first line: drop case_detail's own "message: …" line
+            detail = re.sub(r"\n[^\n:]{1,40}:[ \u00a0\u202f]" + re.escape(message) + r"(?=\n|$)", "", detail, count=1)
         head = f"\033[31m{message}\033[0m" if colour and message else message
-        likely = f"likely: {_safe(case.diagnosis)}" if case.diagnosis and case.visibility == "public" else ""
+        likely = t("pytest_plugin.likely", diagnosis=_safe(case.diagnosis)) \
+            if case.diagnosis and case.visibility == "public" else ""
         replay = "grade " + (f"{state.submission} " if state.submission else "") + f"--case {case.id}"
-        return "\n".join(filter(None, [head, likely, detail, f"replay: {replay}"]))
+        return "\n".join(filter(None, [head, likely, detail, t("pytest_plugin.replay", command=replay)]))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CaseFailed):
@@ -313,25 +312,24 @@ def pytest_report_header(config):
     try:
         where = state.submission or f"{state.load().package}/"
     except GraderError:
-        where = "the assignment's package"  # the collection error says why
-    return f"{PLUGIN_NAME}: the public cases of {state.path} as tests, grading {where} (-p no:{PLUGIN_NAME} turns this off)"
+        where = t("pytest_plugin.header_package")  # the collection error says why
+    return t("pytest_plugin.header", name=PLUGIN_NAME, path=state.path, where=where)
 
 
 def pytest_terminal_summary(terminalreporter):
     state = _state(terminalreporter.config)
     if state is None or not state.graded:
         return
-    terminalreporter.write_sep("-", f"{PLUGIN_NAME} grade")
+    terminalreporter.write_sep("-", t("pytest_plugin.summary.title", name=PLUGIN_NAME))
     if state.error is not None:
-        terminalreporter.write_line(f"not graded: {state.error.splitlines()[0]}", red=True)
+        terminalreporter.write_line(t("pytest_plugin.summary.not_graded", error=state.error.splitlines()[0]), red=True)
         return
     result = state.result
     for note in result.notes:
-        terminalreporter.write_line(f"note: {_safe(note)}", yellow=True)
+        terminalreporter.write_line(t("pytest_plugin.summary.note", note=_safe(note)), yellow=True)
     passed = sum(c.passed for c in state.cases.values())
-    terminalreporter.write_line(f"Points {result.score:.1f}/{result.max_score:.1f} on {len(state.cases)} case(s), "
-                                f"{passed} passed (one grading run, {result.duration:.2f} s). "
-                                f"`grade` writes the HTML report.", bold=True)
+    terminalreporter.write_line(t("pytest_plugin.summary.points", score=result.score, total=result.max_score,
+                                  cases=len(state.cases), passed=passed, count=passed, duration=result.duration),
+                                bold=True)
     if result.source == "public-cases file":
-        terminalreporter.write_line("Public cases only: the hidden cases are graded by the instructor, "
-                                    "on the work you hand in.")
+        terminalreporter.write_line(t("pytest_plugin.summary.public_only"))

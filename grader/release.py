@@ -11,8 +11,8 @@ What goes in, and only that:
     public_cases.npz     inputs and expected values of the public cases (allow_pickle=False);
                          it carries the inputs, so no generator code ships
     exercises/           the stubs (the assignment's `package` folder)
-    grader/              the engine, as pip would install it (*.py, schemas, templates),
-                         without this module and its templates
+    grader/              the engine, as pip would install it (*.py, schemas, templates, the
+                         message catalogs), without this module, its messages and its templates
 
 Never: the reference, a hidden case (id, inputs or expected value), a mistake variant, the
 salt, the course's generator code. Everything is written under OUT; a non-empty OUT is
@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from .errors import GraderError
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, reference_available, write_public_cases
+from .i18n import t
 
 ENGINE = Path(__file__).resolve().parent
 RELEASE_TEMPLATES = ENGINE / "templates" / "release"
@@ -47,10 +48,11 @@ TEMPLATES = [
 EXTRA_TEMPLATES: list[tuple[str, str]] = [("github-workflow-grade.yml.j2", ".github/workflows/grade.yml"),
                                          ("gitlab-ci.yml.j2", ".gitlab-ci.yml")]
 
-# The engine's files, as the course's pyproject ships them (package-data: schemas, templates).
-ENGINE_PATTERNS = ("*.py", "schemas/*.json", "templates/*")
-# Instructor-only parts of the engine: this module and its templates.
-ENGINE_EXCLUDED = ("release.py",)
+# The engine's files, as the course's pyproject ships them (package-data: schemas, templates), and
+# the message catalogs (grader/i18n.py: without them every message would read as its key).
+ENGINE_PATTERNS = ("*.py", "schemas/*.json", "templates/*", "locales/*.yaml", "locales/drafts/*.yaml")
+# Instructor-only parts of the engine: this module, its messages and its templates.
+ENGINE_EXCLUDED = ("release.py", "release.en.yaml", "release.fr.yaml")
 
 # Keys of assignment.yaml that never leave the instructor's repository.
 PRIVATE_KEYS = ("reference", "mistakes", "salt", "generators")
@@ -135,7 +137,7 @@ def _engine_files() -> dict[str, Path]:
 def _stub_files(assignment: Assignment) -> dict[str, Path]:
     folder = assignment.root / assignment.package
     if not (folder / "__init__.py").is_file():
-        raise GraderError(f"{folder}: the stubs' package (`package: {assignment.package}`) is missing")
+        raise GraderError(t("release.stubs_missing", folder=folder, package=assignment.package))
     files = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -192,13 +194,13 @@ def _context(assignment: Assignment, released: dict, public_ids: list) -> dict:
 def _check_out(out: Path, assignment: Assignment):
     root = assignment.root.resolve()
     if out == root or out in root.parents:
-        raise GraderError(f"{out} holds the course itself ({root}): write the release to a folder of its own.")
+        raise GraderError(t("release.out_holds_course", out=out, root=root))
     sources = [ENGINE, root / assignment.package] + ([root / assignment.reference] if assignment.reference else [])
     for source in sources:
         if out == source.resolve() or source.resolve() in out.parents:
-            raise GraderError(f"{out} is inside {source}, which the release is made from: choose another folder.")
+            raise GraderError(t("release.out_inside_source", out=out, source=source))
     if out.exists() and not out.is_dir():
-        raise GraderError(f"{out} exists and is not a folder: choose a new or empty folder.")
+        raise GraderError(t("release.out_not_folder", out=out))
 
 
 def _ensure_folder(out: Path, rel_folder: str):
@@ -207,23 +209,23 @@ def _ensure_folder(out: Path, rel_folder: str):
     for part in Path(rel_folder).parts:
         current = current / part
         if current.is_symlink():
-            raise GraderError(f"{current} is a symbolic link: refusing to write through it (remove it).")
+            raise GraderError(t("release.symlink", path=current))
         if not current.exists():
             current.mkdir()
         elif not current.is_dir():
-            raise GraderError(f"{current} is in the way: it is not a folder (remove it).")
+            raise GraderError(t("release.in_the_way", path=current))
 
 
 def _write(out: Path, rel: str, data: bytes):
     rel_path = Path(rel)
     if rel_path.is_absolute() or ".." in rel_path.parts:
-        raise GraderError(f"refusing to write {rel!r}: not a path inside the release")
+        raise GraderError(t("release.path_outside", path=repr(rel)))
     _ensure_folder(out, str(rel_path.parent))
     target = out / rel_path
     if target.is_symlink():
-        raise GraderError(f"{target} is a symbolic link: refusing to write through it (remove it).")
+        raise GraderError(t("release.symlink", path=target))
     if not target.resolve().is_relative_to(out):  # belt and braces: never outside OUT
-        raise GraderError(f"refusing to write {target}: outside {out}")
+        raise GraderError(t("release.outside_out", path=target, out=out))
     target.write_bytes(data)
 
 
@@ -232,16 +234,13 @@ def write_release(assignment: Assignment, out: Path, force: bool = False) -> dic
     written (relative, sorted), the number of public cases and of hidden cases left out, and
     the entries of `out` that were there before and were kept (with `force`)."""
     if not reference_available(assignment):
-        raise GraderError("`grade release` needs the reference (the instructor's repository): "
-                          "the public cases' expected values come from it.")
+        raise GraderError(t("release.needs_reference"))
     out = Path(out).expanduser().resolve()
     _check_out(out, assignment)
     before = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if before and not force:
         shown = ", ".join(before[:5]) + (", …" if len(before) > 5 else "")
-        raise GraderError(f"{out} is not empty ({shown}): write the release to a new or empty folder, "
-                          f"or add --force to replace the release's files in it (other files, .git "
-                          f"included, are kept).")
+        raise GraderError(t("release.out_not_empty", out=out, shown=shown))
 
     # Everything is built in memory first: a problem leaves OUT as it was.
     data = yaml.load(assignment.path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -273,8 +272,7 @@ def write_release(assignment: Assignment, out: Path, force: bool = False) -> dic
     stored = PublicCasesFile(out / PUBLIC_CASES_FILE)
     if shipped != public_ids or set(stored.records) != set(public_ids) or check.reference or check.salt \
             or check.mistakes or any(c.visibility != "public" for c in check.cases()):
-        raise GraderError(f"{out}: the release's assignment does not hold exactly the public cases "
-                          "(a bug in grader/release.py): do not publish it.")
+        raise GraderError(t("release.check_failed", out=out))
     kept = [name for name in before if name not in {*managed_folders, *(Path(r).parts[0] for r in files)}]
     return {"out": str(out), "files": sorted(files), "public_cases": len(public_ids),
             "hidden_cases_left_out": dropped, "exercises": len(released["exercises"]), "kept": kept}

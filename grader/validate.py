@@ -19,6 +19,7 @@ from pathlib import Path
 from .assignment import Assignment
 from .engine import Expectations, grade, select_cases
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, reference_available
+from .i18n import t
 from .submission import load_submission
 from .variants import Variants, same_inputs
 
@@ -45,7 +46,7 @@ def check_reference(assignment: Assignment, expectations: Expectations, seeds: l
 
         def one(seed):
             result = grade(assignment, submission, expectations.plan(cases, seed=seed))
-            return [f"the reference fails {c.id} with seed {seed}: {c.status}: {c.message}"
+            return [t("validate.reference_fails", case_id=c.id, seed=seed, status=c.status, message=c.message)
                     for c in result.cases if c.status != "passed"]
 
         with ThreadPoolExecutor(jobs) as pool:  # each grade waits on its own worker process
@@ -55,7 +56,7 @@ def check_reference(assignment: Assignment, expectations: Expectations, seeds: l
 def check_stubs(assignment: Assignment, expectations: Expectations) -> list:
     stubs = assignment.root / assignment.package
     result = grade(assignment, stubs, expectations.plan(select_cases(assignment)))
-    return [f"the stub of {c.function}() passes {c.id}: a student would earn {c.max_points:.2f} points for nothing"
+    return [t("validate.stub_passes", function=c.function, case_id=c.id, points=c.max_points)
             for c in result.cases if c.status == "passed"]
 
 
@@ -65,14 +66,14 @@ def check_mistakes(assignment: Assignment) -> list:
     try:
         mistakes = importlib.import_module(assignment.mistakes).MISTAKES
     except Exception as exc:  # the instructor's module: say what broke, do not crash
-        return [f"cannot import the mistakes module {assignment.mistakes} ({type(exc).__name__}: {exc})"]
+        return [t("validate.mistakes_unimportable", module=assignment.mistakes, error=f"{type(exc).__name__}: {exc}")]
     variants = Variants(assignment)
     problems = []
     for mistake in mistakes:
         found = variants.case_margins(mistake)
         if not any(m.value > 1.0 for m in found):
-            problems.append(f"the mistake {mistake.name} ({mistake.exercise}.{mistake.function}) passes all its "
-                            f"{len(found)} cases: add a case that catches it")
+            problems.append(t("validate.mistake_uncaught", name=mistake.name, exercise=mistake.exercise,
+                              function=mistake.function, count=len(found)))
     return problems
 
 
@@ -82,9 +83,9 @@ def check_diagnosis(assignment: Assignment) -> list:
     from .diagnosis import accuracy
 
     rows, false, _ = accuracy(assignment)
-    problems = [f"the mistake {m.name} is not recognised on {len(wrong)} of its {failing} failing cases "
-                f"({'; '.join(wrong[:2])})" for m, failing, named, wrong in rows if wrong]
-    return problems + [f"a correct submission is diagnosed on {f}" for f in false]
+    problems = [t("validate.mistake_unrecognised", name=m.name, wrong=len(wrong), count=failing,
+                  examples="; ".join(wrong[:2])) for m, failing, named, wrong in rows if wrong]
+    return problems + [t("validate.correct_diagnosed", where=f) for f in false]
 
 
 def check_public_file(assignment: Assignment, expectations: Expectations) -> list:
@@ -96,46 +97,44 @@ def check_public_file(assignment: Assignment, expectations: Expectations) -> lis
     plan = expectations.plan(cases)
     problems = []
     if public.seed != plan.seed:
-        problems.append(f"{PUBLIC_CASES_FILE} was written with seed {public.seed}, the assignment's is {plan.seed}")
+        problems.append(t("validate.public_seed", file=PUBLIC_CASES_FILE, written=public.seed, seed=plan.seed))
     for case in cases:
         if not public.has(case.id):
-            problems.append(f"{PUBLIC_CASES_FILE} lacks the public case {case.id}")
+            problems.append(t("validate.public_missing", file=PUBLIC_CASES_FILE, case_id=case.id))
             continue
         stored, fresh = public.expected(case), plan.expected[case.id]
         if not (same_inputs(stored.inputs, fresh.inputs) and stored.error == fresh.error
                 and same_inputs(stored.value, fresh.value)):
-            problems.append(f"{PUBLIC_CASES_FILE} differs from the reference on {case.id}")
+            problems.append(t("validate.public_differs", file=PUBLIC_CASES_FILE, case_id=case.id))
     extra = set(public.records) - {c.id for c in cases}
-    problems += [f"{PUBLIC_CASES_FILE} holds {cid}, which is not a public case (a hidden case leaked?)"
-                 for cid in sorted(extra)]
+    problems += [t("validate.public_extra", file=PUBLIC_CASES_FILE, case_id=cid) for cid in sorted(extra)]
     if problems:
-        problems.append(f"run `grade public-cases` to rewrite {PUBLIC_CASES_FILE}")
+        problems.append(t("validate.public_rewrite", file=PUBLIC_CASES_FILE))
     return problems
 
 
 def validate(assignment: Assignment, seeds: int = SEEDS, report=print) -> list:
     """All the checks; `report` hears one line per check. Returns every problem found."""
     if not reference_available(assignment):
-        return ["grade validate needs the reference (the instructor's repository)"]
+        return [t("validate.needs_reference")]
     expectations = Expectations(assignment, use_reference=True)
     seed_list = [assignment.seed] + [assignment.seed + 1 + i for i in range(seeds - 1)]
     checks = [
-        (f"the reference scores 100 on all {len(select_cases(assignment))} cases, for {seeds} seeds",
+        (t("validate.check.reference", cases=len(select_cases(assignment)), count=seeds),
          lambda: check_reference(assignment, expectations, seed_list)),
-        ("the stubs score 0", lambda: check_stubs(assignment, expectations)),
-        ("every mistake variant is caught by a case of its exercise", lambda: check_mistakes(assignment)),
-        ("every mistake variant is named by diagnosis on its failing cases, and no correct one is",
-         lambda: check_diagnosis(assignment)),
-        (f"{PUBLIC_CASES_FILE} matches the reference", lambda: check_public_file(assignment, expectations)),
+        (t("validate.check.stubs"), lambda: check_stubs(assignment, expectations)),
+        (t("validate.check.mistakes_caught"), lambda: check_mistakes(assignment)),
+        (t("validate.check.mistakes_named"), lambda: check_diagnosis(assignment)),
+        (t("validate.check.public_file", file=PUBLIC_CASES_FILE), lambda: check_public_file(assignment, expectations)),
     ]
     problems = []
     for title, check in checks:
         found = check()
         if found is None:
-            report(f"--   {title}: nothing to check here")
+            report(t("validate.line.skipped", title=title))
             continue
-        report(f"{'ok  ' if not found else 'FAIL'} {title}" + (f" ({len(found)} problems)" if found else ""))
+        report(t("validate.line.failed", title=title, count=len(found)) if found else t("validate.line.ok", title=title))
         for problem in found:
-            report(f"       - {problem}")
+            report(t("validate.line.problem", problem=problem))
         problems += found
     return problems

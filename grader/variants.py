@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cases import CaseBuilder
-from .compare import compare_values
+from .compare import _plain, compare_values
 from .expected import ReferenceOracle
 
 
@@ -49,16 +49,22 @@ def same_inputs(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _why(verdict) -> str:
+def _why(verdict, value, expected) -> str:
+    """Why `value` fails against `expected`, from the verdict's data, never its message (which is
+    in the language of the run)."""
     if verdict.status == "passed":
         return "passed"
     if math.isfinite(verdict.margin):
         return "tolerance"
     if "nonfinite" in verdict.details:
         return "nonfinite"
-    if "shape" in verdict.message or "should be" in verdict.message:
-        return "shape"
-    return "exact"
+    if "student_shape" in verdict.details:
+        return "shape"    # an array of the wrong shape
+    if "mismatches" in verdict.details:
+        return "exact"    # exact values that differ
+    if not isinstance(expected, (np.ndarray, float, np.floating)) and not isinstance(_plain(value), np.ndarray):
+        return "exact"    # words, pairs, ids that differ
+    return "shape"        # not an array, not a boolean array, an array where a list is expected
 
 
 def compare_outputs(value, expected, case, outputs) -> tuple[float, str]:
@@ -66,12 +72,12 @@ def compare_outputs(value, expected, case, outputs) -> tuple[float, str]:
     if outputs:
         if not isinstance(value, (tuple, list)) or len(value) != len(outputs):
             return math.inf, "shape"
-        verdicts = [compare_values(s, e, case.tolerance, name)
+        verdicts = [(compare_values(s, e, case.tolerance, name), s, e)
                     for s, e, name in zip(value, expected, outputs)]
     else:
-        verdicts = [compare_values(value, expected, case.tolerance)]
-    worst = max(verdicts, key=lambda v: v.margin)
-    return worst.margin, _why(worst)
+        verdicts = [(compare_values(value, expected, case.tolerance), value, expected)]
+    worst, s, e = max(verdicts, key=lambda v: v[0].margin)
+    return worst.margin, _why(worst, s, e)
 
 
 def run_variant(fn, inputs):

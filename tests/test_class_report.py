@@ -223,7 +223,7 @@ def test_page_parses_as_html_with_every_element_closed(page, dom):
     assert page.startswith("<!DOCTYPE html>")
     assert dom.find("html").attrs.get("lang") == "en"
     assert [s.attrs["id"] for s in dom.find_all("section")] == ["summary", "charts", "items", "reasons",
-                                                                  "attention", "slowest", "all"]
+                                                                  "mistakes", "attention", "slowest", "all"]
 
 
 def test_header_counts_and_score_statistics(klass, dom):
@@ -384,12 +384,14 @@ def test_hidden_cases_take_their_public_cases_message_only_when_it_is_unambiguou
 
 
 def test_diagnosis_groups_across_functions(klass):
+    # a diagnosis without a mistake's name (a property hint) groups by its text
     results = copy.deepcopy(klass)
     tagged = 0
     for r in results:
         for c in all_cases(r):
             if c["status"] == "failed" and c["function"] in ("softmax", "scaled_dot_product"):
                 c["diagnosis"] = "softmax_without_max_shift"
+                c["mistake"] = None
                 tagged += 1
     view = class_view(results, ASSIGNMENT)
     top = view["reasons"][0]
@@ -397,6 +399,171 @@ def test_diagnosis_groups_across_functions(klass):
     assert top["cases"] == tagged and top["students"] == 4
     assert {f["name"] for f in top["functions"]} == {"softmax", "scaled_dot_product"}
     assert "likely mistake" in render_class_report(results, ASSIGNMENT)
+
+
+# --- diagnosed mistakes -------------------------------------------------------------------------
+
+NO_MAX_SHIFT, BY_D = "softmax-no-max-shift", "scaled-dot-product-by-d"
+UNKNOWN = "<b>made-up</b>-mistake"       # not in reference/mistakes.py: shown by its name alone
+EVE = "<i>eve</i>"                       # a student id that is markup
+
+
+def with_mistakes(good: dict, sid: str, name: str, mistakes: dict) -> dict:
+    """A copy of a correct result (as bulk writes it, instructor side) in which the cases
+    `mistakes` names fail with that mistake: public ones with their hint, hidden ones with the
+    name only (no message, no diagnosis), as Result.to_json(instructor=True) writes them."""
+    r = as_student(good, sid, name)
+    for c in all_cases(r):
+        if c["id"] in mistakes:
+            hidden = c["visibility"] == "hidden"
+            c.update(status="failed", points=0.0, mistake=mistakes[c["id"]],
+                     message="" if hidden else "the result: 3 of 4 values (75%) outside tolerance",
+                     diagnosis=None if hidden else f"hint of {mistakes[c['id']]}")
+    for e in r["exercises"]:
+        e["score"] = sum(c["points"] for c in e["cases"])
+        e["passed"] = sum(c["status"] == "passed" for c in e["cases"])
+    r["score"] = sum(e["score"] for e in r["exercises"])
+    return r
+
+
+SOFTMAX_PUBLIC = ["softmax/softmax/random-0", "softmax/softmax/huge-values"]
+SOFTMAX_HIDDEN = ["softmax/softmax/random-2", "softmax/softmax/large-values"]
+SDP_PUBLIC = ["similarity/scaled_dot_product/random-0", "similarity/scaled_dot_product/random-1"]
+SDP_HIDDEN = "similarity/scaled_dot_product/random-2"
+
+
+@pytest.fixture(scope="session")
+def mistakes_class(graded):
+    good = graded["good"]
+    return [
+        # no max shift: m01 on public and hidden cases, m02 on hidden cases only (two of them),
+        # m03 on two public cases; by d: m01 on a hidden case only, m04 on two public ones
+        with_mistakes(good, "m01", "Ana", {SOFTMAX_PUBLIC[0]: NO_MAX_SHIFT, SOFTMAX_HIDDEN[0]: NO_MAX_SHIFT,
+                                           SDP_HIDDEN: BY_D}),
+        with_mistakes(good, "m02", "Bao", {c: NO_MAX_SHIFT for c in SOFTMAX_HIDDEN}),
+        with_mistakes(good, "m03", "Chloé", {c: NO_MAX_SHIFT for c in SOFTMAX_PUBLIC}),
+        with_mistakes(good, "m04", "Dia", {**{c: BY_D for c in SDP_PUBLIC}, SOFTMAX_PUBLIC[1]: UNKNOWN}),
+        with_mistakes(good, EVE, "Eve", {SOFTMAX_HIDDEN[1]: UNKNOWN}),
+        as_student(good, "m06", "Fred"),
+        invalid("m07", "Gil", "no Python file found in m07/"),
+    ]
+
+
+def mistake_rows(dom):
+    rows = []
+    for tr in dom.find("table", id="mistake-table").find_all("tr", class_="mistake-row"):
+        rows.append({"name": tr.attrs["data-mistake"], "function": squash(tr.find("td", class_="function").text()),
+                     "students": int(squash(tr.find("td", class_="students").text())),
+                     "hidden_only": int(squash(tr.find("td", class_="hidden-only").text())),
+                     "hint": squash(tr.find_all("div", class_="hint")[0].text()) if tr.find_all("div", class_="hint")
+                     else "",
+                     "slide": squash(tr.find_all("div", class_="slide")[0].text()) if tr.find_all("div", class_="slide")
+                     else "",
+                     "links": [(a.text(), a.attrs["href"]) for a in tr.find("details").find_all("a")],
+                     "tagged": [squash(li.find("a").text()) for li in tr.find("details").find_all("li")
+                                if li.find_all("span", class_="tag")]})
+    return rows
+
+
+def test_diagnosed_mistakes_count_each_student_once_and_those_seen_only_on_hidden_cases(mistakes_class):
+    from reference.mistakes import by_name
+
+    for r in mistakes_class:
+        jsonschema.validate(r, SCHEMA)
+    dom = parse(render_class_report(mistakes_class, ASSIGNMENT))
+    rows = mistake_rows(dom)
+    # most frequent first: 3 students, then 2 (in 3 cases), then 2 (in 2 cases)
+    assert [r["name"] for r in rows] == [NO_MAX_SHIFT, BY_D, UNKNOWN]
+    no_shift, by_d, unknown = rows
+    assert (no_shift["students"], no_shift["hidden_only"]) == (3, 1)      # m02 made it on hidden cases only
+    assert no_shift["links"] == [(sid, f"reports/{sid}.html") for sid in ("m01", "m02", "m03")]
+    assert no_shift["tagged"] == ["m02"]
+    assert (by_d["students"], by_d["hidden_only"]) == (2, 1)              # m01's is on a hidden case
+    assert by_d["tagged"] == ["m01"]
+    # the hint (in the page's language) and the slide, from reference/mistakes.py
+    for row in (no_shift, by_d):
+        known = by_name(row["name"])
+        assert row["function"] == known.function
+        assert row["hint"] == squash(known.explanation)
+        assert row["slide"] == f"slide « {known.slide} »"
+    # a name the mistakes module does not know: the name alone, the function from its cases, escaped
+    assert (unknown["students"], unknown["hidden_only"], unknown["function"]) == (2, 1, "softmax")
+    assert unknown["hint"] == "" and unknown["slide"] == ""
+    assert unknown["links"] == [(EVE, report_href(EVE)), ("m04", "reports/m04.html")]
+    assert unknown["tagged"] == [EVE]
+    assert {n.tag for n in dom.iter()} & {"b", "i"} == set()
+    assert UNKNOWN in dom.find("table", id="mistake-table").text()
+
+
+def test_diagnosed_mistakes_section_without_the_mistakes_module_or_without_any_mistake(mistakes_class, graded):
+    from types import SimpleNamespace
+
+    bare = SimpleNamespace(title="Séance 11", max_score=100.0, exercises=ASSIGNMENT.exercises, mistakes=None)
+    view = class_view(mistakes_class, bare)
+    assert [(m["name"], m["students"], m["hidden_only"], m["hint"], m["slide"]) for m in view["mistakes"]] == \
+        [(NO_MAX_SHIFT, 3, 1, "", ""), (BY_D, 2, 1, "", ""), (UNKNOWN, 2, 1, "", "")]
+    assert [m["function"] for m in view["mistakes"]] == ["softmax", "scaled_dot_product", "softmax"]
+    assert "names only" in render_class_report(mistakes_class, bare)
+    dom = parse(render_class_report([as_student(graded["good"], "a01", "Ada")], ASSIGNMENT))
+    assert dom.find_all("table", id="mistake-table") == []
+    assert "No mistake diagnosed." in dom.find("section", id="mistakes").text()
+
+
+def test_failure_reasons_group_by_the_mistake_public_and_hidden_cases_together(mistakes_class):
+    from reference.mistakes import by_name
+
+    view = class_view(mistakes_class, ASSIGNMENT)
+    by_text = {r["text"]: r for r in view["reasons"]}
+    known = by_name(NO_MAX_SHIFT)
+    text = f"{known.explanation} (slide « {known.slide} »; mistake {NO_MAX_SHIFT})"
+    assert by_text[text]["status"] == "mistake" and by_text[text]["students"] == 3
+    assert by_text[text]["cases"] == 2 + 2 + 2                          # m01: 1 + 1 hidden, m02: 2 hidden, m03: 2
+    assert not any(t.startswith("hidden case") for t in by_text)        # no hidden case left without a reason
+    # unknown to the mistakes module: its first public hint, else its name
+    assert by_text[f"hint of {UNKNOWN}"]["students"] == 2
+
+
+def test_a_students_json_never_carries_the_mistake_of_a_hidden_case():
+    from grader.result import CaseResult, ExerciseResult, Result
+
+    def case(case_id, visibility):
+        return CaseResult(id=case_id, exercise="softmax", function="softmax", visibility=visibility, kind="random",
+                          status="failed", message="values outside tolerance", points=0.0, max_points=1.0,
+                          diagnosis="the hint", mistake=NO_MAX_SHIFT)
+    result = Result(submission="s", seed=1, score=0.0, max_score=2.0, student={"id": "m09", "name": "Hana"},
+                    exercises=[ExerciseResult("softmax", "Softmax", 0.0, 2.0,
+                                              [case(SOFTMAX_PUBLIC[0], "public"), case(SOFTMAX_HIDDEN[0], "hidden")])])
+    student = {c["id"]: c for c in result.to_json()["exercises"][0]["cases"]}
+    assert student[SOFTMAX_PUBLIC[0]]["mistake"] == NO_MAX_SHIFT           # the student's report names it
+    assert student[SOFTMAX_HIDDEN[0]]["mistake"] is None                  # never for a hidden case
+    assert student[SOFTMAX_HIDDEN[0]]["diagnosis"] is None and student[SOFTMAX_HIDDEN[0]]["message"] == ""
+    assert NO_MAX_SHIFT not in json.dumps(result.to_json()["exercises"][0]["cases"][1])
+    teacher = {c["id"]: c for c in result.to_json(instructor=True)["exercises"][0]["cases"]}
+    assert teacher[SOFTMAX_HIDDEN[0]]["mistake"] == NO_MAX_SHIFT and teacher[SOFTMAX_HIDDEN[0]]["diagnosis"] is None
+    # the overview of Result objects reads them as bulk writes them, instructor side
+    (row,) = class_view([result], ASSIGNMENT)["mistakes"]
+    assert (row["name"], row["students"], row["hidden_only"], row["cases"]) == (NO_MAX_SHIFT, 1, 0, 2)
+
+
+def test_the_overview_in_french(mistakes_class):
+    from grader.i18n import set_language
+    from reference.mistakes import by_name
+
+    set_language("fr")
+    try:
+        html = render_class_report(mistakes_class, ASSIGNMENT)
+    finally:
+        set_language("en")
+    dom = parse(html)
+    assert dom.find("html").attrs["lang"] == "fr"
+    assert squash(dom.find("section", id="mistakes").find("h2").text()) == "Erreurs diagnostiquées"
+    rows = mistake_rows(dom)
+    known = by_name(NO_MAX_SHIFT)
+    assert rows[0]["hint"] == squash(known.explanation_fr)
+    assert rows[0]["slide"] == f"diapositive « {known.slide} »"
+    assert "1 invalide" in squash(dom.find("div", class_="statuses").text())
+    assert "Causes d'échec les plus fréquentes" in html.replace("&#39;", "'")
+    assert "erreur probable" in html
 
 
 @pytest.mark.parametrize("message, normal", [
@@ -421,6 +588,19 @@ def test_diagnosis_groups_across_functions(klass):
      "raised TypeError: bad value array(…) for float64"),
     ("took longer than 3 s: stopped (an infinite loop?)", "took longer than N s: stopped (an infinite loop?)"),
     ("the worker died from SIGSEGV (a segmentation fault)", "the worker died from SIGSEGV (a segmentation fault)"),
+    # the engine's messages in French (grader/locales, section compare)
+    ("le résultat : 2 valeurs sur 3 (67 %) hors tolérance ; la pire en [0] : 6 au lieu de 8.48528 "
+     "(erreur absolue max 2.49, erreur relative max 0.293)", "le résultat : N valeurs sur N hors tolérance"),
+    ("le résultat contient 9 valeurs NaN/inf là où les valeurs attendues sont finies (ou l'inverse) ; la première "
+     "en [0, 0] : nan au lieu de 1",
+     "le résultat contient N valeurs NaN/inf là où les valeurs attendues sont finies (ou l'inverse)"),
+    ("le résultat : l'élément 0 vaut 0 au lieu de 5 (11 éléments au lieu de 8)",
+     "le résultat : l'élément N vaut … au lieu de … (N éléments au lieu de N)"),
+    ("le résultat : 2 éléments en trop à la fin, à partir de 'queen'",
+     "le résultat : N éléments en trop à la fin, à partir de …"),
+    ("le résultat : a renvoyé ['king', 'man'] au lieu de ['queen']", "le résultat : a renvoyé … au lieu de …"),
+    ("le résultat doit être un tableau NumPy, pas un list ([1.0, 2.0, 3.0])",
+     "le résultat doit être un tableau NumPy, pas un list (…)"),
 ])
 def test_normalise_message(message, normal):
     assert normalise_message(message) == normal
@@ -485,7 +665,7 @@ def test_untrusted_names_ids_and_messages_come_out_as_text(graded):
     for c in all_cases(victim):
         if c["status"] != "passed" and c["visibility"] == "public":
             c["message"] = evil_message
-            c["diagnosis"] = None  # grouped by its message, not by a named mistake
+            c["diagnosis"] = c["mistake"] = None  # grouped by its message, not by a named mistake
     results.append(invalid("e01", "Mona", "<iframe src=javascript:alert(3)></iframe> is not a notebook"))
     rule = as_student(graded["violation"], "d02", "Karim")
     for e in rule["exercises"]:

@@ -438,3 +438,44 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
                                           else "hidden case: " + status.replace("_", " "))
         assert tests[case_id]["status"] == ("error" if status in ("error", "timeout") else "fail")
         assert tests[case_id]["score"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# language: the words change, never the formats' names
+
+@pytest.fixture
+def french():
+    from grader.i18n import set_language
+    set_language("fr")
+    try:
+        yield
+    finally:
+        set_language("en")
+
+
+def test_exports_in_french_translate_the_words_and_keep_the_formats(wrong, french):
+    summary = step_summary(wrong)
+    assert summary.startswith(f"## ❌ Points {wrong['score']:.1f}/{wrong['max_score']:.1f}\n")  # as the reporter's
+    assert "### Cas publics en échec" in summary
+    assert "<details><summary>softmax : 1 cas public en échec</summary>" in summary
+    assert "<details><summary>embeddings : 2 cas publics en échec</summary>" in summary
+    assert "| exercice | réussis | points |" in summary and "| cas | verdict | message |" in summary
+    softmax_row = next(line for line in summary.splitlines() if "softmax/softmax/huge-values" in line)
+    assert softmax_row.split("|")[2].strip() == "ÉCHEC"
+    hidden = [c for _, c in cases_of(wrong) if c["visibility"] == "hidden" and c["status"] != "passed"]
+    assert f"**Cas cachés :** {len(hidden)} en échec (softmax: 1, embeddings: 3)." in summary
+    assert "Rejoue un cas avec tous ses détails : `grade --case CASE_ID`" in summary
+
+    root = ET.fromstring(junit_xml(wrong).encode("utf-8"))
+    testcases = {t.get("name"): t for t in root.iter("testcase")}
+    failure = testcases["softmax/softmax/large-values"].find("failure")
+    assert failure.get("type") == "failed" and failure.get("message") == "cas caché : échoué"
+    public = testcases["softmax/softmax/huge-values"].find("failure")
+    assert "rejouer : grade --case softmax/softmax/huge-values" in public.text
+    assert {p.get("name") for p in root.iter("property")} == {"score", "max_score", "title", "total_score",
+                                                              "total_max_score", "status"}
+
+    payload = classroom_result(wrong)
+    assert payload["status"] == "fail" and {t["status"] for t in payload["tests"]} == {"pass", "fail", "error"}
+    assert {t["message"] for t in payload["tests"] if t["name"] == "softmax/softmax/large-values"} == {
+        "cas caché : échoué"}

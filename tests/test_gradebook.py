@@ -274,6 +274,41 @@ def test_moodle_feedback_score_status_and_first_problem(tmp_path):
     assert all("\n" not in f for f in fb.values())
 
 
+def test_in_french_the_words_change_and_the_headers_do_not(tmp_path, class_results):
+    """French messages (feedback, the Moodle status, errors); the headers the LMS importers match,
+    the identifiers, numbers and the JSON status words stay exactly as they are."""
+    from grader.i18n import set_language
+
+    results = class_results + [
+        result(student("7", "Hidden", "moodle"), {"similarity": 12},
+               cases={"softmax": [case("softmax", 0, 0, 10, "not_implemented", visibility="hidden")]})]
+    set_language("fr")
+    try:
+        write(tmp_path, results)
+        with pytest.raises(ValueError) as caught:
+            write(tmp_path / "again", [results[0], results[0]])
+    finally:
+        set_language("en")
+    assert str(caught.value) == "deux résultats pour l'étudiant·e 'zoe' : donnez un seul résultat par étudiant·e."
+    header, rows = moodle_rows(tmp_path)
+    assert header == MOODLE_HEADER
+    by_id = {r["Identifier"]: r for r in rows}
+    assert by_id["Participant 123456"]["Status"] == "Corrigé automatiquement : ok"
+    assert by_id["Participant 123456"]["Feedback comments"] == "Correction automatique : 100.00/100.00 (noté)."
+    assert by_id["Participant 7"]["Feedback comments"] == (
+        "Correction automatique : 12.00/100.00 (noté). Premier problème : softmax/softmax : un cas caché non implémenté")
+    others = [r for r in rows if r["Identifier"] == "Participant 0"]
+    assert {r["Status"] for r in others} >= {"Pas un rendu Moodle (plain : zoe) : cette ligne n'est pas importée"}
+    carla = next(r for r in others if r["Full name"] == "carla")
+    assert carla["Feedback comments"].startswith(
+        "Correction automatique : 8.68/100.00 (noté, une partie du code a dépassé le temps imparti). Premier problème : ")
+    table = read(tmp_path / "gradebook.csv", bom=True)
+    assert table[0] == ["student_id", "name", "similarity", "softmax", "attention", "total", "max_total", "status"]
+    assert {row[-1] for row in table[1:]} == {"ok", "invalid", "timeout"}
+    assert read(tmp_path / "gradebook-canvas.csv")[:2] == [CANVAS_STUDENT_HEADER + [TITLE],
+                                                           ["    Points Possible", "", "", "", "", "100.00"]]
+
+
 def emulate_moodle_import(path: Path) -> dict:
     """importgradeslib.php, in Python: columns by header, the id after 'Participant '."""
     header, *rows = read(path)

@@ -288,3 +288,38 @@ def test_run_in_process_returns_what_it_writes(autograder_zip, tmp_path, monkeyp
     results = run(root)
     assert json.loads((root / "results" / "results.json").read_text()) == results
     assert results["score"] == 100
+
+
+def test_results_json_speaks_french_and_keeps_gradescopes_fields():
+    from grader.gradescope import _unreadable, to_results
+    from grader.i18n import set_language
+    from grader.result import CaseResult, ExerciseResult, Result
+
+    def case(name, visibility, status, message=""):
+        return CaseResult(id=f"softmax/softmax/{name}", exercise="softmax", function="softmax",
+                          visibility=visibility, kind="random", status=status, message=message,
+                          points=1.0 if status == "passed" else 0.0, max_points=1.0,
+                          diagnosis="tu as oublié de soustraire le max" if status == "failed" else None)
+    cases = [case("random-0", "public", "passed"), case("huge-values", "public", "failed", "NaN partout"),
+             case("large-values", "hidden", "failed")]
+    result = Result(submission="s", seed=1, score=1.0, max_score=3.0, notes=["cellule 3 ignorée"],
+                    exercises=[ExerciseResult("softmax", "Softmax", 1.0, 3.0, cases)])
+    set_language("fr")
+    try:
+        results = to_results(result, 2.5)
+        unreadable = _unreadable("le zip est vide.")
+    finally:
+        set_language("en")
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert [t["status"] for t in results["tests"]] == ["passed", "failed", "failed"]   # Gradescope's words, kept
+    assert tests["softmax/softmax/random-0"]["output"] == "réussi"
+    assert tests["softmax/softmax/large-values"]["output"] == "échoué"                  # a verdict, nothing else
+    assert tests["softmax/softmax/huge-values"]["output"] == (
+        "échoué : NaN partout\ntu as oublié de soustraire le max\n"
+        "Rejoue-le dans ton dépôt : grade --case softmax/softmax/huge-values")
+    assert results["output"].startswith("Corrigé : ton rendu.\n")
+    assert "softmax : cas publics 1/2 réussis, 1.00/2.00 points ; 1 cas caché corrigé" in results["output"]
+    assert "1 cas caché compte dans ta note" in results["output"]
+    assert "Remarques :\n  cellule 3 ignorée" in results["output"]
+    assert unreadable.startswith("Rien n'a été corrigé : le zip est vide.\n\nSoumets tes modules")

@@ -314,3 +314,42 @@ def test_value_table_rounds_to_the_slides_decimals():
 def test_value_table_shows_word_pairs_as_chips():
     assert value_table([["the", "quick"], ["the", "brown"]]) == {
         "kind": "chips", "items": ["(the, quick)", "(the, brown)"], "more": 0}
+
+
+# --- language -------------------------------------------------------------------------------
+
+@pytest.fixture
+def french():
+    from grader.i18n import set_language
+    set_language("fr")
+    try:
+        yield
+    finally:
+        set_language("en")
+
+
+def test_report_in_english_says_so_in_its_lang_attribute():
+    html = render_html(result(case("softmax/softmax/random-0")), ASSIGNMENT, replay)
+    assert '<html lang="en">' in html
+
+
+def test_report_in_french(french):
+    c = failing_lecture_case(diagnosis="tu as oublié de soustraire le max")
+    html = render_html(result(c, case("softmax/softmax/random-0"),
+                              case("softmax/softmax/axis-0", "failed", visibility="hidden")), ASSIGNMENT, replay)
+    checker = parse(html)
+    assert checker.errors == [] and checker.stack == []
+    assert '<html lang="fr">' in html
+    assert "Cause probable :</strong> tu as oublié de soustraire le max" in html
+    assert f"Rejoue ce cas : <code>grade --case {LECTURE_ID} --seed 2026</code>" in html
+    assert re.search(r'<span class="badge failed"><span aria-hidden="true">[^<]*</span> échoué</span>', html)
+    assert re.findall(r'<svg class="heatmap"[^>]*aria-label="([^"]*)"', html)[:3] == [
+        "ton résultat", "attendu", "différence (ton résultat − attendu)"]
+    assert "encadré : le pire élément" in html
+    assert "16 sur 16 (100 %)" in html and "erreur absolue max" in html
+    assert "Dans le cours" in html and "Ta fonction" in html
+    assert "points · 1 cas réussi sur 3" in html
+    assert '<span class="tag">caché</span>' in html
+    assert "Rapport autonome : aucun script, aucune ressource externe." in html
+    # identifiers stay: case ids, the replay command, the kind's CSS class
+    assert 'class="tag lecture">cours</span>' in html

@@ -196,6 +196,28 @@ def test_broken_softmax_fails_its_items_with_the_graders_message(assignment, stu
             assert text.splitlines()[1] == f"likely: {cases[cid]['diagnosis']}", text
 
 
+def test_in_french_a_student_reads_the_plugins_words_in_french(assignment, students):
+    """GRADE_LANG=fr (a student's default is French): the summary, the `replay:` line and a
+    missing expected value, in French. The grader's own messages are their modules' business."""
+    (students / "public_cases.npz").rename(students / "elsewhere.npz")  # grading fails: one message for all
+    broken = pytest_in(students, "-k", "softmax", env={"GRADE_LANG": "fr"})
+    assert broken.returncode == 1, broken.output
+    assert "seance11 : note" in broken.proc.stdout and "non corrigé : " in broken.proc.stdout, broken.output
+    (students / "elsewhere.npz").rename(students / "public_cases.npz")
+
+    run = pytest_in(students, "-k", "softmax", env={"GRADE_LANG": "fr"})
+    ids = [c.id for c in assignment.cases() if c.visibility == "public" and c.exercise == "softmax"]
+    assert run.returncode == 1 and sorted(run.cases) == sorted(ids), run.output
+    for cid, (outcome, message, text) in run.cases.items():
+        assert outcome == "failure" and text.splitlines()[0] == message, (cid, text)
+        assert text.splitlines()[-1] == f"rejouer : grade --case {cid}", text
+        assert text.count(message) == 1, text  # said once, whatever the label of case_detail's own line
+    assert f"Points 0.0/10.0 sur {len(ids)} cas, dont 0 réussi (une seule correction, " in run.proc.stdout, run.output
+    assert "Cas publics seulement : les cas cachés sont notés par l'enseignant·e, sur le travail que tu rends." \
+        in run.proc.stdout
+    assert "Traceback" not in run.output
+
+
 def test_an_unreadable_submission_fails_every_item_with_one_message(assignment, students):
     (students / "devoir.ipynb").write_text("this is not a notebook")
     run = pytest_in(students, "--grade-path", "devoir.ipynb")

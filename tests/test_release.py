@@ -163,10 +163,13 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
     for name in stubs:
         assert (out / "exercises" / name).read_bytes() == (ROOT / "exercises" / name).read_bytes()
     engine = sorted(p.relative_to(ROOT).as_posix() for pattern in ("grader/*.py", "grader/schemas/*.json",
-                                                                   "grader/templates/*") for p in ROOT.glob(pattern)
-                    if p.is_file() and p.name != "release.py")
+                                                                   "grader/templates/*", "grader/locales/*.yaml",
+                                                                   "grader/locales/drafts/*.yaml")
+                    for p in ROOT.glob(pattern)
+                    if p.is_file() and p.name not in ("release.py", "release.en.yaml", "release.fr.yaml"))
     assert sorted(p for p in on_disk if p.startswith("grader/")) == engine  # the whole engine, as pip ships it
     assert "grader/schemas/assignment.schema.json" in on_disk and "grader/templates/report.html.j2" in on_disk
+    assert [p for p in on_disk if p.startswith("grader/locales/")]  # the messages: without them, keys
 
     project = (out / "pyproject.toml").read_text()
     for dependency in ("numpy", "pyyaml", "jinja2", "nbformat", "jsonschema"):
@@ -317,6 +320,40 @@ def test_non_empty_out_is_refused_with_a_clear_message(assignment, tmp_path):
     with pytest.raises(GraderError, match=r"is not empty \(notes\.txt\).*--force"):
         write_release(assignment, out)
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_refusals_in_french(assignment, tmp_path):
+    from grader.i18n import set_language
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    set_language("fr")
+    try:
+        with pytest.raises(GraderError) as caught:
+            write_release(assignment, out)
+        with pytest.raises(GraderError) as inside:
+            write_release(assignment, ROOT / "exercises" / "release", force=True)
+    finally:
+        set_language("en")
+    assert str(caught.value) == (
+        f"{out.resolve()} n'est pas vide (notes.txt) : écrivez la version étudiante dans un dossier nouveau ou "
+        "vide, ou ajoutez --force pour y remplacer ses fichiers (les autres fichiers, .git compris, sont conservés).")
+    assert "est à l'intérieur de" in str(inside.value) and "choisissez un autre dossier" in str(inside.value)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert not (ROOT / "exercises" / "release").exists()
+
+
+def test_the_release_speaks_french_too(release):
+    """The catalogs ship with the engine: the released grader's messages are not their keys."""
+    out, _ = release
+    for lang in ("en", "fr"):
+        sections = {}
+        for path in [out / "grader" / "locales" / f"{lang}.yaml", *sorted((out / "grader" / "locales" / "drafts")
+                                                                          .glob(f"*.{lang}.yaml"))]:
+            if path.is_file():
+                sections.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        assert "assignment" in sections and "pytest_plugin" in sections, (lang, sorted(sections))
 
 
 def test_force_replaces_the_release_and_keeps_the_rest(assignment, tmp_path):

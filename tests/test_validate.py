@@ -61,3 +61,32 @@ def test_an_invalid_assignment_stops_at_once_with_file_line_and_key(tmp_path):
     proc = run_grade("validate", cwd=course)
     assert proc.returncode == 2
     assert "assignment.yaml:" in proc.stderr and "timeout" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_report_in_french(assignment, monkeypatch):
+    """The check lines and problems in French (the checks themselves stubbed: their wording only)."""
+    from dataclasses import replace
+
+    from grader import validate as module
+    from grader.i18n import set_language
+
+    monkeypatch.setattr(module, "check_reference", lambda *args: [])
+    monkeypatch.setattr(module, "check_stubs", lambda *args: [
+        module.t("validate.stub_passes", function="softmax", case_id="softmax/softmax/lecture", points=2)])
+    monkeypatch.setattr(module, "check_mistakes", lambda *args: [])
+    monkeypatch.setattr(module, "check_diagnosis", lambda *args: [])
+    monkeypatch.setattr(module, "check_public_file", lambda *args: None)
+    lines = []
+    set_language("fr")
+    try:
+        problems = module.validate(assignment, seeds=1, report=lines.append)
+        without = module.validate(replace(assignment, reference=None), report=lines.append)
+    finally:
+        set_language("en")
+    assert lines[0].startswith("ok   la référence obtient 100 sur chacun des ") and lines[0].endswith("pour 1 graine")
+    assert lines[1] == "ÉCHEC les squelettes obtiennent 0 (1 problème)"
+    assert lines[2] == ("       - le squelette de softmax() réussit softmax/softmax/lecture : un·e étudiant·e "
+                        "gagnerait 2.00 points sans rien faire")
+    assert lines[-1] == "--   public_cases.npz correspond à la référence : rien à vérifier ici"
+    assert problems == [lines[2].strip()[2:]]
+    assert without == ["grade validate a besoin de la référence (le dépôt de l'enseignant·e)"]
