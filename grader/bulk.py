@@ -104,7 +104,7 @@ def grade_student(entry: Entry, out: Path) -> dict:
 
         # the report first: a result file always has its report beside it
         atomic_write(out / REPORTS / f"{entry.student_id}.html", render_html(result, assignment, replay))
-        atomic_write(out / RESULTS / f"{entry.student_id}.json", json.dumps(result.to_json(instructor=True), indent=1))
+        atomic_write(out / RESULTS / f"{entry.student_id}.json", json.dumps(result.to_json(instructor=True), separators=(",", ":")))
     except GraderError as exc:
         return {"id": entry.student_id, "error": str(exc)}
     return {"id": entry.student_id, "status": result.status, "score": result.score, "duration": result.duration}
@@ -226,9 +226,17 @@ def compact(result: dict) -> dict:
     short = {k: v for k, v in result.items() if k != "exercises"}
     short["exercises"] = [
         {**{k: v for k, v in e.items() if k != "cases"},
-         "cases": [{k: sys.intern(v) if type(v) is str and k not in ("message", "diagnosis") else v
-                    for k, v in c.items() if k in _CASE_KEYS} for c in e.get("cases", []) if type(c) is dict]}
+         "cases": [_compact_case(c) for c in e.get("cases", []) if type(c) is dict]}
         for e in result.get("exercises", []) if type(e) is dict] if type(result.get("exercises")) is list else []
+    return short
+
+
+def _compact_case(case: dict) -> dict:
+    short = {k: sys.intern(v) if type(v) is str and k not in ("message", "diagnosis") else v
+             for k, v in case.items() if k in _CASE_KEYS}
+    details = case.get("details")
+    if type(details) is dict and details.get("worker"):  # what crashed the worker, for the overview
+        short["details"] = {"worker": details["worker"]}
     return short
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from .assignment import Assignment, CaseSpec
 from .errors import AssignmentError
+from .i18n import t
 
 
 def case_seed(seed: int, case_id: str) -> list[int]:
@@ -51,7 +52,8 @@ class CaseBuilder:
             try:
                 module = importlib.import_module(module_name)
             except Exception as exc:
-                raise AssignmentError(f"{assignment.path}: generators: cannot import {module_name!r} ({exc})") from None
+                raise AssignmentError(t("cases.generator_import", path=assignment.path, module=module_name,
+                                        error=exc)) from None
             for name in dir(module):
                 if not name.startswith("_") and callable(getattr(module, name)):
                     self._generators.setdefault(name, getattr(module, name))
@@ -62,12 +64,15 @@ class CaseBuilder:
         try:
             generator = self._generators[case.generator]
         except KeyError:
-            raise AssignmentError(
-                f"{self.assignment.path}: case {case.id}: unknown generator {case.generator!r} "
-                f"(looked in {', '.join(self.assignment.generators) or 'no generator module'})") from None
+            if self.assignment.generators:
+                raise AssignmentError(t("cases.unknown_generator", path=self.assignment.path, case=case.id,
+                                        generator=case.generator,
+                                        modules=", ".join(self.assignment.generators))) from None
+            raise AssignmentError(t("cases.unknown_generator_no_module", path=self.assignment.path, case=case.id,
+                                    generator=case.generator)) from None
         rng = np.random.default_rng(case_seed(seed, case.id))
         try:
             return generator(rng, **case.params)
         except TypeError as exc:
-            raise AssignmentError(f"{self.assignment.path}: case {case.id}: generator {case.generator!r} "
-                                  f"rejected params {case.params}: {exc}") from None
+            raise AssignmentError(t("cases.generator_rejected", path=self.assignment.path, case=case.id,
+                                    generator=case.generator, params=case.params, error=exc)) from None

@@ -52,8 +52,6 @@ MAX_EXAMPLE = 300       # characters of a reason's example message
 MAX_DETAIL = 400        # characters of an invalid / violation / crash explanation
 MAX_STUDENT_LINKS = 60  # students linked under one reason
 BIN_WIDTH = 10          # points per histogram bin
-# how the engine's messages name the worker (English, French), to find what crashed it
-WORKER_WORDS = ("worker", "processus de correction")
 
 RESULT_STATUSES = ("ok", "timeout", "crash", "invalid", "violation")
 LEVEL_COLORS = {"good": "#2da44e", "fair": "#d4a72c", "poor": "#cf222e"}
@@ -610,7 +608,8 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.rule_violation"), MAX_DETAIL)
     if status == "crash":
         texts = [_text(c.get("message")) for e in exercises for c in _cases_of(e)
-                 if c.get("status") == "error" and any(w in _text(c.get("message")) for w in WORKER_WORDS)]
+                 if c.get("status") == "error" and isinstance(c.get("details"), dict)
+                 and c["details"].get("worker") in ("crash", "rejected")]
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.crashed"), MAX_DETAIL)
     if status == "timeout":
         functions = Counter(_text(c.get("function")) for e in exercises for c in _cases_of(e)

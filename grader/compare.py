@@ -13,6 +13,7 @@ import numpy as np
 
 from .assignment import CaseSpec, FunctionSpec, Tolerance
 from .expected import Expected
+from .i18n import t
 from .sandbox import Outcome
 
 
@@ -27,12 +28,12 @@ class Verdict:
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
+        return t("compare.describe.array", shape=value.shape, dtype=value.dtype)
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
+        return t("compare.describe.sequence", type=type(value).__name__, count=len(value))
     if value is None:
-        return "None (did you forget `return`?)"
-    return f"a {type(value).__name__} ({str(value)[:60]})"
+        return t("compare.describe.none")
+    return t("compare.describe.other", type=type(value).__name__, text=str(value)[:60])
 
 
 def _plain(value):
@@ -60,45 +61,50 @@ def _exact_diff(student, expected) -> str:
     if isinstance(expected, list) and isinstance(student, list):
         for i, (s, e) in enumerate(zip(student, expected)):
             if not _same(s, e):
-                return f"item {i} is {s!r}, expected {e!r} ({len(student)} items, expected {len(expected)})"
+                return t("compare.exact.item_differs", index=i, student=s, expected=e, count=len(student),
+                         expected_count=len(expected))
         if len(student) > len(expected):
-            return f"{len(student) - len(expected)} extra item(s) at the end, from {student[len(expected)]!r}"
-        return f"{len(expected) - len(student)} item(s) missing at the end, from {expected[len(student)]!r}"
-    return f"returned {student!r}, expected {expected!r}"
+            return t("compare.exact.extra_items", count=len(student) - len(expected), first=student[len(expected)])
+        return t("compare.exact.missing_items", count=len(expected) - len(student), first=expected[len(student)])
+    return t("compare.exact.returned", student=student, expected=expected)
 
 
 def _where(index) -> str:
-    return "[" + ", ".join(str(int(i)) for i in index) + "]" if len(index) else "(the scalar)"
+    return "[" + ", ".join(str(int(i)) for i in index) + "]" if len(index) else t("compare.the_scalar")
 
 
-def compare_values(student, expected, tolerance: Tolerance, name: str = "the result") -> Verdict:
-    """One value against its expected counterpart."""
+def compare_values(student, expected, tolerance: Tolerance, name: str | None = None) -> Verdict:
+    """One value against its expected counterpart (`name`: what to call it, "the result" by default)."""
+    if name is None:
+        name = t("compare.the_result")
     if not isinstance(expected, np.ndarray) and not isinstance(expected, (float, np.floating)):
         # words, pairs, id lists: exact, with a readable diff
         s, e = _plain(student), _plain(expected)
         if _same(s, e):
             return Verdict("passed")
         if isinstance(s, np.ndarray):
-            return Verdict("failed", f"{name} should be a {type(e).__name__} (see the contract), got {_describe(s)}",
+            return Verdict("failed", t("compare.should_be_type", name=name, type=type(e).__name__, got=_describe(s)),
                            math.inf)
-        return Verdict("failed", f"{name}: {_exact_diff(s, e)}", math.inf)
+        return Verdict("failed", t("compare.exact.named", name=name, diff=_exact_diff(s, e)), math.inf)
     expected = np.asarray(expected)
     if isinstance(student, (int, float, np.number)) and not isinstance(student, bool) and expected.ndim == 0:
         student = np.asarray(student)
     if not isinstance(student, np.ndarray):
-        return Verdict("failed", f"{name} should be a NumPy array, got {_describe(student)}", math.inf)
+        return Verdict("failed", t("compare.not_an_array", name=name, got=_describe(student)), math.inf)
     if student.shape != expected.shape:
-        return Verdict("failed", f"{name} has shape {student.shape}, expected {expected.shape}", math.inf,
+        return Verdict("failed", t("compare.wrong_shape", name=name, shape=student.shape, expected=expected.shape),
+                       math.inf,
                        {"student_shape": list(student.shape), "expected_shape": list(expected.shape)})
     if expected.dtype.kind == "b" or tolerance.exact:
         if expected.dtype.kind == "b" and student.dtype.kind != "b":
-            return Verdict("failed", f"{name} should be a boolean array, got dtype {student.dtype}", math.inf)
+            return Verdict("failed", t("compare.not_boolean", name=name, dtype=student.dtype), math.inf)
         wrong = student != expected
         if not np.any(wrong):
             return Verdict("passed")
         index = np.argwhere(wrong)[0]
-        return Verdict("failed", f"{name}: {int(wrong.sum())} of {wrong.size} values differ; first at "
-                       f"{_where(index)}: {student[tuple(index)].item()!r}, expected {expected[tuple(index)].item()!r}",
+        return Verdict("failed", t("compare.exact_values_differ", name=name, count=int(wrong.sum()), size=wrong.size,
+                                   where=_where(index), student=student[tuple(index)].item(),
+                                   expected=expected[tuple(index)].item()),
                        math.inf, {"mismatches": int(wrong.sum())}, _heatmaps(student, expected))
     s = student.astype(np.float64)
     e = expected.astype(np.float64)
@@ -107,9 +113,9 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
     if np.any(bad_special):
         index = np.argwhere(bad_special)[0]
         count = int(bad_special.sum())
-        return Verdict("failed", f"{name} holds {count} NaN/inf value(s) where the expected values are finite "
-                       f"(or the reverse); first at {_where(index)}: {s[tuple(index)]:.6g}, expected "
-                       f"{e[tuple(index)]:.6g}", math.inf, {"nonfinite": count}, _heatmaps(s, e))
+        return Verdict("failed", t("compare.nonfinite", name=name, count=count, where=_where(index),
+                                   student=s[tuple(index)], expected=e[tuple(index)]),
+                       math.inf, {"nonfinite": count}, _heatmaps(s, e))
     scale = max(1.0, float(np.max(np.abs(e[finite]), initial=0.0)))
     bound = tolerance.atol * scale + tolerance.rtol * np.abs(e)
     error = np.where(finite, np.abs(s - e), 0.0)
@@ -125,10 +131,10 @@ def compare_values(student, expected, tolerance: Tolerance, name: str = "the res
                "mismatches": int(wrong.sum()), "size": int(wrong.size), "fraction": float(wrong.mean()),
                "worst_index": [int(i) for i in index], "student_value": float(s[index]),
                "expected_value": float(e[index]), "margin": margin}
-    return Verdict("failed", f"{name}: {details['mismatches']} of {details['size']} values "
-                   f"({100 * details['fraction']:.0f}%) outside tolerance; worst at {_where(index)}: "
-                   f"{s[index]:.6g}, expected {e[index]:.6g} (max abs error {details['max_abs_error']:.3g}, "
-                   f"max rel error {details['max_rel_error']:.3g})", margin, details, _heatmaps(s, e))
+    return Verdict("failed", t("compare.outside_tolerance", name=name, count=details["mismatches"],
+                               size=details["size"], percent=100 * details["fraction"], where=_where(index),
+                               student=s[index], expected=e[index], max_abs=details["max_abs_error"],
+                               max_rel=details["max_rel_error"]), margin, details, _heatmaps(s, e))
 
 
 def _heatmaps(student, expected) -> dict:
@@ -162,40 +168,41 @@ def _inputs_changed(before: dict, after) -> str | None:
 def compare(case: CaseSpec, spec: FunctionSpec, expected: Expected, outcome: Outcome) -> Verdict:
     timing = {"duration": round(outcome.duration, 6)}
     if outcome.status == "timeout":
-        if outcome.detail.startswith("not run"):
-            return Verdict("timeout", f"{outcome.detail} (an infinite loop?)", details=timing)
-        return Verdict("timeout", f"took longer than {case.timeout:g} s: stopped (an infinite loop?)", details=timing)
-    if outcome.status in ("crash", "rejected"):
-        return Verdict("error", outcome.detail, details=timing)
+        if outcome.skipped:  # not run: its function (or one it calls) timed out twice
+            return Verdict("timeout", t("compare.not_run", detail=outcome.detail), details=timing)
+        return Verdict("timeout", t("compare.timeout", timeout=case.timeout), details=timing)
+    if outcome.status in ("crash", "rejected"):  # the worker died or misbehaved: the class overview counts it
+        return Verdict("error", outcome.detail, details={**timing, "worker": outcome.status})
     if outcome.status == "missing":
-        return Verdict("missing", f"no function {case.function}() found: define it with this exact name")
+        return Verdict("missing", t("compare.missing", function=case.function))
     if outcome.status == "raised":
         exc = outcome.exception or {}
         mro = exc.get("mro") or [exc.get("type") or "Exception"]
         if "NotImplementedError" in mro:
-            return Verdict("not_implemented", f"{case.function}() is not implemented yet (it raises NotImplementedError)")
+            return Verdict("not_implemented", t("compare.not_implemented", function=case.function))
         if expected.error:
             if expected.error in mro:
                 return Verdict("passed", details=timing)
-            return Verdict("failed", f"raised {exc.get('type')}: {exc.get('message', '')}; expected {expected.error}",
+            return Verdict("failed", t("compare.raised_other", type=exc.get("type"), message=exc.get("message", ""),
+                                       expected=expected.error),
                            math.inf, {"traceback": exc.get("traceback", [])})
-        return Verdict("error", f"raised {exc.get('type')}: {exc.get('message', '')}".strip(),
+        return Verdict("error", t("compare.raised", type=exc.get("type"), message=exc.get("message", "")).strip(),
                        math.inf, {"traceback": exc.get("traceback", [])})
     if outcome.status == "unsupported":
-        return Verdict("failed", f"returned something that is not plain data: {outcome.detail}", math.inf)
+        return Verdict("failed", t("compare.unsupported", detail=outcome.detail), math.inf)
     if expected.error:
-        return Verdict("failed", f"should raise {expected.error} for these inputs (see the contract), "
-                       f"but returned {_describe(outcome.value)}", math.inf)
+        return Verdict("failed", t("compare.should_raise", error=expected.error, got=_describe(outcome.value)),
+                       math.inf)
     student = outcome.value
     if spec.outputs:
         if not isinstance(student, (tuple, list)) or len(student) != len(spec.outputs):
-            return Verdict("failed", f"should return a tuple ({', '.join(spec.outputs)}), "
-                           f"got {_describe(student)}", math.inf)
+            return Verdict("failed", t("compare.should_return_tuple", outputs=", ".join(spec.outputs),
+                                       got=_describe(student)), math.inf)
         verdicts = [compare_values(s, e, case.tolerance, name)
                     for s, e, name in zip(student, expected.value, spec.outputs)]
         worst = max(verdicts, key=lambda v: v.margin)
         failed = [v for v in verdicts if v.status != "passed"]
-        verdict = Verdict(failed[0].status if failed else "passed", "; ".join(v.message for v in failed),
+        verdict = Verdict(failed[0].status if failed else "passed", t("compare.separator").join(v.message for v in failed),
                           worst.margin, failed[0].details if failed else {},
                           {f"{name}/{k}": a for v, name in zip(verdicts, spec.outputs) for k, a in v.arrays.items()})
     else:
@@ -203,7 +210,6 @@ def compare(case: CaseSpec, spec: FunctionSpec, expected: Expected, outcome: Out
     if verdict.status == "passed":
         changed = _inputs_changed(expected.inputs, outcome.inputs_after)
         if changed:
-            return Verdict("failed", f"modified its input `{changed}` in place: the contract says functions "
-                           f"must not modify their inputs (work on a copy, e.g. x = x - x.max(...))", math.inf)
+            return Verdict("failed", t("compare.modified_input", name=changed), math.inf)
     verdict.details.update(timing)
     return verdict

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import compare_values
+from .i18n import language, t
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,11 @@ class Known:
     en: str
     fr: str
 
-    def text(self, lang: str = "en") -> str:
-        return f"{self.fr if lang == 'fr' else self.en} (slide « {self.slide} »; mistake {self.name})"
+    def text(self, lang: str | None = None) -> str:
+        """The hint in `lang` (default: the current language), its slide and the mistake's name."""
+        lang = lang or language()
+        hint = self.fr if lang == "fr" and self.fr else self.en
+        return t("diagnosis.known", _lang=lang, hint=hint, slide=self.slide, name=self.name)
 
 
 def load_mistakes(assignment) -> list:
@@ -155,10 +159,11 @@ def accuracy(assignment, seed=None):
             if found is not None and (found.name == m.name or found.name in twins):
                 named += 1
             else:
-                wrong.append(f"{case.id}: {found.name if found else 'nothing'}")
+                wrong.append(t("diagnosis.confused", case=case.id,
+                               found=found.name if found else t("diagnosis.nothing")))
         rows.append((m, failing, named, wrong))
     false, correct_failing = [], 0
-    for label, convert in (("reference", lambda v: v), ("reference in float32", _as_float32)):
+    for label, convert in ((t("diagnosis.reference"), lambda v: v), (t("diagnosis.reference_float32"), _as_float32)):
         for case in plan.cases:
             expected = plan.expected[case.id]
             if expected.error:
@@ -172,7 +177,7 @@ def accuracy(assignment, seed=None):
                 continue
             correct_failing += 1  # e.g. float32 beyond a float64 tolerance: a failure, but no mistake
             if diagnoser.diagnose(case, expected.inputs, value, expected.value) is not None:
-                false.append(f"{label}: {case.id}")
+                false.append(t("diagnosis.false_diagnosis", label=label, case=case.id))
     return rows, false, correct_failing
 
 

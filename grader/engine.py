@@ -15,6 +15,7 @@ from .cases import CaseBuilder, student_seed
 from .compare import Verdict, compare
 from .errors import GraderError
 from .hints import property_hint
+from .i18n import t
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, public_diagnoser, reference_available
 from .result import CaseResult, ExerciseResult, Result
 from .rules import call_graph, find_forbidden_imports, functions_using
@@ -43,32 +44,37 @@ class Expectations:
         self.builder = CaseBuilder(assignment) if use_reference else None
         self.public = None
         self.diagnoser = None
+        self._shared = {}  # {(case id, seed or None): Expected} shared by every student (read-only)
         if use_reference:
             from .diagnosis import Diagnoser, load_mistakes
             self.diagnoser = Diagnoser(assignment, load_mistakes(assignment))
         if not use_reference:
             path = public_file or assignment.root / PUBLIC_CASES_FILE
             if not Path(path).is_file():
-                raise GraderError(f"neither the reference nor {path.name} is here: the expected values are missing. "
-                                  f"Restore {path.name} from the course repository.")
+                raise GraderError(t("engine.no_expected_values", file=path.name))
             self.public = PublicCasesFile(path)
             self.diagnoser = public_diagnoser(assignment, self.public)
 
     def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None) -> Plan:
         if self.oracle is None:
             if seed is not None:
-                raise GraderError("--seed needs the reference (the instructor's repository): the public cases "
-                                  "here have fixed inputs, from the public-cases file")
+                raise GraderError(t("engine.seed_needs_reference"))
             chosen = [c for c in cases if self.public.has(c.id)]
             return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
                         "public-cases file", self.diagnoser)
         base = self.assignment.seed if seed is None else seed
         expected = {}
         for case in cases:
-            case_seed = base
-            if student is not None and seed is None and case.visibility == "hidden":
+            if student is not None and seed is None and case.visibility == "hidden" and case.inputs is None:
+                # a student's own random inputs: computed for them alone
                 case_seed = student_seed(self.assignment.salt, student)
-            expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
+                expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
+                continue
+            # the same for every student (public cases, fixed inputs): computed once per process
+            key = (case.id, base if case.inputs is None else None)
+            if key not in self._shared:
+                self._shared[key] = self.oracle.expected(case, self.builder.inputs(case, base))
+            expected[case.id] = self._shared[key]
         return Plan(list(cases), expected, base, "reference", self.diagnoser)
 
 
@@ -78,8 +84,8 @@ def select_cases(assignment: Assignment, patterns=None, case_id: str | None = No
         chosen = [c for c in cases if c.id == case_id]
         if not chosen:
             close = [c.id for c in cases if case_id.split("/")[-1] in c.id][:5]
-            raise GraderError(f"no case {case_id!r}. Case ids look like exercise/function/name"
-                              + (f"; did you mean {', '.join(close)}?" if close else "."))
+            raise GraderError(t("engine.no_case_suggest", case_id=case_id, close=", ".join(close)) if close
+                              else t("engine.no_case", case_id=case_id))
         return chosen
     if patterns:
         names = {c.exercise for c in cases} | {c.function for c in cases}
@@ -87,8 +93,8 @@ def select_cases(assignment: Assignment, patterns=None, case_id: str | None = No
                                           for p in patterns)]
         unknown = [p for p in patterns if not any(p == c.exercise or p == c.function or p in c.id for c in cases)]
         if unknown:
-            raise GraderError(f"-k {' '.join(unknown)} selects no case (to grade a file, put its path before -k). "
-                              f"Exercises: {', '.join(e.name for e in assignment.exercises)}.")
+            raise GraderError(t("engine.selects_no_case", patterns=" ".join(unknown),
+                                exercises=", ".join(e.name for e in assignment.exercises)))
         return chosen
     return cases
 
@@ -152,25 +158,27 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         outcome = outcomes.get(key)
         where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
         if outcome is not None and outcome.output.strip():
-            notes.append(f"{where} printed at import: {outcome.output.strip()[:300]}")
+            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:300]))
         if outcome is None or outcome.status == "returned":
             continue
         if key in submission.problems:  # described when it was read: file, line, the code, what to do
             text = submission.problems[key]
         elif outcome.status == "raised":
             exc = outcome.exception or {}
-            text = f"{where} failed at import: {exc.get('type')}: {exc.get('message', '')}"
             trace = exc.get("traceback") or []
             if trace and trace[-1].strip():
-                text += f" ({trace[-1].splitlines()[0]})"
+                text = t("engine.import_failed_at", where=where, type=exc.get("type"), message=exc.get("message", ""),
+                         line=trace[-1].splitlines()[0])
+            else:
+                text = t("engine.import_failed", where=where, type=exc.get("type"), message=exc.get("message", ""))
         else:
-            text = f"{where}: {outcome.status} at import ({outcome.detail})"
+            text = t("engine.import_status", where=where, status=outcome.status, detail=outcome.detail)
         import_problems[key] = text
         if key in submission.problems:
             if submission.mode == "package" and text in notes:
                 notes.remove(text)  # said where it costs, in its exercise: not twice
         elif submission.mode == "cells":
-            notes.append(text + "; the functions defined in other cells are still graded")
+            notes.append(t("engine.cell_failed", problem=text))
     static = {name for name, found in violations.items() if found}
     refused_cases, refused_exercises, refusals = _refusals(outcomes, by_id, submission, sources,
                                                           function_exercise, modules)
@@ -199,14 +207,14 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             outcome = outcomes[case.id]
             expected = plan.expected[case.id]
             if problems and violations[exercise.name]:
-                verdict = Verdict("violation", f"rule violation: {violations[exercise.name][0]}")
+                verdict = Verdict("violation", t("engine.rule_violation", violation=violations[exercise.name][0]))
             elif case.id in refused_cases or exercise.name in refused_exercises:
                 verdict = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
             elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
                 verdict = Verdict("error", import_problems[exercise.name])
             elif submission.mode == "cells" and import_problems and outcome.status == "missing":
-                verdict = Verdict("error", f"no function {case.function}() found; it may be in the part that failed: "
-                                           + "; ".join(import_problems.values()))
+                verdict = Verdict("error", t("engine.missing_after_failed_cell", function=case.function,
+                                             problems="; ".join(import_problems.values())))
             else:
                 verdict = compare(case, exercise.functions[case.function], expected, outcome)
             diagnosis = mistake = None
@@ -224,7 +232,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                          **({"traceback": (outcome.exception or {}).get("traceback", [])}
                             if outcome.exception else {})},
                 output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
-                expected=expected.value if not expected.error else f"raises {expected.error}",
+                expected=expected.value if not expected.error else t("engine.expected_raises", error=expected.error),
                 student=outcome.value))
         max_score = exercise.points
         exercises.append(ExerciseResult(exercise.name, exercise.title, sum(r.points for r in results),
@@ -274,7 +282,7 @@ def _fix_first(exercises, calls: dict):
             culprits = sorted(g for g in calls.get(c.function, ()) if g in failing)
             if culprits:
                 names = ", ".join(f"{g}()" for g in culprits)
-                c.message += f" — fix {names} first: {c.function}() calls it, and it fails its own cases"
+                c.message += t("engine.fix_first", names=names, function=c.function, count=len(culprits))
 
 
 def _defined(source: str) -> set:
@@ -288,8 +296,8 @@ def _defined(source: str) -> set:
 def _runtime_violation(v: dict) -> str:
     """A refusal the worker reported, in plain words (the worker's text is untrusted but checked)."""
     if v.get("kind", "import") == "import":
-        return f"imports {v.get('name')} at run time: the contract allows only NumPy and the standard library"
-    return f"the submission tried {v.get('name')}; the grader does not allow it"
+        return t("engine.runtime_import", name=v.get("name"))
+    return t("engine.refused", name=v.get("name"))
 
 
 def overall_status(result: Result) -> str:
@@ -298,6 +306,6 @@ def overall_status(result: Result) -> str:
         return "violation"
     if "timeout" in statuses:
         return "timeout"
-    if any(c.status == "error" and "worker" in c.message for c in result.cases):
+    if any(c.status == "error" and c.details.get("worker") in ("crash", "rejected") for c in result.cases):
         return "crash"
     return "ok"

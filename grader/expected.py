@@ -14,6 +14,7 @@ import numpy as np
 from . import protocol
 from .assignment import Assignment, CaseSpec
 from .errors import AssignmentError, GraderError
+from .i18n import t
 
 PUBLIC_CASES_FILE = "public_cases.npz"
 
@@ -41,7 +42,7 @@ class ReferenceOracle:
             try:
                 self._modules[exercise] = importlib.import_module(module_name)
             except Exception as exc:
-                raise AssignmentError(f"cannot import the reference module {module_name} ({exc})") from None
+                raise AssignmentError(t("expected.reference_import", module=module_name, error=exc)) from None
         return getattr(self._modules[exercise], name)
 
     def expected(self, case: CaseSpec, inputs: dict) -> Expected:
@@ -51,10 +52,10 @@ class ReferenceOracle:
                 fn(*copy.deepcopy(inputs).values())
             except Exception as exc:
                 if case.expect_error not in [c.__name__ for c in type(exc).__mro__]:
-                    raise AssignmentError(f"case {case.id}: the reference raises {type(exc).__name__}, "
-                                          f"not the expected {case.expect_error}") from None
+                    raise AssignmentError(t("expected.reference_raises_other", case=case.id, type=type(exc).__name__,
+                                            expected=case.expect_error)) from None
                 return Expected(inputs, error=case.expect_error)
-            raise AssignmentError(f"case {case.id}: expects {case.expect_error} but the reference returns normally")
+            raise AssignmentError(t("expected.reference_returns", case=case.id, expected=case.expect_error))
         return Expected(inputs, value=fn(*copy.deepcopy(inputs).values()))
 
 
@@ -95,8 +96,7 @@ class PublicCasesFile:
             self.records = protocol.join(manifest["cases"], arrays)
             self.mistakes = manifest.get("mistakes", {})  # for diagnosis: names, slides, explanations
         except Exception as exc:  # a truncated or edited file: zip, JSON or layout errors alike
-            raise GraderError(f"{self.path}: the public-cases file is unreadable ({exc}). "
-                              "Restore it from the course repository (git checkout public_cases.npz).") from None
+            raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
 
     def has(self, case_id: str) -> bool:
         return case_id in self.records

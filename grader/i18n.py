@@ -61,11 +61,10 @@ def language() -> str:
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict:
     """{dotted key: message} of one language (a plural message stays a {one, other} mapping)."""
-    sources = [LOCALES / f"{lang}.yaml"] + sorted((LOCALES / "drafts").glob(f"*.{lang}.yaml"))
     flat = {}
-    for source in sources:
-        if source.is_file():
-            _flatten(yaml.load(source.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}, "", flat)
+    source = LOCALES / f"{lang}.yaml"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _flatten(yaml.load(source.read_text(encoding="utf-8"), Loader=loader) or {}, "", flat)
     return flat
 
 
@@ -86,11 +85,11 @@ def plural_form(lang: str, count) -> str:
     return "one" if (n < 2 if lang == "fr" else n == 1) else "other"
 
 
-def t(key: str, lang: str | None = None, **params) -> str:
-    """The message `key` in the current language (or `lang`), filled with `params`. A key
-    missing from that catalog falls back to English, then to the key itself: never a crash
-    while reporting (the tests make sure no key is missing)."""
-    lang = lang or language()
+def t(key: str, /, _lang: str | None = None, **params) -> str:
+    """The message `key` in the current language (or `_lang`), filled with `params` (any names,
+    `key` and `lang` included). A key missing from that catalog falls back to English, then to
+    the key itself: never a crash while reporting (the tests make sure no key is missing)."""
+    lang = _lang or language()
     message = catalog(lang).get(key)
     if message is None:
         message = catalog("en").get(key, key)

@@ -50,7 +50,7 @@ EXTRA_TEMPLATES: list[tuple[str, str]] = [("github-workflow-grade.yml.j2", ".git
 
 # The engine's files, as the course's pyproject ships them (package-data: schemas, templates), and
 # the message catalogs (grader/i18n.py: without them every message would read as its key).
-ENGINE_PATTERNS = ("*.py", "schemas/*.json", "templates/*", "locales/*.yaml", "locales/drafts/*.yaml")
+ENGINE_PATTERNS = ("*.py", "schemas/*.json", "templates/*", "locales/*.yaml")
 # Instructor-only parts of the engine: this module, its messages and its templates.
 ENGINE_EXCLUDED = ("release.py", "release.en.yaml", "release.fr.yaml")
 

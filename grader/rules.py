@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from .i18n import t
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -16,7 +18,7 @@ class Violation:
     name: str        # the forbidden module
 
     def message(self) -> str:
-        return f"imports {self.name} ({self.where}, line {self.line}): the contract allows only NumPy and the standard library"
+        return t("rules.forbidden_import", name=self.name, where=self.where, line=self.line)
 
 
 def _forbidden(name: str, forbidden) -> str | None:

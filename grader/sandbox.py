@@ -30,6 +30,7 @@ from .i18n import t
 
 RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
+WORKING_ROOM = 64 * 2**20  # address space a worker needs beyond its start to import and run anything
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
@@ -122,21 +123,27 @@ class WorkerTemplate:
                 theirs.close()
         self.pid = self.process.pid
         self.ready = False
+        self.address_space = None  # bytes a worker starts with, as the template reports it
 
     def _receive(self, timeout: float) -> dict | None:
         ready, _, _ = select.select([self.control], [], [], timeout)
         data = self.control.recv(1 << 16) if ready else b""
         return json.loads(data) if data else None
 
+    def _ensure_ready(self):
+        """The template's first message (NumPy imported), once; the caller holds the lock."""
+        if not self.ready:
+            started = self._receive(IMPORT_TIMEOUT)
+            if not started:
+                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                self.close()
+                raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
+            self.ready = True
+            self.address_space = started.get("address_space")
+
     def _command(self, message: dict, fds=(), timeout: float = 30.0) -> dict:
         with self.lock:
-            if not self.ready:
-                started = self._receive(IMPORT_TIMEOUT)
-                if not started:
-                    self.close()
-                    log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
-                    raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
-                self.ready = True
+            self._ensure_ready()
             try:
                 socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
             except OSError:
@@ -148,6 +155,15 @@ class WorkerTemplate:
 
     def spawn(self, spec: dict, fds) -> int:
         return self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
+
+    def check_memory(self, memory_mb: int):
+        """A worker starts with the template's address space (NumPy loaded): a cap below it, plus
+        room to work, would fail every case: the assignment's fault, not the students'."""
+        with self.lock:
+            self._ensure_ready()
+        needed = (self.address_space or 0) + WORKING_ROOM
+        if memory_mb * 2**20 < needed:
+            raise GraderError(t("sandbox.memory_too_small", memory=memory_mb, needed=-(-needed // 2**20)))
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """The waitpid status of `pid` (the template reaps it), or None if it still runs."""
@@ -306,6 +322,7 @@ class Sandbox:
         try:
             try:
                 template = worker_template()
+                template.check_memory(self.limits.memory_mb)
                 pid = template.spawn(spec, [write_fd, log])
             except TemplateGone:  # once more, with a fresh template
                 _TEMPLATE.pop(os.getpid()).close()

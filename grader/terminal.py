@@ -5,12 +5,19 @@ import re
 
 import numpy as np
 
+from .i18n import t
 from .result import Result
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "33", "not_implemented": "90",
            "missing": "33", "violation": "35"}
-LABELS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
-          "not_implemented": "todo", "missing": "MISSING", "violation": "RULE"}
+
+
+def labels() -> dict:
+    """{status: its short label in the table}, in the current language."""
+    return {"passed": t("terminal.label.passed"), "failed": t("terminal.label.failed"),
+            "error": t("terminal.label.error"), "timeout": t("terminal.label.timeout"),
+            "not_implemented": t("terminal.label.not_implemented"), "missing": t("terminal.label.missing"),
+            "violation": t("terminal.label.violation")}
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -35,9 +42,11 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     lines = []
     if not quiet:
         for note in result.notes:
-            lines.append(paint(f"note: {safe(note)}", "33"))
-    width = max([len(e.name) for e in result.exercises] + [8])
-    lines.append(f"{'exercise'.ljust(width)}  {'passed':>9}  {'points':>13}")
+            lines.append(paint(t("terminal.note", note=safe(note)), "33"))
+    heading = t("terminal.header.exercise")
+    width = max([len(e.name) for e in result.exercises] + [len(heading)])
+    passed, points = t("terminal.header.passed"), t("terminal.header.points")
+    lines.append(f"{heading.ljust(width)}  {passed:>9}  {points:>13}")
     for e in result.exercises:
         state = "32" if e.passed == len(e.cases) else "31" if e.passed else "90"
         lines.append(f"{e.name.ljust(width)}  {paint(f'{e.passed:>4}/{len(e.cases):<4}', state)}  "
@@ -45,29 +54,32 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     if not quiet:
         for e in result.exercises:
             for problem in e.problems:
-                lines.append(paint(f"  {e.name}: {safe(problem)}", "31"))
+                lines.append(paint("  " + t("terminal.problem", exercise=e.name, problem=safe(problem)), "31"))
             todo = [c for c in e.cases if c.status == "not_implemented"]
             others = [c for c in e.cases if not c.passed and c.status != "not_implemented"]
             if todo:
                 functions = sorted({c.function for c in todo}, key=[c.function for c in todo].index)
-                lines.append(paint(f"  {e.name}: not implemented yet: {', '.join(functions)}", "90"))
+                lines.append(paint("  " + t("terminal.not_implemented", exercise=e.name,
+                                            functions=", ".join(functions), count=len(functions)), "90"))
+            label = labels()
             for c in others:
-                reason = safe(c.message) if c.visibility == "public" else "(hidden case)"
-                lines.append(f"  {paint(LABELS[c.status], COLOURS[c.status])} {c.id}: {reason}")
+                reason = safe(c.message) if c.visibility == "public" else t("terminal.hidden_case")
+                lines.append("  " + t("terminal.case", label=paint(label[c.status], COLOURS[c.status]), id=c.id,
+                                      reason=reason))
                 if c.diagnosis and c.visibility == "public":
-                    lines.append(f"      likely: {safe(c.diagnosis)}")
-    lines.append(paint(f"Points {result.score:.1f}/{result.max_score:.1f}", "1"))
+                    lines.append("      " + t("terminal.likely", diagnosis=safe(c.diagnosis)))
+    lines.append(paint(t("terminal.points", score=result.score, total=result.max_score), "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
-        lines.append("Public cases only: the hidden cases are graded by the instructor, on the work you hand in.")
+        lines.append(t("terminal.public_only"))
     if report:
-        lines.append(f"report: {report}")
+        lines.append(t("terminal.report", report=report))
     return "\n".join(lines)
 
 
 def _show(value) -> str:
     if isinstance(value, np.ndarray):
         body = np.array2string(value, precision=6, threshold=200, max_line_width=100)
-        return f"array shape {value.shape} dtype {value.dtype}\n{body}"
+        return t("terminal.detail.array", shape=value.shape, dtype=value.dtype) + "\n" + body
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_brief(v)}" for k, v in value.items()) + "}"
     return repr(value)
@@ -77,7 +89,7 @@ def _brief(value) -> str:
     if isinstance(value, np.ndarray):
         return f"array{value.shape}"
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return f"[{len(value)} dicts]"
+        return t("terminal.detail.dicts", count=len(value))
     return repr(value)
 
 
@@ -85,19 +97,21 @@ def case_detail(result: Result, case_id: str, colour: bool) -> str:
     """`grade --case ID`: everything about one case (expected values only for public cases)."""
     paint = Painter(colour)
     case = next(c for c in result.cases if c.id == case_id)
-    lines = [paint(f"{case.id}  [{case.visibility}, {case.kind}]  seed {result.seed}", "1"),
-             f"status: {paint(case.status, COLOURS[case.status])}  ({case.points:.2f}/{case.max_points:.2f} points)"]
+    lines = [paint(t("terminal.detail.title", id=case.id, visibility=case.visibility, kind=case.kind,
+                     seed=result.seed), "1"),
+             t("terminal.detail.status", status=paint(case.status, COLOURS[case.status]), points=case.points,
+               max_points=case.max_points)]
     if case.message:
-        lines.append(f"message: {safe(case.message)}")
+        lines.append(t("terminal.detail.message", message=safe(case.message)))
     for line in case.details.get("traceback", []):
         lines.append("  " + line)
     if case.output:
-        lines.append("printed:\n" + safe(case.output))
+        lines.append(t("terminal.detail.printed") + "\n" + safe(case.output))
     if case.inputs is not None:
-        lines.append(paint("inputs:", "1"))
+        lines.append(paint(t("terminal.detail.inputs"), "1"))
         for name, value in case.inputs.items():
             lines.append(f"  {name} = {_show(value)}")
     if case.visibility == "public":
-        lines.append(paint("expected:", "1") + "\n" + _show(case.expected))
-        lines.append(paint("yours:", "1") + "\n" + _show(case.student))
+        lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + _show(case.expected))
+        lines.append(paint(t("terminal.detail.yours"), "1") + "\n" + _show(case.student))
     return "\n".join(lines)

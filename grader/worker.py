@@ -295,7 +295,7 @@ def template(control_fd):
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines(True)
         linecache.cache[path] = (sum(map(len, lines)), None, lines, path)
-    control.send(json.dumps({"ready": os.getpid()}).encode())
+    control.send(json.dumps({"ready": os.getpid(), "address_space": _address_space()}).encode())
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
@@ -314,6 +314,15 @@ def template(control_fd):
         else:
             reply = {"status": _reap(command["wait"], command["timeout"])}
         control.send(json.dumps(reply).encode())
+
+
+def _address_space():
+    """Bytes of address space a worker starts with (the template's: NumPy loaded), or None."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _reap(pid, timeout):

@@ -67,3 +67,30 @@ def test_a_failing_caller_is_told_to_fix_its_callee_first(tmp_path):
     proc = run_grade(folder, "-k", "softmax", "attention", "--no-color", "--report", tmp_path / "r.html")
     assert "fix softmax() first" in proc.stdout
     assert "likely:" in proc.stdout  # softmax's own cases: a hint or a named mistake
+
+
+def test_a_known_mistake_is_explained_in_the_current_language():
+    from grader.diagnosis import Known
+    from grader.i18n import set_language
+
+    known = Known("softmax-no-max-shift", "softmax", "Softmax", "e^x overflows", "e^x déborde")
+    try:
+        set_language("fr")
+        assert known.text() == "e^x déborde (diapositive « Softmax » ; erreur softmax-no-max-shift)"
+        assert Known("m", "f", "S", "only English", "").text() == "only English (diapositive « S » ; erreur m)"
+        set_language("en")
+        assert known.text() == "e^x overflows (slide « Softmax »; mistake softmax-no-max-shift)"
+    finally:
+        set_language("en")
+
+
+def test_the_diagnosis_is_french_under_fr(tmp_path, no_max_shift, monkeypatch):
+    from reference.mistakes import MISTAKES
+
+    french = next(m.explanation_fr for m in MISTAKES if m.name == "softmax-no-max-shift")
+    monkeypatch.setenv("GRADE_LANG", "fr")
+    proc = run_grade(no_max_shift, "-k", "softmax", "--json", tmp_path / "r.json", "--report", tmp_path / "r.html",
+                     "--no-color")
+    found = diagnoses(json.loads((tmp_path / "r.json").read_text()))["softmax/softmax/huge-values"]
+    assert found == f"{french} (diapositive « Softmax » ; erreur softmax-no-max-shift)", proc.stdout
+    assert f"probablement : {found}" in proc.stdout
