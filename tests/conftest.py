@@ -113,3 +113,13 @@ def arrays_in(value):
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from arrays_in(v)
+
+
+@pytest.fixture
+def french():
+    """Messages in French for the test's duration, then back to the suite's English."""
+    set_language("fr")
+    try:
+        yield
+    finally:
+        set_language("en")

@@ -14,13 +14,6 @@ from grader.errors import AssignmentError
 from grader.i18n import set_language
 
 
-@pytest.fixture
-def french():
-    set_language("fr")
-    try:
-        yield
-    finally:
-        set_language("en")
 
 
 def broken(tmp_path, old, new):

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import ROOT, run_grade, solution_folder
 from grader.errors import GraderError
-from grader.i18n import set_language
 from grader.submission import load_submission
 
 SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
@@ -319,13 +318,6 @@ def test_path_that_is_a_broken_symlink(tmp_path):
 
 # --- in French --------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def french():
-    set_language("fr")
-    try:
-        yield
-    finally:
-        set_language("en")
 
 
 def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):

@@ -443,14 +443,6 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
 # ---------------------------------------------------------------------------------------------
 # language: the words change, never the formats' names
 
-@pytest.fixture
-def french():
-    from grader.i18n import set_language
-    set_language("fr")
-    try:
-        yield
-    finally:
-        set_language("en")
 
 
 def test_exports_in_french_translate_the_words_and_keep_the_formats(wrong, french):

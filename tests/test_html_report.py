@@ -318,14 +318,6 @@ def test_value_table_shows_word_pairs_as_chips():
 
 # --- language -------------------------------------------------------------------------------
 
-@pytest.fixture
-def french():
-    from grader.i18n import set_language
-    set_language("fr")
-    try:
-        yield
-    finally:
-        set_language("en")
 
 
 def test_report_in_english_says_so_in_its_lang_attribute():

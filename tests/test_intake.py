@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from grader.errors import GraderError
-from grader.i18n import set_language
 from grader.intake import MAX_MEMBERS, discover
 from grader.submission import load_submission
 
@@ -471,13 +470,6 @@ def test_work_must_be_empty_and_apart(tmp_path, subs):
 
 # --- in French (instructor-facing: "vous" or neutral) ---------------------------------------------------
 
-@pytest.fixture
-def french():
-    set_language("fr")
-    try:
-        yield
-    finally:
-        set_language("en")
 
 
 def test_refusals_and_reasons_in_french(french, tmp_path, subs, work):
