@@ -1,0 +1,95 @@
+"""The worker template: one per grader process, one fresh fork per worker, nothing of the
+template but its memory in a worker, and a template that dies is replaced."""
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import ROOT, run_grade
+from grader import sandbox
+from grader.assignment import load_assignment
+from grader.engine import Expectations, grade, select_cases
+
+
+@pytest.fixture(scope="module")
+def plan():
+    assignment = load_assignment(ROOT / "assignment.yaml")
+    cases = select_cases(assignment, ["softmax"])
+    return assignment, Expectations(assignment, use_reference=True).plan(cases)
+
+
+def spawned_pids(monkeypatch) -> list:
+    seen = []
+    spawn = sandbox.WorkerTemplate.spawn
+
+    def recording(self, spec, fds):
+        pid = spawn(self, spec, fds)
+        seen.append((self.pid, pid))
+        return pid
+    monkeypatch.setattr(sandbox.WorkerTemplate, "spawn", recording)
+    return seen
+
+
+def test_one_template_per_process_and_a_fresh_fork_for_every_worker(plan, solution, monkeypatch):
+    assignment, chosen = plan
+    seen = spawned_pids(monkeypatch)
+    for _ in range(3):
+        result = grade(assignment, solution, chosen)
+        assert result.all_passed
+    templates = {template for template, _ in seen}
+    workers = [worker for _, worker in seen]
+    assert len(templates) == 1 and len(workers) == 3 and len(set(workers)) == 3
+    for pid in workers:  # reaped: not even a zombie left
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_a_template_that_died_is_replaced_and_grading_goes_on(plan, solution, monkeypatch):
+    assignment, chosen = plan
+    old = sandbox.worker_template()
+    old.check_memory(assignment.memory_mb)  # started and ready
+    os.kill(old.pid, signal.SIGKILL)
+    old.process.wait(timeout=10)
+    seen = spawned_pids(monkeypatch)
+    result = grade(assignment, solution, chosen)
+    assert result.all_passed
+    assert seen and seen[0][0] != old.pid
+
+
+def test_a_template_killed_while_it_answers_costs_no_result(plan, solution, monkeypatch):
+    """The template dies between two commands: the spawn is retried once on a new template."""
+    assignment, chosen = plan
+    template = sandbox.worker_template()
+    template.check_memory(assignment.memory_mb)
+    spawn = sandbox.WorkerTemplate.spawn
+    killed = []
+
+    def dying(self, spec, fds):
+        if not killed:
+            killed.append(self.pid)
+            os.kill(self.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        return spawn(self, spec, fds)
+    monkeypatch.setattr(sandbox.WorkerTemplate, "spawn", dying)
+    result = grade(assignment, solution, chosen)
+    assert killed and result.all_passed
+
+
+def test_a_worker_holds_none_of_the_templates_descriptors(tmp_path, solution):
+    """What a submission sees of its own descriptors: stdin, stdout, stderr (the log) and its
+    result pipe — not the template's control socket (no spawning, no reaping)."""
+    sub = tmp_path / "exercises"
+    sub.mkdir()
+    for path in solution.iterdir():
+        (sub / path.name).write_bytes(path.read_bytes())
+    with open(sub / "softmax.py", "a") as f:
+        f.write("\nimport os as _o\nfor _n in sorted(int(n) for n in _o.listdir('/proc/self/fd')):\n"
+                "    try:\n        print('FD', _n, _o.readlink('/proc/self/fd/%d' % _n))\n"
+                "    except OSError:\n        pass\n")
+    done = run_grade(sub, "-k", "softmax", "--report", tmp_path / "r.html")
+    assert done.returncode == 0, done.stdout + done.stderr
+    kinds = [k for line in done.stdout.splitlines() for k in [line.rsplit(" ", 1)[-1]] if "FD " in line]
+    assert len(kinds) >= 4, done.stdout  # stdin, stdout, stderr, the result pipe at least
+    assert not [k for k in kinds if k.startswith("socket:")], kinds  # no control socket
+    assert len([k for k in kinds if k.startswith("pipe:")]) <= 1, kinds  # the result pipe, nothing else
