@@ -58,8 +58,9 @@ def _start_pool_process(assignment_path: str, protect: list):
     from .sandbox import worker_template
     worker_template()  # starts now (Python, NumPy), while the reference loads: forks for every student
     assignment = load_assignment(Path(assignment_path))
-    _POOL.update(assignment=assignment, expectations=Expectations(assignment, use_reference=True),
-                 cases=select_cases(assignment), protect=protect)
+    _POOL.update(assignment_path=assignment_path, assignment=assignment,
+                 expectations=Expectations(assignment, use_reference=True), cases=select_cases(assignment),
+                 protect=protect)
 
 
 def student_record(entry: Entry) -> dict:
@@ -104,7 +105,8 @@ def grade_student(entry: Entry, out: Path) -> dict:
 
         # the report first: a result file always has its report beside it
         atomic_write(out / REPORTS / f"{entry.student_id}.html", render_html(result, assignment, replay))
-        atomic_write(out / RESULTS / f"{entry.student_id}.json", json.dumps(result.to_json(instructor=True), separators=(",", ":")))
+        atomic_write(out / RESULTS / f"{entry.student_id}.json",
+                     json.dumps(result.to_json(instructor=True), separators=(",", ":")))
     except GraderError as exc:
         return {"id": entry.student_id, "error": str(exc)}
     return {"id": entry.student_id, "status": result.status, "score": result.score, "duration": result.duration}
@@ -163,11 +165,7 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
     elif todo:
         _grade_all(assignment, todo, out, jobs, protect, progress, summary)
 
-    summary.outputs = write_class_files(assignment, entries, out, canvas_column)
-    for entry in entries:
-        status = _status_of(out / RESULTS / f"{entry.student_id}.json")
-        if status:
-            summary.statuses[status] = summary.statuses.get(status, 0) + 1
+    summary.outputs, summary.statuses = write_class_files(assignment, entries, out, canvas_column)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -197,13 +195,6 @@ def _record(line: dict, summary: Summary):
         summary.failures.append((line["id"], line["error"]))
     else:
         summary.graded += 1
-
-
-def _status_of(path: Path) -> str | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("status")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def _results(entries: list[Entry], out: Path):
@@ -240,17 +231,22 @@ def _compact_case(case: dict) -> dict:
     return short
 
 
-def write_class_files(assignment: Assignment, entries: list[Entry], out: Path, canvas_column: str | None) -> list:
+def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
+                      canvas_column: str | None) -> tuple[list, dict]:
+    """The class files, from one pass over results/; returns (files written, {status: students})."""
     from .class_report import write_class_report
     from .gradebook import write_gradebooks
 
-    results = []  # one pass over results/: results.jsonl streamed to disk, a compact copy kept
+    results, statuses = [], {}  # results.jsonl streamed to disk, a compact copy kept
     with atomic_writer(out / "results.jsonl") as jsonl:
         for result in _results(entries, out):
             jsonl.write(json.dumps(result, separators=(",", ":")).encode("utf-8") + b"\n")
             results.append(compact(result))
+            status = result.get("status") if type(result) is dict else None
+            if type(status) is str and status:
+                statuses[status] = statuses.get(status, 0) + 1
     exercises = [(e.name, e.points) for e in assignment.exercises]
     written = [out / "results.jsonl"]
     written += write_gradebooks(results, exercises, out, assignment.title, canvas_column)
     written.append(write_class_report(results, assignment, out))
-    return written
+    return written, statuses

@@ -28,7 +28,6 @@ def grade_remote(assignment_path: str, protect: list, language: str, entry, out:
     if bulk._POOL.get("assignment_path") != assignment_path or bulk._POOL.get("protect") != protect:
         bulk._POOL.clear()
         bulk._start_pool_process(assignment_path, protect)
-        bulk._POOL["assignment_path"] = assignment_path
     return bulk.grade_student(entry, Path(out))
 
 

@@ -38,13 +38,18 @@ REPEATED_STATUSES = ("not_implemented", "missing", "violation")   # cases shown 
 
 # --- words of the current language (looked up when a page is built, never at import) --------
 
+@lru_cache(maxsize=None)
+def _status_labels(lang: str) -> dict:
+    """Per language, once: the labels are read for every case of every report."""
+    return {"passed": t("html_report.status.passed", lang), "failed": t("html_report.status.failed", lang),
+            "error": t("html_report.status.error", lang), "timeout": t("html_report.status.timeout", lang),
+            "not_implemented": t("html_report.status.not_implemented", lang),
+            "missing": t("html_report.status.missing", lang), "violation": t("html_report.status.violation", lang)}
+
+
 def status_label(status: str) -> str:
     """A case's verdict in words ("passed", "rule violation"…); an unknown status as it is."""
-    labels = {"passed": t("html_report.status.passed"), "failed": t("html_report.status.failed"),
-              "error": t("html_report.status.error"), "timeout": t("html_report.status.timeout"),
-              "not_implemented": t("html_report.status.not_implemented"),
-              "missing": t("html_report.status.missing"), "violation": t("html_report.status.violation")}
-    return labels.get(status, status)
+    return _status_labels(language()).get(status, status)
 
 
 def status_count(status: str, n: int) -> str:
@@ -59,11 +64,15 @@ def status_count(status: str, n: int) -> str:
     return counts.get(status, f"{n} {status}")
 
 
+@lru_cache(maxsize=None)
+def _kind_labels(lang: str) -> dict:
+    return {"lecture": t("html_report.kind.lecture", lang), "error": t("html_report.kind.error", lang),
+            "random": t("html_report.kind.random", lang), "fixed": t("html_report.kind.fixed", lang)}
+
+
 def kind_label(kind: str) -> str:
     """A case's kind in words (the tag beside its id); an unknown kind as it is."""
-    labels = {"lecture": t("html_report.kind.lecture"), "error": t("html_report.kind.error"),
-              "random": t("html_report.kind.random"), "fixed": t("html_report.kind.fixed")}
-    return labels.get(kind, kind)
+    return _kind_labels(language()).get(kind, kind)
 
 
 def source_text(source: str) -> str:

@@ -395,8 +395,7 @@ def apply_limits(limits):
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "--template":
-        template(int(sys.argv[2]))
-    else:
-        serve(sys.argv[1], int(sys.argv[2]))
+if __name__ == "__main__":  # python -I worker.py --template CONTROL_FD (the grader's only way to start it)
+    if sys.argv[1:2] != ["--template"]:
+        sys.exit("usage: python -I worker.py --template CONTROL_FD (started by grader.sandbox)")
+    template(int(sys.argv[2]))
