@@ -1,6 +1,6 @@
 """Hidden reference solutions (instructor side; never shipped to students).
 
 Same modules and signatures as `exercises/`, written to the letter of
-`EXERCISES.md`: one short vectorised NumPy function per idea, named after the
+`docs/contract.md`: one short vectorised NumPy function per idea, named after the
 lecture's formulas.
 """

@@ -9,7 +9,7 @@ fails at least one case of the assignment — a variant nobody catches means a m
 A variant replaces exactly one function: a mistake in a building block is not repeated in
 the composite functions that call it (the grader's cases on the block catch it there).
 
-    MISTAKES            every variant, in the order of the contract (EXERCISES.md)
+    MISTAKES            every variant, in the order of the contract (docs/contract.md)
     by_name(name)       one variant by its kebab-case id
 """
 from __future__ import annotations

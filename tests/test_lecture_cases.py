@@ -29,7 +29,7 @@ ORACLE = ReferenceOracle(ASSIGNMENT)
 LECTURE_CASES = [c for c in ASSIGNMENT.cases() if c.lecture is not None]
 NUMBER_CASES = [c for c in LECTURE_CASES if c.lecture.numbers is not None]
 
-# The contract's "Lecture cases the assignment must contain" (EXERCISES.md), topic -> case ids.
+# The contract's "Lecture cases the assignment must contain" (docs/contract.md §10), topic -> case ids.
 CONTRACT_LECTURE_CASES = {
     "similarity: the slide vectors (1,4), (0,3), (3,0)": [
         "similarity/dot_product/slide-vectors",

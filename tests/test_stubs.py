@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 from grader.assignment import load_assignment  # noqa: E402
 from grader.cases import CaseBuilder  # noqa: E402
 
-# The contract (EXERCISES.md): module -> functions, in its order.
+# The contract (docs/contract.md): module -> functions, in its order.
 CONTRACT = {
     "similarity": ["dot_product", "cosine_similarity", "scaled_dot_product", "cosine_similarity_matrix"],
     "softmax": ["softmax"],
