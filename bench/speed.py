@@ -189,13 +189,18 @@ def bench_grade_vs_pytest(tmp: Path, runs: int, rows: list, notes: list):
         raise BenchError(f"grade passed {passed}/{len(cases)}, pytest {pytest_passed}: they must check the same "
                          f"public cases and pass them all")
 
-    grade_s, pytest_s = [], []
+    grade_s, pytest_s, portable_s = [], [], []
+    portable_env = {**os.environ, "GRADE_BACKEND": "portable"}  # Windows' backend: a fresh Python per worker
     for i in range(runs):
         log(f"   run {i + 1}/{runs}")
         seconds, proc = run(grade, cwd=release, what="grade (students' repository)")
         if "Points 100.0/100.0" not in proc.stdout:
             raise BenchError(f"grade did not score 100:\n{proc.stdout[-2000:]}")
         grade_s.append(seconds)
+        seconds, proc = run(grade, cwd=release, env=portable_env, what="grade, portable backend")
+        if "Points 100.0/100.0" not in proc.stdout:
+            raise BenchError(f"grade (portable backend) did not score 100:\n{proc.stdout[-2000:]}")
+        portable_s.append(seconds)
         seconds, proc = run(pytest, cwd=release, env=pytest_env, what="plain pytest")
         if f"{len(cases)} passed" not in proc.stdout:
             raise BenchError(f"pytest did not pass the {len(cases)} cases:\n{proc.stdout[-2000:]}")
@@ -206,6 +211,10 @@ def bench_grade_vs_pytest(tmp: Path, runs: int, rows: list, notes: list):
          f"public cases passed), median wall of {runs}", spread(grade_s), "≤ 1.0 s", median(grade_s) <= 1.0),
         (f"plain pytest, same public cases ({pytest_passed} passed), median wall of {runs}", spread(pytest_s), "", None),
         ("grade / pytest (median of per-pair ratios)", f"{median(ratios):.2f}×", "≤ 1.0×", median(ratios) <= 1.0),
+        (f"`grade`, same, portable backend (GRADE_BACKEND=portable: Windows' way), median wall of {runs}",
+         spread(portable_s), "≤ 1.0 s", median(portable_s) <= 1.0),
+        ("portable / template backend (median of per-pair ratios)",
+         f"{median([p / g for p, g in zip(portable_s, grade_s)]):.2f}×", "", None),
     ]
 
 

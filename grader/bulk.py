@@ -24,6 +24,7 @@ from .assignment import Assignment, load_assignment
 from .errors import GraderError
 from .files import atomic_write, atomic_writer
 from .intake import Entry, discover
+from .replay import detect_shell
 from .result import SCHEMA_VERSION, Result
 
 RESULTS, REPORTS, INTAKE = "results", "reports", ".intake"
@@ -55,8 +56,8 @@ _POOL: dict = {}
 def _start_pool_process(assignment_path: str, protect: list):
     """Each pool process loads the assignment and the reference once, then grades many students."""
     from .engine import Expectations, select_cases
-    from .sandbox import worker_template
-    worker_template()  # starts now (Python, NumPy), while the reference loads: forks for every student
+    from .sandbox import prepare
+    prepare()  # starts now (Python, NumPy), while the reference loads: forks for every student
     assignment = load_assignment(Path(assignment_path))
     _POOL.update(assignment_path=assignment_path, assignment=assignment,
                  expectations=Expectations(assignment, use_reference=True), cases=select_cases(assignment),
@@ -74,11 +75,14 @@ def invalid_result(assignment: Assignment, entry: Entry, reason: str) -> Result:
                   student=student_record(entry), status="invalid")
 
 
-def grade_student(entry: Entry, out: Path) -> dict:
-    """Grade one student and write their report and result. Returns a line for the progress log."""
+def grade_student(entry: Entry, out: Path, shell: str | None = None) -> dict:
+    """Grade one student and write their report and result. Returns a line for the progress log.
+    `shell`: what the report's replay commands are quoted for — the instructor's, i.e. the shell
+    of the machine running `grade bulk` (detected there, passed to the pool or the cluster)."""
     from .cases import student_seed
     from .engine import grade
     from .html_report import render_html
+    from .replay import replay_command
     from .submission import load_submission
 
     assignment = _POOL["assignment"]
@@ -101,7 +105,7 @@ def grade_student(entry: Entry, out: Path) -> dict:
 
         def replay(case_id):
             seed = hidden_seed if visibility.get(case_id) == "hidden" else assignment.seed
-            return f"grade {path} --case {case_id} --seed {seed}"
+            return replay_command(case_id, path, seed, shell=shell)
 
         # the report first: a result file always has its report beside it
         atomic_write(out / REPORTS / f"{entry.student_id}.html", render_html(result, assignment, replay))
@@ -159,18 +163,19 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             todo.append(entry)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     protect = [str(submissions.resolve()), str(out.resolve())]
+    shell = detect_shell()  # the instructor's: they paste the reports' replay commands
     if todo and dask:
         from .bulk_dask import grade_on_cluster
-        grade_on_cluster(dask, assignment, todo, out, protect, progress, summary, _record)
+        grade_on_cluster(dask, assignment, todo, out, protect, progress, summary, _record, shell=shell)
     elif todo:
-        _grade_all(assignment, todo, out, jobs, protect, progress, summary)
+        _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell)
 
     summary.outputs, summary.statuses = write_class_files(assignment, entries, out, canvas_column)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _grade_all(assignment, todo, out, jobs, protect, progress, summary):
+def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=None):
     from tqdm import tqdm
 
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
@@ -179,7 +184,7 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary):
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_pool_process,
                              initargs=(str(assignment.path), protect)) as pool:
         try:
-            futures = [pool.submit(grade_student, entry, out) for entry in todo]
+            futures = [pool.submit(grade_student, entry, out, shell) for entry in todo]
             for future in as_completed(futures):
                 _record(future.result(), summary)
                 bar.update(1)

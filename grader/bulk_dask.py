@@ -18,9 +18,11 @@ from .errors import GraderError
 from .i18n import t
 
 
-def grade_remote(assignment_path: str, protect: list, language: str, entry, out: str) -> dict:
+def grade_remote(assignment_path: str, protect: list, language: str, entry, out: str,
+                 shell: str | None = None) -> dict:
     """On a Dask worker: the pool process's state (assignment, reference, worker template) is
-    made once per worker process and kept; then one student, as `bulk.grade_student`."""
+    made once per worker process and kept; then one student, as `bulk.grade_student`. `shell` is
+    the client's (the instructor pastes the replay commands there, not on the worker)."""
     from . import bulk
     from .i18n import set_language
 
@@ -28,11 +30,11 @@ def grade_remote(assignment_path: str, protect: list, language: str, entry, out:
     if bulk._POOL.get("assignment_path") != assignment_path or bulk._POOL.get("protect") != protect:
         bulk._POOL.clear()
         bulk._start_pool_process(assignment_path, protect)
-    return bulk.grade_student(entry, Path(out))
+    return bulk.grade_student(entry, Path(out), shell)
 
 
 def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: list, progress: bool, summary,
-                     record) -> None:
+                     record, shell: str | None = None) -> None:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -52,7 +54,7 @@ def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: l
             raise GraderError(t("bulk_dask.no_workers", address=address))
         # pure=False: a job is a side effect (files in DIR), never to be deduplicated or cached
         pending = {client.submit(grade_remote, str(assignment.path), protect, language(), entry, str(out.resolve()),
-                                 pure=False, retries=1): entry for entry in todo}
+                                 shell, pure=False, retries=1): entry for entry in todo}
         for future in as_completed(list(pending), loop=client.loop):
             try:
                 line = future.result()

@@ -25,6 +25,7 @@ from pathlib import Path
 from .assignment import find_assignment, load_assignment
 from .errors import GraderError
 from .i18n import LANGUAGES, set_language, t
+from .replay import detect_shell, replay_command
 
 
 def _language_argument(p: argparse.ArgumentParser):
@@ -64,18 +65,13 @@ def grade_parser() -> argparse.ArgumentParser:
     return p
 
 
-def replay_command(case_id: str, seed: int | None, path: str | None) -> str:
-    """`--seed` only where the reference is: a students' repository's public cases have fixed inputs."""
-    return "grade " + (f"{path} " if path else "") + f"--case {case_id}" + (f" --seed {seed}" if seed is not None else "")
-
-
 def run_grade(args) -> int:
     from .engine import Expectations, grade, select_cases
     from .html_report import write_html
-    from .sandbox import worker_template
-    from .terminal import case_detail, summary
+    from .sandbox import prepare
+    from .terminal import case_detail, summary, use_colour
 
-    worker_template()  # its start (Python, NumPy) overlaps with loading the assignment and the reference
+    prepare()  # the worker template's start (Python, NumPy) overlaps with loading the assignment and the reference
     assignment = load_assignment(find_assignment(Path.cwd()))
     path = Path(args.path) if args.path else assignment.root / assignment.package
     cases = select_cases(assignment, args.exercise, args.case)
@@ -90,15 +86,19 @@ def run_grade(args) -> int:
         raise GraderError(t("cli.hidden_case", case=args.case))
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
     result = grade(assignment, path, plan, protect=outputs)
-    colour = sys.stdout.isatty() and not args.no_color and not args.ci and "NO_COLOR" not in os.environ
+    colour = not args.no_color and not args.ci and use_colour(sys.stdout)
     junit = args.junit or ("grade-junit.xml" if args.ci else None)
+    shell = detect_shell()
+
+    def replay(case_id: str) -> str:  # `--seed` only where the reference is (fixed inputs otherwise)
+        return replay_command(case_id, args.path, result.seed if result.source == "reference" else None,
+                              shell=shell)
+
     data = result.to_json()
     try:
         if args.json:  # first: the results survive whatever happens to the report
             Path(args.json).write_text(json.dumps(data, indent=1))
-        report = write_html(result, assignment, Path(args.report),
-                            lambda cid: replay_command(cid, result.seed if result.source == "reference" else None,
-                                                       args.path))
+        report = write_html(result, assignment, Path(args.report), replay)
         if junit:
             from .export_junit import write_junit
             write_junit(data, Path(junit))
@@ -111,7 +111,7 @@ def run_grade(args) -> int:
     if args.case:
         print(case_detail(result, args.case, colour))
     else:
-        print(summary(result, colour, args.quiet, str(report)))
+        print(summary(result, colour, args.quiet, str(report), replay))
     if args.min_score is not None:
         return 0 if result.score >= args.min_score - 1e-9 else 1
     return 0 if result.all_passed else 1
@@ -156,6 +156,8 @@ def run_bulk_command(argv) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise GraderError(t("cli.jobs_positive"))
     assignment = load_assignment(find_assignment(Path.cwd()))
+    from .sandbox import isolation_line
+    print(isolation_line(), flush=True)  # first: what this platform can and cannot contain
     summary = run_bulk(assignment, Path(args.submissions), Path(args.out), args.jobs, args.force,
                        progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column,
                        dask=args.dask)
@@ -214,7 +216,26 @@ def run_validate(argv) -> int:
     return 1 if problems else 0
 
 
+def utf8_output(*streams):
+    """Write UTF-8 whatever the console's code page or the pipe's locale (cp1252, cp850, ascii):
+    « », ✓, emoji and a student's own text must never raise UnicodeEncodeError. A stream that is
+    not UTF-8 is reconfigured (errors="replace"); one that cannot be (replaced by a test, closed)
+    is left alone."""
+    import codecs
+    for stream in streams or (sys.stdout, sys.stderr):
+        try:
+            if codecs.lookup(stream.encoding or "ascii").name == "utf-8":
+                continue
+        except (AttributeError, LookupError):
+            pass
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv=None) -> int:
+    utf8_output()
     argv = choose_language(sys.argv[1:] if argv is None else list(argv))
     try:
         if argv and argv[0] == "public-cases":

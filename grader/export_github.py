@@ -83,6 +83,7 @@ from pathlib import Path
 
 from .export_junit import ERROR_STATUSES, case_message, clean_text
 from .i18n import t
+from .replay import replay_command, result_seed
 
 MESSAGE_LIMIT = 500
 PASS, FAIL, ERROR = "pass", "fail", "error"
@@ -104,11 +105,6 @@ def _cases(result: dict):
 
 def _cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _replay(case_id: str, result: dict) -> str:
-    from .cli import replay_command  # late: cli may import this module
-    return replay_command(case_id, result.get("seed") if result.get("expected_from") == "reference" else None, None)
 
 
 def _points(value) -> str:
@@ -192,7 +188,7 @@ def step_summary(result: dict) -> str:
                 lines.append("")
             lines += ["</details>", ""]
         if any(c["status"] != "not_implemented" for _, cs in failing_public for c in cs):
-            lines += [t("export_github.replay", command=_code("grade --case CASE_ID")), ""]
+            lines += [t("export_github.replay", command=_code(replay_command("CASE_ID"))), ""]
     if hidden_failing:
         per_exercise = {}
         for e, _ in hidden_failing:
@@ -288,7 +284,7 @@ def classroom_result(result: dict) -> dict:
             "status": test_status,
             "score": score,
             "message": message,
-            "test_code": _replay(case["id"], result) if replay else "",
+            "test_code": replay_command(case["id"], seed=result_seed(result)) if replay else "",
             "filename": "",
             "line_no": 0,
             "duration": int(round(float((case.get("details") or {}).get("duration") or 0) * 1000)),

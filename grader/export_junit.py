@@ -75,6 +75,7 @@ from pathlib import Path
 
 from .files import atomic_write
 from .i18n import t
+from .replay import replay_command, result_seed
 
 FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
 ERROR_STATUSES = ("error", "timeout")
@@ -133,11 +134,6 @@ def _counts(cases) -> dict:
     return {"tests": len(cases), "failures": failures, "errors": errors}
 
 
-def _replay(case_id: str, result: dict) -> str:
-    from .cli import replay_command  # late: cli may import this module
-    return replay_command(case_id, result.get("seed") if result.get("expected_from") == "reference" else None, None)
-
-
 def build_tree(result: dict) -> ET.Element:
     exercises = result.get("exercises", [])
     all_cases = [c for e in exercises for c in e["cases"]]
@@ -177,7 +173,7 @@ def build_tree(result: dict) -> ET.Element:
             if case.get("visibility") != "hidden":
                 if case.get("diagnosis"):
                     lines.append(clean_text(case["diagnosis"]))
-                lines.append(t("export_junit.replay", command=_replay(case["id"], result)))
+                lines.append(t("export_junit.replay", command=replay_command(case["id"], seed=result_seed(result))))
             element.text = "\n".join(lines)
         if exercise.get("problems"):  # import errors, rule violations: suite-level output
             ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in exercise["problems"])

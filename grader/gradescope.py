@@ -73,6 +73,7 @@ from .assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from .errors import GraderError
 from .files import atomic_write
 from .i18n import LANGUAGES, set_language, t
+from .replay import replay_command
 
 ENGINE = Path(__file__).resolve().parent
 GRADESCOPE_TEMPLATES = ENGINE / "templates" / "gradescope"
@@ -254,7 +255,7 @@ def _grade(root: Path, started: float) -> dict:
         plan = Expectations(assignment, use_reference=True).plan(cases, student=student)
         result = grade(assignment, submission, plan, student={"id": student, "origin": "gradescope"},
                        protect=[str(root)])
-        graded = (target.relative_to(submitted).as_posix() if target.is_relative_to(submitted)
+        graded = (str(target.relative_to(submitted)) if target.is_relative_to(submitted)
                   else t("gradescope.your_zip"))
         print(_instructor_summary(result, assignment, student, graded))
         return to_results(result, time.monotonic() - started, tidy, graded, student)
@@ -297,8 +298,9 @@ def resolve_submission(folder: Path, extract_to: Path) -> tuple[Path | None, str
 
 
 def _tidier(submitted: Path, extracted: Path):
-    """Students see their own file names, not the container's folders."""
-    prefixes = sorted({f"{p}/" for p in (submitted, submitted.resolve(), extracted, extracted.resolve())},
+    """Students see their own file names, not the container's folders (messages write paths
+    natively: the separator is the platform's)."""
+    prefixes = sorted({f"{p}{os.sep}" for p in (submitted, submitted.resolve(), extracted, extracted.resolve())},
                       key=len, reverse=True)
 
     def tidy(text: str) -> str:
@@ -388,7 +390,7 @@ def _case_output(case) -> str:
         text = status_words(case.status)
     if case.diagnosis:
         text += f"\n{case.diagnosis}"
-    text += "\n" + t("gradescope.output.replay", command=f"grade --case {case.id}")
+    text += "\n" + t("gradescope.output.replay", command=replay_command(case.id))
     return text[:MAX_TEST_OUTPUT]
 
 
@@ -402,7 +404,7 @@ def _instructor_summary(result, assignment: Assignment, student: str, graded: st
           seed=student_seed(assignment.salt, student)),
         t("gradescope.instructor.isolation", isolation=json.dumps(result.isolation)),
         summary(result, colour=False),
-        t("gradescope.instructor.replay", command=f"grade SUBMISSION --student {student} --case CASE_ID"),
+        t("gradescope.instructor.replay", command=replay_command("CASE_ID", "SUBMISSION", student=student)),
     ])
 
 

@@ -362,7 +362,7 @@ def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[
     modules = [f for f in files if f.suffix == ".py"]
     notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
     zips = [f for f in files if f.suffix.lower() == ".zip"]
-    where = label if folder == top else t("intake.label.inside", label=label, folder=folder.relative_to(top).as_posix())
+    where = label if folder == top else t("intake.label.inside", label=label, folder=folder.relative_to(top))
     if zips and (modules or notebooks):
         return None, t("intake.folder.zip_and_python", where=where, zip=zips[0].name)
     if zips:

@@ -13,6 +13,7 @@ parsing a `.npy` header evaluates a Python literal, which cost 0.3 ms per array.
 import json
 import os
 import re
+import socket
 import struct
 
 import numpy as np
@@ -20,6 +21,10 @@ import numpy as np
 MAX_MESSAGE = 256 * 2**20      # bytes in one message
 MAX_ELEMENTS = 16 * 2**20      # elements in one returned array
 MAX_DEPTH = 12
+MAX_CONTROL = 1 << 16          # bytes in one control message (grader <-> worker template)
+WORKING_ROOM = 64 * 2**20      # address space a worker needs beyond its start to import and run anything
+EXIT_MEMORY = 87               # the worker's watchdog ended it: over its memory cap
+EXIT_ORPHAN = 88               # the worker's watchdog ended it: the grader is gone
 ARRAY_KINDS = "biuf"           # what student outputs may hold
 INPUT_KINDS = "biufU"          # what the grader's own inputs may hold
 
@@ -158,3 +163,47 @@ def write_frame(fd, payload: bytes):
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+# --- control messages between the grader and the worker template (Linux, macOS) ---------------
+
+def send_control(sock, data: bytes, fds=()):
+    """One message, with descriptors: as is on SOCK_SEQPACKET (Linux), length-prefixed on
+    SOCK_STREAM (macOS has no SEQPACKET on UNIX sockets). Descriptors ride the first bytes."""
+    if len(data) > MAX_CONTROL:
+        raise ProtocolError("a control message of %d bytes" % len(data))
+    if sock.type == socket.SOCK_STREAM:
+        data = struct.pack(">I", len(data)) + data
+    sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+    if sent < len(data):
+        sock.sendall(data[sent:])
+
+
+def receive_control(sock, max_fds=0):
+    """(message, descriptors); (b"", []) when the other end is gone."""
+    if sock.type != socket.SOCK_STREAM:
+        if not max_fds:
+            return sock.recv(MAX_CONTROL), []
+        data, fds, _, _ = socket.recv_fds(sock, MAX_CONTROL, max_fds)
+        return data, fds
+    if max_fds:
+        head, fds, _, _ = socket.recv_fds(sock, 4, max_fds)
+    else:
+        head, fds = sock.recv(4), []
+    if not head:
+        return b"", fds
+    head = head + _exactly(sock, 4 - len(head))
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_CONTROL:
+        raise ProtocolError("a control message of %d bytes" % size)
+    return _exactly(sock, size), fds
+
+
+def _exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the other end closed in the middle of a message")
+        data += chunk
+    return data

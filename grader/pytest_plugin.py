@@ -67,6 +67,7 @@ import pytest
 from .assignment import ASSIGNMENT_FILE, find_assignment
 from .errors import GraderError
 from .i18n import t
+from .replay import replay_command
 
 PLUGIN_NAME = "seance11"
 STATE = pytest.StashKey()
@@ -262,7 +263,7 @@ class CaseItem(pytest.Item):
         head = f"\033[31m{message}\033[0m" if colour and message else message
         likely = t("pytest_plugin.likely", diagnosis=_safe(case.diagnosis)) \
             if case.diagnosis and case.visibility == "public" else ""
-        replay = "grade " + (f"{state.submission} " if state.submission else "") + f"--case {case.id}"
+        replay = _safe(replay_command(case.id, state.submission))  # quoted for this shell (grader/replay.py)
         return "\n".join(filter(None, [head, likely, detail, t("pytest_plugin.replay", command=replay)]))
 
     def repr_failure(self, excinfo, style=None):

@@ -1,36 +1,31 @@
-"""Start and supervise worker processes: limits, timeouts, crashes, cleanup.
+"""Supervise the workers of one submission: limits, timeouts, crashes, cleanup.
 
-A worker gets a fresh temporary folder holding a copy of the submission and of the worker's
-own two files, a minimal environment, its own session (process group), and rlimits. The
-grader reads its frames with a deadline per step; on a timeout or a crash it kills the whole
-group, records what happened to that step alone, and starts a new worker for the rest.
+A submission gets a fresh temporary folder holding a copy of it; each worker gets a minimal
+environment, its own session (process group) or Job Object, and its limits. How a worker is
+started is the backend's business (grader/platforms.py chooses: a fork of the worker template,
+or a fresh Python). The grader reads its frames with a deadline per step; on a timeout or a
+crash it kills the worker and everything it started, records what happened to that step alone,
+and starts a new worker for the rest.
 """
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import select
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import protocol
-from .cgroups import WorkerGroup
+from . import platforms, protocol
 from .errors import GraderError
+from .frames import TIMEOUT
 from .i18n import t
+from .worker_runtime import minimal_env
 
-RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
-WORKING_ROOM = 64 * 2**20  # address space a worker needs beyond its start to import and run anything
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
@@ -38,7 +33,43 @@ SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/et
 
 def isolation_requested() -> bool:
     """Namespaces on Linux unless GRADE_ISOLATION=process (debugging; see SECURITY.md)."""
-    return sys.platform.startswith("linux") and os.environ.get("GRADE_ISOLATION", "auto") != "process"
+    return platforms.namespaces_possible() and os.environ.get("GRADE_ISOLATION", "auto") != "process"
+
+
+def backend() -> str:
+    """The worker backend of this run; a wrong GRADE_BACKEND is the user's to fix, said plainly."""
+    value = os.environ.get("GRADE_BACKEND", "").strip().lower()
+    if value and value not in platforms.BACKENDS:
+        raise GraderError(t("sandbox.bad_backend", value=value[:40], choices=", ".join(platforms.BACKENDS)))
+    chosen = platforms.backend()
+    return "portable" if chosen == "template" and os.getpid() in _TEMPLATE_FAILED else chosen
+
+
+# grader processes whose worker template could not start where fork is a guest (macOS): they go
+# on with the portable backend rather than fail every student
+_TEMPLATE_FAILED: set = set()
+
+
+def isolation_line() -> str:
+    """One line for an instructor about to grade a class: what this platform contains."""
+    worker = t("sandbox.worker_template") if backend() == "template" else t("sandbox.worker_portable")
+    if isolation_requested():
+        return t("sandbox.isolation_jail", worker=worker)
+    if platforms.LINUX:
+        return t("sandbox.isolation_process_linux", worker=worker)
+    return t("sandbox.isolation_process_platform", worker=worker,
+             platform="Windows" if platforms.WINDOWS else "macOS" if platforms.MACOS else sys.platform)
+
+
+def prepare():
+    """Start what the first worker will need, early: its start (Python, NumPy) then overlaps with
+    loading the assignment and the reference. A fork needs the template; a fresh Python, its files."""
+    if backend() == "template":
+        from .backend_template import worker_template
+        worker_template()
+    else:
+        from .backend_portable import runtime_folder
+        runtime_folder()
 
 
 def interpreter_folders() -> list[str]:
@@ -81,6 +112,13 @@ class Outcome:
     skipped: bool = False        # not run: its function (or one it calls) timed out or crashed twice
 
 
+WORKER_KINDS = {"template": "a fresh fork of the worker template", "portable": "a fresh Python process"}
+# how a Windows process ends when it crashes: its exit code is the NTSTATUS
+WINDOWS_DEATHS = {0xC0000005: lambda: t("sandbox.windows_access_violation"),
+                  0xC00000FD: lambda: t("sandbox.windows_stack_overflow"),
+                  0xC0000409: lambda: t("sandbox.windows_fail_fast")}
+
+
 def _signal_name(returncode: int) -> str:
     try:
         return signal.Signals(-returncode).name
@@ -100,132 +138,6 @@ def _rlimits(limits: Limits, cpu_seconds: int) -> dict:
     """What the worker sets on itself (worker.apply_limits), by `resource` name."""
     return {"RLIMIT_AS": limits.memory_mb * 2**20, "RLIMIT_CORE": 0, "RLIMIT_FSIZE": limits.file_mb * 2**20,
             "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CPU": cpu_seconds, "RLIMIT_NPROC": limits.processes}
-
-
-class WorkerTemplate:
-    """The worker template of this grader process (see worker.py): started once, with NumPy
-    imported, from its own copy of the runtime; forks one fresh worker per request."""
-
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="grade-template-"))
-        for name in RUNTIME_FILES:
-            shutil.copy2(Path(__file__).parent / name, self.dir / name)
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.lock = threading.Lock()
-        self.log_path = self.dir / "template.log"
-        with open(self.log_path, "wb") as log:
-            try:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-I", str(self.dir / "worker.py"), "--template", str(theirs.fileno())],
-                    cwd=self.dir, env=minimal_env(str(self.dir)), stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=log, pass_fds=[theirs.fileno()], start_new_session=True, close_fds=True)
-            finally:
-                theirs.close()
-        self.pid = self.process.pid
-        self.ready = False
-        self.address_space = None  # bytes a worker starts with, as the template reports it
-
-    def _receive(self, timeout: float) -> dict | None:
-        ready, _, _ = select.select([self.control], [], [], timeout)
-        data = self.control.recv(1 << 16) if ready else b""
-        return json.loads(data) if data else None
-
-    def _ensure_ready(self):
-        """The template's first message (NumPy imported), once; the caller holds the lock."""
-        if not self.ready:
-            started = self._receive(IMPORT_TIMEOUT)
-            if not started:
-                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
-                self.close()
-                raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
-            self.ready = True
-            self.address_space = started.get("address_space")
-
-    def _command(self, message: dict, fds=(), timeout: float = 30.0) -> dict:
-        with self.lock:
-            self._ensure_ready()
-            try:
-                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
-            except OSError:
-                raise TemplateGone(t("sandbox.template_gone")) from None
-            reply = self._receive(timeout)
-            if reply is None:
-                raise TemplateGone(t("sandbox.template_silent"))
-            return reply
-
-    def spawn(self, spec: dict, fds) -> int:
-        return self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
-
-    def check_memory(self, memory_mb: int):
-        """A worker starts with the template's address space (NumPy loaded): a cap below it, plus
-        room to work, would fail every case: the assignment's fault, not the students'."""
-        with self.lock:
-            self._ensure_ready()
-        needed = (self.address_space or 0) + WORKING_ROOM
-        if memory_mb * 2**20 < needed:
-            raise GraderError(t("sandbox.memory_too_small", memory=memory_mb, needed=-(-needed // 2**20)))
-
-    def wait(self, pid: int, timeout: float) -> int | None:
-        """The waitpid status of `pid` (the template reaps it), or None if it still runs."""
-        return self._command({"wait": pid, "timeout": timeout}, timeout=timeout + 30)["status"]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self):
-        self.control.close()
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class TemplateGone(GraderError):
-    """The template died or could not start (a fresh one is tried once)."""
-
-
-_TEMPLATE: dict = {}  # {pid of this grader process: its template}; a forked grader starts its own
-
-
-def worker_template() -> WorkerTemplate:
-    """This process's template, started now if there is none (call early to overlap its start
-    with the grader's own work, e.g. computing the expected values)."""
-    current = _TEMPLATE.get(os.getpid())
-    if current is None or not current.alive():
-        if current is not None:
-            current.close()
-        current = _TEMPLATE[os.getpid()] = WorkerTemplate()
-        atexit.register(current.close)
-    return current
-
-
-class ForkedWorker:
-    """A worker forked by the template: the handle `Sandbox` needs (pid, wait)."""
-
-    def __init__(self, template: WorkerTemplate, pid: int, group):
-        self.template, self.pid, self.group = template, pid, group
-        self.returncode = None
-
-    def wait(self, timeout: float) -> int:
-        if self.returncode is None:
-            try:
-                status = self.template.wait(self.pid, timeout)
-            except TemplateGone:  # its children died with it (parent-death signal)
-                status = signal.SIGKILL
-            if status is None:
-                raise subprocess.TimeoutExpired("worker", timeout)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-
-def minimal_env(home: str) -> dict:
-    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs need them (see env notes)
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
 
 
 class Sandbox:
@@ -302,49 +214,53 @@ class Sandbox:
                 outcomes[s.key] = Outcome(stuck[culprit], detail=why, skipped=True)
 
     def _spawn(self, request: dict):
-        request_path = self.dir / "request.bin"
         jail = {"expose": self.expose, "writable": str(self.sub), "sandbox": str(self.dir),
                 "new_root": str(self.new_root)}
-        request_path.write_bytes(protocol.encode({
-            **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
-            "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
-            "words": refusal_words(),
-            "jail": jail if isolation_requested() else None}))
-        read_fd, write_fd = os.pipe()
-        log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         # a backstop only: the per-step deadlines below are what normally stop a worker
         cpu = int(2 * IMPORT_TIMEOUT + self.limits.timeout * (len(request["calls"]) + 1) + 5)
-        group = WorkerGroup(self.limits.memory_mb, self.limits.processes) if isolation_requested() else None
-        self.memory_cap = group.describe() if group else "per process (rlimits)"
-        spec = {"request": str(request_path), "cwd": str(self.sub), "env": minimal_env(str(self.sub)),
-                "limits": {"rlimits": _rlimits(self.limits, cpu),
-                           "cgroups": [str(g / "cgroup.procs") for g in (group.groups if group else [])]}}
+        group = None
+        if isolation_requested():
+            from .cgroups import WorkerGroup
+            group = WorkerGroup(self.limits.memory_mb, self.limits.processes)
+        limits = {"rlimits": _rlimits(self.limits, cpu),
+                  "cgroups": [str(g / "cgroup.procs") for g in (group.groups if group else [])]}
+        payload = protocol.encode({
+            **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
+            "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
+            "words": refusal_words(), "jail": jail if isolation_requested() else None,
+            "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20})
+        spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
         try:
-            try:
-                template = worker_template()
-                template.check_memory(self.limits.memory_mb)
-                pid = template.spawn(spec, [write_fd, log])
-            except TemplateGone:  # once more, with a fresh template
-                _TEMPLATE.pop(os.getpid()).close()
-                template = worker_template()
-                pid = template.spawn(spec, [write_fd, log])
+            if backend() == "template":
+                from . import backend_template
+                try:
+                    worker = backend_template.spawn(spec, payload, self.log_path, self.limits.memory_mb, group)
+                except backend_template.TemplateGone:
+                    if platforms.LINUX or os.environ.get("GRADE_BACKEND"):
+                        raise
+                    _TEMPLATE_FAILED.add(os.getpid())
+                    from . import backend_portable
+                    worker = backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
+                                                    self.limits.processes, group)
+            else:
+                from . import backend_portable
+                worker = backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
+                                                self.limits.processes, group)
         except BaseException:
             if group:
                 group.close()
-            os.close(read_fd)
             raise
-        finally:
-            os.close(write_fd)
-            os.close(log)
-        return ForkedWorker(template, pid, group), read_fd
+        self.memory_cap = group.describe() if group else getattr(worker, "limits", None) or \
+            ("per process (rlimits)" if platforms.RLIMITS else "none: no rlimits and no job object here")
+        return worker
 
     def _one_worker(self, request, sequence: list[Step], outcomes: dict):
-        process, fd = self._spawn(request)
-        reader = FrameReader(fd)
+        process = self._spawn(request)
+        reader = process.reader
         try:
             ready = reader.next(deadline=time.monotonic() + IMPORT_TIMEOUT)
             if ready is None or ready is TIMEOUT:
-                kill_group(process)
+                process.kill()
                 log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
                 raise GraderError(t("sandbox.worker_failed", death=self._death(process), python=sys.executable,
                                     log=log))
@@ -374,10 +290,8 @@ class Sandbox:
                 if outcome.status == "rejected":
                     return
         finally:
-            kill_group(process)
-            os.close(fd)
-            if process.group is not None:
-                process.group.close()
+            process.kill()
+            process.close()
 
     def _check_ready(self, frame: bytes):
         """The first message comes before any submission code runs: it says how the worker is
@@ -388,12 +302,16 @@ class Sandbox:
             raise GraderError(t("sandbox.broken_first_message", error=exc)) from None
         if type(message) is not dict or message.get("type") != "ready":
             raise GraderError(t("sandbox.no_ready"))
+        if type(message.get("memory_needed")) is int:  # a fresh worker's start is larger than memory_mb
+            raise GraderError(t("sandbox.memory_too_small", memory=self.limits.memory_mb,
+                                needed=-(-message["memory_needed"] // 2**20)))
         if message.get("jail_error"):
             raise GraderError(t("sandbox.jail_failed", error=_text(message["jail_error"], 300)))
         isolation = message.get("isolation")
         if self.isolation is None and type(isolation) is dict:
             self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
             self.isolation["memory and processes"] = self.memory_cap
+            self.isolation["worker"] = WORKER_KINDS[backend()]
 
     def _death(self, process) -> str:
         try:
@@ -411,6 +329,10 @@ class Sandbox:
             return t("sandbox.died", signal=name)
         if code == 0:
             return t("sandbox.exited_early")
+        if code == protocol.EXIT_MEMORY:
+            return t("sandbox.died_memory", memory=self.limits.memory_mb)
+        if code in WINDOWS_DEATHS:  # an NTSTATUS: Windows has no signals
+            return t("sandbox.died_windows", name=WINDOWS_DEATHS[code](), code=f"0x{code:08X}")
         return t("sandbox.exited_status", code=code)
 
     @staticmethod
@@ -464,51 +386,3 @@ def _exception(value) -> dict | None:
             "mro": strings(value.get("mro"), 50), "traceback": strings(value.get("traceback"), 12)}
 
 
-TIMEOUT = object()
-
-
-class FrameReader:
-    """Length-prefixed frames from a pipe, with a deadline and a size cap."""
-
-    def __init__(self, fd):
-        self.fd = fd
-        self.buffer = b""
-
-    def _fill(self, n, deadline):
-        while len(self.buffer) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return TIMEOUT
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if not ready:
-                return TIMEOUT
-            chunk = os.read(self.fd, min(1 << 20, max(n - len(self.buffer), 65536)))
-            if not chunk:
-                return None
-            self.buffer += chunk
-        return True
-
-    def next(self, deadline):
-        state = self._fill(4, deadline)
-        if state is not True:
-            return state
-        (size,) = struct.unpack(">I", self.buffer[:4])
-        if size > protocol.MAX_MESSAGE:
-            return None
-        state = self._fill(4 + size, deadline)
-        if state is not True:
-            return state
-        frame, self.buffer = self.buffer[4:4 + size], self.buffer[4 + size:]
-        return frame
-
-
-def kill_group(process):
-    """Kill the worker's whole process group (children, grandchildren that stayed in it)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass

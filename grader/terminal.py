@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -29,6 +30,72 @@ def safe(text) -> str:
     return _CONTROL.sub("?", str(text))
 
 
+# --- colours: only where the terminal shows them ------------------------------------------------
+
+_VT_TERMINALS = ("WT_SESSION", "ANSICON")    # Windows Terminal; ANSICON's hook
+ENABLE_VIRTUAL_TERMINAL_PROCESSING = 0x0004
+
+
+def colour_supported(platform: str, environ, isatty: bool, enable_vt=lambda: False) -> bool:
+    """Whether to write ANSI colours, from explicit facts (testable anywhere):
+
+    - FORCE_COLOR set (not empty, not "0") → yes, even into a pipe (CI logs that render colours);
+    - NO_COLOR set, whatever its value, even empty (no-color.org) → no; it wins over FORCE_COLOR;
+    - not a terminal → no; TERM=dumb → no;
+    - Windows: yes when the terminal announces it (Windows Terminal's WT_SESSION, ANSICON,
+      TERM_PROGRAM such as vscode or mintty, ConEmuANSI=ON) or when `enable_vt()` manages to turn
+      on the console's virtual-terminal processing (Windows 10 and later); otherwise the escape
+      codes would print as garbage (an old conhost) → no;
+    - elsewhere: yes."""
+    if "NO_COLOR" in environ:
+        return False
+    if environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    if not isatty or environ.get("TERM") == "dumb":
+        return False
+    if platform == "win32":
+        if any(environ.get(name) for name in _VT_TERMINALS) or environ.get("TERM_PROGRAM") \
+                or environ.get("ConEmuANSI", "").upper() == "ON":
+            return True
+        return bool(enable_vt())
+    return True
+
+
+def enable_windows_vt(stream) -> bool:
+    """Turn on ENABLE_VIRTUAL_TERMINAL_PROCESSING for the console behind `stream` (Windows only;
+    kernel32 through ctypes, imported here and only here). False when it is not a console or the
+    console refuses (before Windows 10)."""
+    try:
+        import ctypes
+        import msvcrt
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        mode = wintypes.DWORD()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        if mode.value & ENABLE_VIRTUAL_TERMINAL_PROCESSING:
+            return True
+        return bool(kernel32.SetConsoleMode(handle, mode.value | ENABLE_VIRTUAL_TERMINAL_PROCESSING))
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+
+
+def use_colour(stream, platform: str | None = None, environ=None) -> bool:
+    """`colour_supported` for a real stream (sys.stdout): its isatty, this platform, os.environ."""
+    import os
+    import sys
+
+    try:
+        isatty = stream.isatty()
+    except (AttributeError, ValueError):
+        isatty = False
+    return colour_supported(sys.platform if platform is None else platform,
+                            os.environ if environ is None else environ, isatty,
+                            lambda: enable_windows_vt(stream))
+
+
 class Painter:
     def __init__(self, colour: bool):
         self.colour = colour
@@ -37,7 +104,10 @@ class Painter:
         return f"\033[{code}m{text}\033[0m" if self.colour else text
 
 
-def summary(result: Result, colour: bool, quiet: bool = False, report: str | None = None) -> str:
+def summary(result: Result, colour: bool, quiet: bool = False, report: str | None = None,
+            replay: Callable[[str], str] | None = None) -> str:
+    """The table, the failing cases, `Points X/Y`; `replay(case id)` gives the command that replays
+    one (grader/replay.py), shown for the first failing public case."""
     paint = Painter(colour)
     lines = []
     if not quiet:
@@ -71,6 +141,9 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     lines.append(paint(t("terminal.points", score=result.score, total=result.max_score), "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
         lines.append(t("terminal.public_only"))
+    failing = [c for c in result.cases if c.visibility == "public" and c.status not in ("passed", "not_implemented")]
+    if replay and failing and not quiet:
+        lines.append(t("terminal.replay", command=safe(replay(failing[0].id))))
     if report:
         lines.append(t("terminal.report", report=report))
     return "\n".join(lines)

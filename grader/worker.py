@@ -1,12 +1,16 @@
 """The worker: imports one submission and calls its functions on the cases' inputs.
 
-Never inside the grader. The grader starts this file once as a *template*
-(`python -I worker.py --template CONTROL_FD`, from a copy in a temporary folder): it imports
-NumPy and the runtime, runs no submission code, and for each worker the grader asks for forks a
-fresh child that drops everything of the template (descriptors, environment, session), takes its
-limits, then behaves as a brand-new worker process: request, jail, submission. A child is never
-reused: one fork per worker, so nothing of one submission reaches another, and each costs a
-fork instead of starting Python and importing NumPy again.
+Never inside the grader. Two ways to start, one behaviour (grader/platforms.py chooses):
+- *template* (Linux, macOS): the grader starts this file once (`python -I worker.py --template
+  CONTROL_FD`, from a copy in a temporary folder): it imports NumPy and the runtime, runs no
+  submission code, and for each worker the grader asks for forks a fresh child that drops
+  everything of the template (descriptors, environment, session), takes its limits, then
+  behaves as a brand-new worker process: request, jail, submission. A child is never reused:
+  one fork per worker, so nothing of one submission reaches another, and each costs a fork
+  instead of starting Python and importing NumPy again.
+- *portable* (Windows, or GRADE_BACKEND=portable): `python -I worker.py --serve` per worker;
+  the request arrives on stdin (the grader writes it once the worker is in its Job Object),
+  frames leave on the original stdout, and stdout/stderr then go to the output log.
 
 A worker only ever sees inputs; it sends back each outcome as a frame of `protocol` bytes (no
 pickle) on its result pipe. Everything it sends is treated by the grader as untrusted.
@@ -16,6 +20,7 @@ import importlib
 import linecache
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -31,6 +36,7 @@ del sys.path[0]
 import numpy as np  # noqa: E402,F401  (imported before the submission: it cannot replace it)
 
 OUTPUT_CAP = 4000
+WATCH_MS = 20
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 SIGNAL_EVENTS = ("os.kill", "os.killpg")
 # events that change the filesystem: which of their arguments are the paths changed
@@ -88,8 +94,8 @@ class Worker:
 
     def exception(self, exc):
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if f.filename.startswith(self.root) or f.filename.startswith("<cell")]
-        lines = ["%s, line %s, in %s%s" % (os.path.relpath(f.filename, self.root) if f.filename.startswith(self.root)
+                  if _inside(f.filename, self.root) or f.filename.startswith("<cell")]
+        lines = ["%s, line %s, in %s%s" % (os.path.relpath(f.filename, self.root) if _inside(f.filename, self.root)
                                             else f.filename, f.lineno, f.name, ("\n    " + f.line) if f.line else "")
                  for f in frames]
         return {"type": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
@@ -138,7 +144,7 @@ class Worker:
             self.refuse("file", "write", path=path)
         if any(_inside(path, h) for h in self.hidden) and not any(_inside(path, e) for e in self.exposed):
             self.refuse("file", "read_hidden", path=path)
-        parts = path.split("/")
+        parts = path.split("/")  # /proc/<pid>/…: Linux only (a Windows path never matches)
         if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != os.getpid():
             self.refuse("process", "read_process", path=path)
 
@@ -248,7 +254,8 @@ class Worker:
 
 
 def _inside(path, folder):
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
+    path, folder = os.path.normcase(path), os.path.normcase(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def isolate(request, fd):
@@ -266,19 +273,54 @@ def isolate(request, fd):
         os._exit(3)
 
 
-def serve(request_path, fd):
-    with open(request_path, "rb") as f:
-        request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS)
-    os.unlink(request_path)
+def serve(request, fd, enforced):
+    """`enforced`: what apply_limits obtained from the OS; a watchdog stands in for the rest."""
     isolation = isolate(request, fd)
+    isolation["memory"] = _watch(request.get("memory_bytes"), enforced)  # after the jail's forks
     Worker(request, fd).run(isolation)
     os._exit(0)  # skip interpreter teardown: nothing the submission registered runs after us
+
+
+def _watch(memory_bytes, enforced):
+    """Start the watchdog where the OS does not enforce what we asked: the address-space cap
+    (macOS ignores RLIMIT_AS) and the parent-death signal (Linux only). Says what holds."""
+    watch_memory = memory_bytes if memory_bytes and not enforced.get("address_space") and enforced.get("rusage") \
+        else None
+    parent = None if enforced.get("parent_death") else os.getppid()
+    if watch_memory or parent:
+        threading.Thread(target=_watchdog, args=(watch_memory, parent), daemon=True).start()
+    if enforced.get("address_space"):
+        return "address space %d MB (RLIMIT_AS)" % (memory_bytes // 2**20)
+    if watch_memory:
+        return "resident memory %d MB (a watchdog, every %d ms)" % (memory_bytes // 2**20, WATCH_MS)
+    return "none in the worker"
+
+
+def _resident_bytes():
+    """Peak resident size of this process: ru_maxrss is in bytes on macOS, KiB elsewhere."""
+    try:
+        import resource
+    except ImportError:  # Windows: the Job Object caps memory, nothing to watch
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _watchdog(memory_bytes, parent):
+    """A thread: between two Python instructions of the submission (or while NumPy has released
+    the GIL), end the worker when it holds too much memory, or when the grader is gone."""
+    while True:
+        time.sleep(WATCH_MS / 1000)
+        if memory_bytes and _resident_bytes() > memory_bytes:
+            os._exit(protocol.EXIT_MEMORY)
+        if parent and os.getppid() != parent:
+            os._exit(protocol.EXIT_ORPHAN)
 
 
 # --- the template ------------------------------------------------------------------------------
 
 def template(control_fd):
-    """Serve the grader's commands on a SOCK_SEQPACKET socket, one JSON message each:
+    """Serve the grader's commands on a UNIX socket, one JSON message each (protocol.send_control):
     {"spawn": spec} with two descriptors (result pipe, output log) -> {"pid": n};
     {"wait": pid, "timeout": s} -> {"status": waitpid status, or null if still running}.
     End-of-file (the grader is gone) ends the template; its children have a parent-death signal."""
@@ -287,18 +329,11 @@ def template(control_fd):
 
     control = socket.socket(fileno=control_fd)
     _parent_death_signal()
-    # tracebacks through the runtime quote its lines: keep them in memory (no mtime: never
-    # re-read), since the template's folder is out of a worker's reach
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("worker.py", "protocol.py", "jail.py"):
-        path = os.path.join(here, name)
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines(True)
-        linecache.cache[path] = (sum(map(len, lines)), None, lines, path)
-    control.send(json.dumps({"ready": os.getpid(), "address_space": _address_space()}).encode())
+    _cache_runtime_lines()
+    protocol.send_control(control, json.dumps({"ready": os.getpid(), "address_space": _address_space()}).encode())
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+            data, fds = protocol.receive_control(control, 2)
         except OSError:
             os._exit(0)
         if not data:
@@ -313,7 +348,18 @@ def template(control_fd):
             reply = {"pid": pid}
         else:
             reply = {"status": _reap(command["wait"], command["timeout"])}
-        control.send(json.dumps(reply).encode())
+        protocol.send_control(control, json.dumps(reply).encode())
+
+
+def _cache_runtime_lines():
+    """Tracebacks through the runtime quote its lines: keep them in memory (no mtime: never
+    re-read), since the runtime's folder is out of a worker's reach."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("worker.py", "protocol.py", "jail.py"):
+        path = os.path.join(here, name)
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines(True)
+        linecache.cache[path] = (sum(map(len, lines)), None, lines, path)
 
 
 def _address_space():
@@ -321,7 +367,7 @@ def _address_space():
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):  # no /proc (macOS): unknown
         return None
 
 
@@ -341,9 +387,11 @@ def _reap(pid, timeout):
 
 
 def _parent_death_signal():
-    if jail is not None:
+    """Linux: the kernel kills this process when its parent dies. Elsewhere the watchdog does."""
+    if jail is not None and hasattr(jail._libc, "prctl"):
         import signal
-        jail._libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        return jail._libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # PR_SET_PDEATHSIG
+    return False
 
 
 def _become_worker(spec, fds, control_fd):
@@ -351,7 +399,7 @@ def _become_worker(spec, fds, control_fd):
     try:
         result_fd, log_fd = fds
         os.setsid()  # its own session and process group: the grader kills the group
-        _parent_death_signal()
+        parent_death = _parent_death_signal()
         if os.getppid() != spec["template"]:  # the template died before the signal was set
             os._exit(1)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -361,19 +409,46 @@ def _become_worker(spec, fds, control_fd):
         # every other descriptor goes: the control socket above all (no spawning, no reaping)
         os.closerange(3, result_fd)
         os.closerange(result_fd + 1, 1 << 16)
-        apply_limits(spec["limits"])
+        enforced = apply_limits(spec["limits"])
+        enforced["parent_death"] = parent_death
         os.chdir(spec["cwd"])
         os.environ.clear()
         os.environ.update(spec["env"])
-        serve(spec["request"], result_fd)
+        with open(spec["request"], "rb") as f:
+            request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS)
+        os.unlink(spec["request"])
+        serve(request, result_fd, enforced)
     except BaseException:
         pass
     os._exit(70)
 
 
+def serve_fresh():
+    """The portable backend: this process was started for one worker (`--serve`). Its stdout
+    is the result pipe; the request comes on stdin once the grader has set its limits."""
+    _cache_runtime_lines()
+    result_fd = os.dup(1)
+    if os.name == "nt":
+        import msvcrt
+        msvcrt.setmode(result_fd, os.O_BINARY)  # frames are bytes: no newline translation
+    data = sys.stdin.buffer.read()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)  # what the submission prints goes to the output log, as stderr does
+    request = protocol.decode(data, kinds=protocol.INPUT_KINDS)
+    space, cap = _address_space(), request["limits"]["rlimits"].get("RLIMIT_AS")
+    if space and cap and cap < space + protocol.WORKING_ROOM:  # the assignment's cap, not the student's fault
+        protocol.write_frame(result_fd, protocol.encode({"type": "ready", "memory_needed": space + protocol.WORKING_ROOM}))
+        os._exit(3)
+    enforced = apply_limits(request["limits"])
+    enforced["parent_death"] = _parent_death_signal()
+    serve(request, result_fd, enforced)
+
+
 def apply_limits(limits):
-    """Control groups first (the worker and all its descendants are counted there), then rlimits."""
-    import resource
+    """Control groups first (the worker and all its descendants are counted there), then rlimits.
+    Returns what the OS enforces: {"address_space": True} only where RLIMIT_AS was set and the
+    kernel refuses a mapping beyond it (Linux; macOS accepts it and ignores it)."""
     import signal
 
     for procs in limits.get("cgroups", []):
@@ -382,6 +457,11 @@ def apply_limits(limits):
                 f.write("0")
         except OSError:
             pass
+    try:
+        import resource
+    except ImportError:  # Windows: the grader's Job Object holds the limits
+        return {"address_space": False, "rusage": False}
+    applied = {}
     for name, value in limits["rlimits"].items():
         which = getattr(resource, name, None)
         if which is None:
@@ -390,12 +470,33 @@ def apply_limits(limits):
             soft, hard = resource.getrlimit(which)
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(which, (value, value))
+            applied[name] = resource.getrlimit(which)[0] == value
         except (ValueError, OSError):
             pass
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, it does not kill
+    limit = limits["rlimits"].get("RLIMIT_AS")
+    return {"address_space": bool(limit) and applied.get("RLIMIT_AS", False) and _refuses_mapping(limit + 2**20),
+            "rusage": True}
 
 
-if __name__ == "__main__":  # python -I worker.py --template CONTROL_FD (the grader's only way to start it)
-    if sys.argv[1:2] != ["--template"]:
-        sys.exit("usage: python -I worker.py --template CONTROL_FD (started by grader.sandbox)")
-    template(int(sys.argv[2]))
+def _refuses_mapping(size):
+    """Whether the kernel enforces RLIMIT_AS, found by asking for more: macOS accepts the limit,
+    reads it back, and ignores it. The mapping is never touched, so it costs no memory."""
+    import mmap
+    try:
+        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+    except (OSError, OverflowError, ValueError):
+        return True
+    mapping.close()
+    return False
+
+
+if __name__ == "__main__":  # started by grader.sandbox only
+    if sys.argv[1:2] == ["--template"] and hasattr(os, "fork"):
+        template(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["--serve"]:
+        serve_fresh()
+    else:
+        sys.exit("usage: python -I worker.py --template CONTROL_FD (where fork exists) | --serve"
+                 " (started by grader.sandbox)")
