@@ -26,6 +26,7 @@ from .i18n import t
 from .worker_runtime import minimal_env
 
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
+MAX_VIOLATIONS = 20    # refusals kept per step: enough to say what was tried, bounded whatever was tried
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
@@ -86,6 +87,15 @@ class Limits:
     file_mb: int = 16               # largest file the worker may write (its output log included)
     open_files: int = 64
     processes: int = 64             # RLIMIT_NPROC (per user: enforced for unprivileged users)
+    budget: float | None = None     # seconds for a whole submission (None: $GRADE_BUDGET, else 300)
+
+    def total(self) -> float:
+        if self.budget is not None:
+            return self.budget
+        try:
+            return max(1.0, float(os.environ.get("GRADE_BUDGET", "300")))
+        except ValueError:
+            raise GraderError(t("sandbox.bad_budget", value=os.environ.get("GRADE_BUDGET", "")[:40])) from None
 
 
 @dataclass
@@ -174,9 +184,15 @@ class Sandbox:
         builds the request for a fresh worker: modules to skip (they hung or crashed it) and
         the calls still to make. Every worker re-imports the other modules, then goes on."""
         outcomes: dict[str, Outcome] = {}
+        self.deadline = time.monotonic() + self.limits.total()
         while True:
             self._give_up_on_slow_groups(steps, outcomes)
             calls = [s for s in steps if s.kind == "call" and s.key not in outcomes]
+            if calls and time.monotonic() >= self.deadline:  # the submission's whole budget is spent
+                for s in calls:
+                    outcomes[s.key] = Outcome("timeout", skipped=True,
+                                              detail=t("sandbox.budget_exhausted", budget=self.limits.total()))
+                return outcomes
             skip = [s.key for s in steps if s.kind == "import" and (s.key in self.reimport_failed or s.key in outcomes
                     and outcomes[s.key].status in ("timeout", "crash", "rejected"))]
             imports = [s for s in steps if s.kind == "import" and s.key not in skip]
@@ -268,11 +284,15 @@ class Sandbox:
             answered = set()
             for step in sequence:
                 started = time.monotonic()
-                frame = reader.next(deadline=started + step.timeout)
+                frame = reader.next(deadline=min(started + step.timeout, self.deadline))
                 elapsed = time.monotonic() - started
-                if frame is TIMEOUT or frame is None:  # no answer in time, or the worker died
+                if frame is TIMEOUT and time.monotonic() >= self.deadline and elapsed < step.timeout:
+                    outcome = Outcome("timeout", duration=elapsed, skipped=True,
+                                      detail=t("sandbox.budget_exhausted", budget=self.limits.total()))
+                elif frame is TIMEOUT or frame is None:  # no answer in time, or the worker died
                     outcome = Outcome("timeout", duration=elapsed, detail=t("sandbox.no_answer", timeout=step.timeout)) \
                         if frame is TIMEOUT else Outcome("crash", duration=elapsed, detail=self._death(process))
+                if frame is TIMEOUT or frame is None:
                     if step.key in outcomes:  # a module that imported before: skip it from now on
                         self.reimport_failed.add(step.key)
                     else:
@@ -354,7 +374,8 @@ class Sandbox:
         raw_violations = message.get("violations")
         violations = [{"name": _text(v.get("name"), 300), "phase": _text(v.get("phase"), 200),
                        "kind": _text(v.get("kind"), 20) or "import"}
-                      for v in (raw_violations if type(raw_violations) is list else []) if type(v) is dict]
+                      for v in (raw_violations[:MAX_VIOLATIONS] if type(raw_violations) is list else [])
+                      if type(v) is dict]
         if step.kind == "import":
             error = _exception(message.get("error"))
             return Outcome("raised" if error else "returned", exception=error,

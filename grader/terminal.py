@@ -40,14 +40,14 @@ def colour_supported(platform: str, environ, isatty: bool, enable_vt=lambda: Fal
     """Whether to write ANSI colours, from explicit facts (testable anywhere):
 
     - FORCE_COLOR set (not empty, not "0") → yes, even into a pipe (CI logs that render colours);
-    - NO_COLOR set, whatever its value, even empty (no-color.org) → no; it wins over FORCE_COLOR;
+    - NO_COLOR set and not empty (no-color.org) → no; it wins over FORCE_COLOR;
     - not a terminal → no; TERM=dumb → no;
     - Windows: yes when the terminal announces it (Windows Terminal's WT_SESSION, ANSICON,
       TERM_PROGRAM such as vscode or mintty, ConEmuANSI=ON) or when `enable_vt()` manages to turn
       on the console's virtual-terminal processing (Windows 10 and later); otherwise the escape
       codes would print as garbage (an old conhost) → no;
     - elsewhere: yes."""
-    if "NO_COLOR" in environ:
+    if environ.get("NO_COLOR"):
         return False
     if environ.get("FORCE_COLOR", "") not in ("", "0"):
         return True

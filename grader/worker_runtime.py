@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py")
+RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py", "seccomp.py")
 
 
 def copy_runtime(prefix: str) -> Path:

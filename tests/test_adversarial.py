@@ -275,7 +275,8 @@ def grader_home(canary: Path) -> Path:
     return canary if GRADER_HOME == "canary" else Path(GRADER_HOME)
 
 
-def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str, user: bool = False):
+def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str, user: bool = False,
+              wrapper=()):
     out.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     if user:
@@ -286,7 +287,7 @@ def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, na
     stderr = open(logs / f"{name}.stderr", "ab")
     try:
         process = subprocess.Popen(
-            [*grade_argv(user, env["HOME"]), str(submission), "--json", str(out / "result.json"),
+            [*wrapper, *grade_argv(user, env["HOME"]), str(submission), "--json", str(out / "result.json"),
              "--report", str(out / "report.html"), "--no-color"],
             cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             start_new_session=True)  # a group kill by the submission never reaches pytest
@@ -455,7 +456,9 @@ class SignalRecorder:
 # As root (an instructor's grading box, CI) and as an unprivileged account (uid 4242, no
 # capabilities: a student's laptop or a shared server), the same corpus, the same assertions.
 MODES = ["root", pytest.param("user", marks=pytest.mark.skipif(
-    not can_run_unprivileged(), reason="running as a plain user needs root to switch to it (as CI runs)"))]
+    not can_run_unprivileged(), reason="running as a plain user needs root to switch to it (as CI runs)")),
+         "nons"]  # as root where namespaces are refused (Docker without CAP_SYS_ADMIN): tests/no_namespaces.py
+NO_NAMESPACES = [sys.executable, str(Path(__file__).resolve().parent / "no_namespaces.py")]
 
 
 @pytest.fixture
@@ -469,10 +472,31 @@ def workdir(request, tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
+# What the fallback (no namespaces) does not stop, and why (SECURITY.md, "Measured"): strict, so that
+# a layer that starts to stop one of them turns the run red until this list is updated.
+KNOWN_ESCAPES = {
+    ("disarm_audit_hook", "nons"): "as root without namespaces the worker keeps the grading user's uid: with "
+                                   "the audit hook off it reads and writes what that user may",
+    ("steal_reference_walk", "nons"): "without a private root, a copy of the reference the grader does not know "
+                                      "of is readable",
+    ("disk_fill_own_folder", "nons"): "without the jail's size-capped copy, its own folder has no size cap",
+}
+
+
+def attack_params():
+    for fixture in FIXTURES:
+        for mode in MODES:
+            name = mode.values[0] if hasattr(mode, "values") else mode
+            marks = list(getattr(mode, "marks", ()))
+            if (fixture.stem, name) in KNOWN_ESCAPES:
+                marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_ESCAPES[(fixture.stem, name)]))
+            yield pytest.param(fixture, name, marks=marks, id=f"{fixture.stem}-{name}")
+
+
+@pytest.mark.parametrize("fixture, mode", attack_params())
 def test_attack_is_contained(fixture, mode, workdir, baseline):
     tmp_path, user = workdir, mode == "user"
+    wrapper = NO_NAMESPACES if mode == "nons" else ()
     header = parse_header(fixture)
     marker = "advmark" + uuid.uuid4().hex[:16]
     module = header["module"]
@@ -517,14 +541,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
     attack_cli = other_cli = None
     try:
         with SignalRecorder() as signals:
-            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack", user)
+            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack", user, wrapper)
             # the other submission starts once the attack runs: cross-submission attacks meet it
             until = time.monotonic() + WORKER_WAIT
             seen = False
             while time.monotonic() < until and attack_cli.poll() is None and not seen:
                 seen = bool(attack_processes(marker, existing_workers))
                 time.sleep(0.02)
-            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user)
+            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper)
             overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
                 (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
                  else "after it had ended")
@@ -561,6 +585,11 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
     result, problem = load_result(out / "result.json")
     if problem:
         problems.append(problem)
+    elif mode == "nons":
+        isolation = result.get("isolation") or {}
+        if isolation.get("level") != "process" or "refused" not in isolation.get("reason", "") \
+                or not isolation.get("syscalls", "").startswith("seccomp"):
+            problems.append(f"expected the fallback, namespaces refused, with the system-call filter: {isolation}")
     elif sys.platform.startswith("linux") and os.environ.get("GRADE_ISOLATION") != "process" \
             and (result.get("isolation") or {}).get("level") != "namespaces":
         problems.append(f"the worker was not jailed ({result.get('isolation')}): this run tests the fallback only")

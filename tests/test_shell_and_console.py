@@ -375,7 +375,7 @@ def never():
     ("linux", {}, True, never, True),
     ("linux", {}, False, never, False),                                  # a pipe, a file
     ("linux", {"NO_COLOR": "1"}, True, never, False),
-    ("linux", {"NO_COLOR": ""}, True, never, False),                     # any value, even empty
+    ("linux", {"NO_COLOR": ""}, True, never, True),                      # empty: ignored (no-color.org)
     ("linux", {"TERM": "dumb"}, True, never, False),
     ("linux", {"FORCE_COLOR": "1"}, False, never, True),                 # forced, even into a pipe
     ("linux", {"FORCE_COLOR": "0"}, False, never, False),
