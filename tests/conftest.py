@@ -123,3 +123,19 @@ def french():
         yield
     finally:
         set_language("en")
+
+
+def see_this_environment(venv: Path) -> None:
+    """Make a `python -m venv --system-site-packages` venv see the packages of the environment
+    running the tests. Made by a virtual environment's interpreter (nox, a fresh venv), such a venv
+    sees the *base* interpreter's site-packages, not that environment's: numpy, yaml or
+    setuptools>=70.1 would be missing, or older. A .pth file in the new venv lists this
+    environment's site-packages (before the base's). Nothing to do outside a virtual environment."""
+    import site
+    import sysconfig
+    if sys.prefix == sys.base_prefix:
+        return
+    target = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    target.mkdir(parents=True, exist_ok=True)
+    paths = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (target / "_tests_outer_site.pth").write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 import grader.release as release_module
-from conftest import ROOT
+from conftest import ROOT, see_this_environment
 from grader.release import write_release
 
 CI_TEMPLATES = [("github-workflow-grade.yml.j2", ".github/workflows/grade.yml"),
@@ -239,6 +239,7 @@ def fresh_venv(base: Path, name: str) -> Path:
     made = subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
+    see_this_environment(venv)  # numpy, yaml, setuptools from here, also when "here" is a venv
     return venv
 
 

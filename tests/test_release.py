@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, arrays_in, solution_folder
+from conftest import ROOT, arrays_in, see_this_environment, solution_folder
 from grader.assignment import load_assignment
 from grader.errors import GraderError
 from grader.release import write_release
@@ -183,6 +183,33 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
         assert words in readme, words
 
 
+def readme_code_blocks(section: str) -> list:
+    """[(language, [command lines without their trailing `# comment`])] of the fenced blocks."""
+    return [(lang, [line.split("  #")[0].strip() for line in body.splitlines() if line.strip()])
+            for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", section, flags=re.M | re.S)]
+
+
+@pytest.mark.parametrize("language, start, end, refused", [
+    ("fr", "## Français", "## English", "PowerShell refuse l'activation"),
+    ("en", "## English", None, "PowerShell refuses the activation")], ids=["fr", "en"])
+def test_release_readme_gives_the_windows_and_macos_install_steps(release, language, start, end, refused):
+    """Each language's "Install" section: the Windows (PowerShell) steps, the execution-policy way
+    out when PowerShell refuses to activate the venv, and the macOS / Linux steps, as commands."""
+    readme = (release[0] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(start):readme.index(end) if end else len(readme)]
+    heading = section.index("\n### Install")  # « Installer », "Install"
+    install = section[heading:section.index("\n### ", heading + 1)]
+    for words in ("**Windows** (PowerShell)", "**macOS / Linux**", refused, ".venv\\Scripts\\Activate.ps1"):
+        assert words in install, (language, words)
+    blocks = readme_code_blocks(install)
+    windows = ["py -m venv .venv", ".venv\\Scripts\\activate", "pip install -e .", "grade"]
+    unix = ["python3 -m venv .venv", "source .venv/bin/activate", "pip install -e .", "grade"]
+    assert ("powershell", windows) in blocks, (language, blocks)
+    assert ("bash", unix) in blocks, (language, blocks)
+    assert ("powershell", ["Set-ExecutionPolicy -Scope CurrentUser RemoteSigned"]) in blocks, (language, blocks)
+    assert blocks.index(("powershell", windows)) < blocks.index(("bash", unix))
+
+
 def test_release_assignment_has_exactly_the_public_cases(assignment, release):
     out, summary = release
     data = yaml.safe_load((out / "assignment.yaml").read_text())
@@ -217,7 +244,8 @@ def test_release_installs_offline_and_grades_public_cases(assignment):
     `grade`. Not under /tmp: the worker's jail mounts a private /tmp over an interpreter there."""
     started = time.monotonic()
     if importlib.util.find_spec("setuptools") is None:  # the build backend, offline (--no-build-isolation)
-        pytest.fail("installing the release offline needs setuptools>=64 in the interpreter running the tests")
+        pytest.fail("installing the release offline needs setuptools>=70.1 in the interpreter running the tests "
+                    "(pip install -e '.[test]')")
     base = Path(tempfile.mkdtemp(prefix="grade-release-test-", dir=Path.home()))
     try:
         out = base / "students"
@@ -228,6 +256,7 @@ def test_release_installs_offline_and_grades_public_cases(assignment):
         env.pop("PYTHONPATH", None)
         made = run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv], out, env)
         assert made.returncode == 0, made.stderr
+        see_this_environment(venv)  # numpy, yaml, setuptools from here, also when "here" is a venv
         python, grade = venv / "bin" / "python", venv / "bin" / "grade"
         installed = run([python, "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", "--no-deps",
                          "-e", out], out, env)

@@ -1,7 +1,7 @@
-# attack: lifts the recursion limit to 10**7, then recurses through a C call (f.__call__) until the C stack overflows
+# attack: lifts the recursion limit to 10**7, then recurses through a C call (f.__call__) until the C stack overflows (Python 3.12+ stops it with a RecursionError instead)
 # module: similarity
 # attacked: scaled_dot_product
-# expect: segmentation
+# expect: segmentation | recursion
 import sys as _adv_sys
 
 

