@@ -3,6 +3,11 @@ raised → not an array → wrong shape → NaN/inf → outside tolerance → in
 
 `Verdict.margin` is the worst error in units of the tolerance (inf for exact mismatches),
 which tests use to prove each classic mistake fails by far.
+
+Whatever a submission returns — strings where numbers are expected, an integer too large for
+a float, a 12 MB word, inputs swapped for something else — is a verdict with a plain message,
+never an exception; every value a message quotes goes through `quote` (at most about
+QUOTE_LIMIT characters, built without ever making the whole text of a large value).
 """
 from __future__ import annotations
 
@@ -26,6 +31,69 @@ class Verdict:
     arrays: dict = field(default_factory=dict)    # student / expected / difference, for heatmaps
 
 
+QUOTE_LIMIT = 80        # characters of a value quoted in a message (then "…" and its size)
+MAX_PLAIN = 100_000     # elements of an array turned into a list for an exact comparison
+NUMERIC_KINDS = "biuf"  # dtypes compared as numbers
+
+
+class Quoted(str):
+    """A value's text, already bounded: shown as is by `{field}` and by `{field!r}` alike (the
+    catalogs quote values with !r)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return str.__str__(self)
+
+
+def quote(value, limit: int = QUOTE_LIMIT) -> Quoted:
+    """`value` as a message may quote it: repr-like, at most about `limit` characters (longer
+    texts and containers are cut with "…" and their size), and in time proportional to `limit`
+    whatever the value's size: a 12 MB word, an integer of 400 digits, a list of a million
+    items or an array of any dtype."""
+    return Quoted(_quote(value, max(8, limit), 0))
+
+
+def _quote(value, limit, depth) -> str:
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in "biufc":
+        value = value.item()  # a NumPy number: the Python one
+    if value is None or type(value) is bool:
+        return repr(value)
+    if isinstance(value, (str, bytes)):  # np.str_ and np.bytes_ too: sliced before anything is made
+        kind = str if isinstance(value, str) else bytes
+        if len(value) <= limit:
+            return repr(kind(value))
+        return t("compare.quote.long_text", start=repr(kind(value[:limit])), count=len(value))
+    if type(value) is int:
+        if value.bit_length() <= 200:  # at most 61 digits
+            return repr(value)
+        return t("compare.quote.huge_integer", sign="-" if value < 0 else "", exponent=int(math.log10(abs(value))))
+    if type(value) in (float, complex):
+        return repr(value)
+    if type(value) is np.ndarray:
+        return t("compare.describe.array", shape=value.shape, dtype=value.dtype)
+    if type(value) in (list, tuple, dict):
+        opening, closing = {list: "[]", tuple: "()", dict: "{}"}[type(value)]
+        if not value:
+            return opening + closing
+        if depth >= 3:
+            return opening + "…" + closing
+        pairs = type(value) is dict
+        parts, used = [], 1
+        for item in (value.items() if pairs else value):
+            if used >= limit:
+                break
+            room = limit - used
+            text = _quote(item[0], room, depth + 1) + ": " + _quote(item[1], room, depth + 1) if pairs \
+                else _quote(item, room, depth + 1)
+            parts.append(text)
+            used += len(text) + 2
+        text = opening + ", ".join(parts)
+        if len(parts) < len(value):
+            return text + ", …" + closing + t("compare.quote.items", count=len(value))
+        return text + ("," if type(value) is tuple and len(parts) == 1 else "") + closing
+    return "<%s>" % type(value).__name__
+
+
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return t("compare.describe.array", shape=value.shape, dtype=value.dtype)
@@ -33,15 +101,18 @@ def _describe(value) -> str:
         return t("compare.describe.sequence", type=type(value).__name__, count=len(value))
     if value is None:
         return t("compare.describe.none")
-    return t("compare.describe.other", type=type(value).__name__, text=str(value)[:60])
+    return t("compare.describe.other", type=type(value).__name__, text=quote(value, 60))
 
 
-def _plain(value):
-    """Containers normalised for exact comparison: tuples and 1-D int arrays become lists."""
-    if isinstance(value, np.ndarray) and value.ndim <= 1 and value.dtype.kind in "iub":
-        return [int(v) for v in np.atleast_1d(value)] if value.ndim == 1 else int(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+def _plain(value, depth=0):
+    """Containers normalised for exact comparison: tuples and 1-D int arrays become lists
+    (an array larger than MAX_PLAIN stays an array: it cannot equal a list of expected ids)."""
+    if isinstance(value, np.ndarray) and value.ndim <= 1 and value.dtype.kind in "iub" \
+            and value.size <= MAX_PLAIN:
+        value = value.astype(np.int64) if value.dtype.kind == "b" else value
+        return value.tolist()  # Python ints (a 0-d array: one int)
+    if isinstance(value, (list, tuple)) and depth < 32:
+        return [_plain(v, depth + 1) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -54,19 +125,24 @@ def _same(a, b) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
-    return (numbers or type(a) is type(b)) and a == b
+    if not (numbers or type(a) is type(b)):
+        return False
+    equal = a == b  # numbers of any size (int == float is exact), words, None
+    return equal if type(equal) is bool else False
 
 
 def _exact_diff(student, expected) -> str:
     if isinstance(expected, list) and isinstance(student, list):
         for i, (s, e) in enumerate(zip(student, expected)):
             if not _same(s, e):
-                return t("compare.exact.item_differs", index=i, student=s, expected=e, count=len(student),
-                         expected_count=len(expected))
+                return t("compare.exact.item_differs", index=i, student=quote(s), expected=quote(e),
+                         count=len(student), expected_count=len(expected))
         if len(student) > len(expected):
-            return t("compare.exact.extra_items", count=len(student) - len(expected), first=student[len(expected)])
-        return t("compare.exact.missing_items", count=len(expected) - len(student), first=expected[len(student)])
-    return t("compare.exact.returned", student=student, expected=expected)
+            return t("compare.exact.extra_items", count=len(student) - len(expected),
+                     first=quote(student[len(expected)]))
+        return t("compare.exact.missing_items", count=len(expected) - len(student),
+                 first=quote(expected[len(student)]))
+    return t("compare.exact.returned", student=quote(student), expected=quote(expected))
 
 
 def _where(index) -> str:
@@ -77,25 +153,55 @@ def compare_values(student, expected, tolerance: Tolerance, name: str | None = N
     """One value against its expected counterpart (`name`: what to call it, "the result" by default)."""
     if name is None:
         name = t("compare.the_result")
+    student_value = student
     if not isinstance(expected, np.ndarray) and not isinstance(expected, (float, np.floating)):
         # words, pairs, id lists: exact, with a readable diff
         s, e = _plain(student), _plain(expected)
         if _same(s, e):
             return Verdict("passed")
         if isinstance(s, np.ndarray):
+            if isinstance(e, list) and s.ndim == 1 and s.dtype.kind in "iub":  # ids, but far too many of them
+                return Verdict("failed", t("compare.exact.named", name=name, diff=t(
+                    "compare.exact.returned", student=Quoted(_describe(s)), expected=quote(e))), math.inf)
             return Verdict("failed", t("compare.should_be_type", name=name, type=type(e).__name__, got=_describe(s)),
                            math.inf)
         return Verdict("failed", t("compare.exact.named", name=name, diff=_exact_diff(s, e)), math.inf)
     expected = np.asarray(expected)
-    if isinstance(student, (int, float, np.number)) and not isinstance(student, bool) and expected.ndim == 0:
-        student = np.asarray(student)
+    if expected.ndim == 0 and (type(student) in (int, float) or isinstance(student, np.number)):
+        student = _scalar_array(student)
+        if student is None:  # an int beyond any float
+            return Verdict("failed", t("compare.too_large", name=name, value=quote(student_value)), math.inf)
     if not isinstance(student, np.ndarray):
         return Verdict("failed", t("compare.not_an_array", name=name, got=_describe(student)), math.inf)
+    if expected.dtype.kind in "US":  # words in an array: compared exactly, as words
+        if student.dtype.kind not in "US":
+            return Verdict("failed", t("compare.should_be_type", name=name, type=t("compare.str_array"),
+                                       got=_describe(student)), math.inf)
+    elif expected.dtype.kind != "b" and student.dtype.kind not in NUMERIC_KINDS:
+        return Verdict("failed", t("compare.strings_not_numbers" if student.dtype.kind in "US" else "compare.not_numbers",
+                                   name=name, dtype=student.dtype), math.inf)
     if student.shape != expected.shape:
         return Verdict("failed", t("compare.wrong_shape", name=name, shape=student.shape, expected=expected.shape),
                        math.inf,
                        {"student_shape": list(student.shape), "expected_shape": list(expected.shape)})
-    if expected.dtype.kind == "b" or tolerance.exact:
+    with np.errstate(all="ignore"):
+        return _compare_arrays(student, expected, tolerance, name)
+
+
+def _scalar_array(value):
+    """A number returned where the expected value is a scalar, as a 0-d array (an int keeps its
+    exactness when it fits int64); None for an int too large for any float."""
+    if type(value) is int and not -2**63 <= value < 2**63:
+        try:
+            return np.asarray(float(value))
+        except OverflowError:
+            return None
+    return np.asarray(value)
+
+
+def _compare_arrays(student, expected, tolerance, name) -> Verdict:
+    """Two arrays of the same shape, `student` of a numeric (or boolean) dtype."""
+    if expected.dtype.kind in "bUS" or tolerance.exact:
         if expected.dtype.kind == "b" and student.dtype.kind != "b":
             return Verdict("failed", t("compare.not_boolean", name=name, dtype=student.dtype), math.inf)
         wrong = student != expected
@@ -103,8 +209,8 @@ def compare_values(student, expected, tolerance: Tolerance, name: str | None = N
             return Verdict("passed")
         index = np.argwhere(wrong)[0]
         return Verdict("failed", t("compare.exact_values_differ", name=name, count=int(wrong.sum()), size=wrong.size,
-                                   where=_where(index), student=student[tuple(index)].item(),
-                                   expected=expected[tuple(index)].item()),
+                                   where=_where(index), student=quote(student[tuple(index)]),
+                                   expected=quote(expected[tuple(index)])),
                        math.inf, {"mismatches": int(wrong.sum())}, _heatmaps(student, expected))
     s = student.astype(np.float64)
     e = expected.astype(np.float64)
@@ -118,15 +224,15 @@ def compare_values(student, expected, tolerance: Tolerance, name: str | None = N
                        math.inf, {"nonfinite": count}, _heatmaps(s, e))
     scale = max(1.0, float(np.max(np.abs(e[finite]), initial=0.0)))
     bound = tolerance.atol * scale + tolerance.rtol * np.abs(e)
-    error = np.where(finite, np.abs(s - e), 0.0)
-    ratio = np.where(finite, error / bound, 0.0)
+    error = np.where(finite, np.abs(s - e), 0.0)  # inf when the difference overflows: a failure, still
+    # error / bound, where a zero bound (atol 0, expected 0) allows no error at all: never 0/0
+    ratio = np.divide(error, bound, out=np.where(error > 0, np.inf, 0.0), where=bound > 0)
     margin = float(np.max(ratio, initial=0.0))
     if margin <= 1.0:
         return Verdict("passed", margin=margin)
     wrong = ratio > 1.0
     index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    with np.errstate(all="ignore"):
-        rel = np.where(np.abs(e) > 0, error / np.where(np.abs(e) > 0, np.abs(e), 1.0), 0.0)
+    rel = np.where(np.abs(e) > 0, error / np.where(np.abs(e) > 0, np.abs(e), 1.0), 0.0)
     details = {"max_abs_error": float(error.max()), "max_rel_error": float(np.max(np.where(finite, rel, 0))),
                "mismatches": int(wrong.sum()), "size": int(wrong.size), "fraction": float(wrong.mean()),
                "worst_index": [int(i) for i in index], "student_value": float(s[index]),
@@ -138,28 +244,44 @@ def compare_values(student, expected, tolerance: Tolerance, name: str | None = N
 
 
 def _heatmaps(student, expected) -> dict:
-    if student.ndim < 1 or student.ndim > 3 or student.size > 64 * 64 * 4:
+    if student.ndim < 1 or student.ndim > 3 or student.size > 64 * 64 * 4 \
+            or student.dtype.kind not in NUMERIC_KINDS or expected.dtype.kind not in NUMERIC_KINDS:
         return {}
     s, e = np.asarray(student, float), np.asarray(expected, float)
     return {"student": s, "expected": e, "difference": s - e}
 
 
-def _inputs_changed(before: dict, after) -> str | None:
-    if not isinstance(after, dict):
+_MISSING = object()
+
+
+def _same_array(original: np.ndarray, new) -> bool:
+    """Is `new` still `original` (an input array after the call)? Anything else — another type,
+    dtype or shape, strings where numbers were — is a change; never an exception."""
+    if type(new) is not np.ndarray or new.dtype != original.dtype or new.shape != original.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(new, original, equal_nan=original.dtype.kind in "fc"))
+
+
+def _inputs_changed(before: dict, after, depth: int = 0) -> str | None:
+    """The name of the first input the call changed (an array's values, dtype or shape; a dict's
+    or a list's arrays), or None. `after`: what the worker sent back, untrusted: any type, extra
+    or missing keys, values of any size."""
+    if type(after) is not dict or depth > 12:
         return None
     for name, original in before.items():
+        new = after.get(name, _MISSING)
         if isinstance(original, np.ndarray):
-            new = after.get(name)
-            if not isinstance(new, np.ndarray) or new.shape != original.shape or not np.array_equal(
-                    new, original, equal_nan=original.dtype.kind == "f"):
+            if not _same_array(original, new):
                 return name
         elif isinstance(original, (dict, list)):
-            new = after.get(name)
             if isinstance(original, list):
-                if not isinstance(new, list) or len(new) != len(original):
+                if type(new) is not list or len(new) != len(original):
                     return name if any(isinstance(v, (np.ndarray, dict)) for v in original) else None
                 original, new = dict(enumerate(original)), dict(enumerate(new))
-            inner = _inputs_changed(original, new)
+            elif type(new) is not dict:
+                return name
+            inner = _inputs_changed(original, new, depth + 1)
             if inner:
                 return f"{name}[{inner!r}]"
     return None

@@ -62,6 +62,15 @@ def variant_outputs(mistakes, case, inputs) -> dict:
 
 
 def _matches(student, variant, case, outputs) -> bool:
+    """Does `student` pass against `variant`? False for anything that cannot be compared: a
+    student's value is untrusted, and a diagnosis is a bonus, never a reason to fail grading."""
+    try:
+        return _passes(student, variant, case, outputs)
+    except Exception:
+        return False
+
+
+def _passes(student, variant, case, outputs) -> bool:
     if outputs:
         if not isinstance(student, (tuple, list)) or not isinstance(variant, (tuple, list)) \
                 or len(student) != len(outputs) or len(variant) != len(outputs):

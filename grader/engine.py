@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .assignment import Assignment, CaseSpec
 from .cases import CaseBuilder, student_seed
-from .compare import Verdict, compare
+from .compare import Verdict, compare, quote
 from .errors import GraderError
 from .hints import property_hint
 from .i18n import t
@@ -21,6 +24,42 @@ from .result import CaseResult, ExerciseResult, Result
 from .rules import call_graph, find_forbidden_imports, functions_using
 from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from .submission import Submission, load_submission
+
+
+MAX_PROBLEMS = 20  # distinct violations and refusals listed per exercise; the rest are counted
+
+
+class Problems:
+    """Distinct texts in the order they came, at most MAX_PROBLEMS of them, and how many more
+    came: linear in what a submission reports, however many thousands of refusals it floods.
+    A text is told apart by its `key` (itself by default) and made only if it is kept."""
+
+    def __init__(self):
+        self.kept = {}        # key -> text, in order
+        self.dropped = set()  # hashes of the keys beyond MAX_PROBLEMS: counted once each, not kept
+
+    @property
+    def more(self) -> int:
+        return len(self.dropped)
+
+    def add(self, key, make=None, *args):
+        """Add `key`; its text is `make(*args)` (made only if kept), else `key` itself."""
+        if key in self.kept:
+            return
+        if len(self.kept) < MAX_PROBLEMS:
+            self.kept[key] = make(*args) if make is not None else key
+        else:
+            self.dropped.add(hash(key))
+
+    def __bool__(self):
+        return bool(self.kept)
+
+    def first(self) -> str:
+        return next(iter(self.kept.values()))
+
+    def texts(self, ordered: bool = False) -> list:
+        kept = sorted(self.kept.values()) if ordered else list(self.kept.values())
+        return kept + ([t("engine.more_problems", count=self.more)] if self.more else [])
 
 
 @dataclass
@@ -124,7 +163,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     function_exercise = {f: e.name for e in assignment.exercises for f in e.functions}
 
     # Rules first: a forbidden import costs its exercise, whatever the functions return.
-    violations = {e.name: [] for e in assignment.exercises}
+    violations = {e.name: Problems() for e in assignment.exercises}
     sources = submission.sources()
     for label, source in sources.items():
         for violation, users, alias in find_forbidden_imports(label, source, assignment.forbidden_imports):
@@ -133,7 +172,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             owners = {label} & set(modules) if submission.mode == "package" else \
                 {function_exercise[u] for u in users if u in function_exercise} or set(modules)
             for owner in owners:
-                violations[owner].append(violation.message())
+                violations[owner].add(violation.message())
 
     import_keys = modules if submission.mode == "package" else [c["label"] for c in submission.cells]
     steps = [Step("import", key, IMPORT_TIMEOUT) for key in import_keys]
@@ -191,7 +230,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
             targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
             for name in set(targets) - static:
-                violations[name].append(_runtime_violation(v))
+                violations[name].add(_runtime_violation(v))
 
     exercises = []
     for exercise in assignment.exercises:
@@ -199,39 +238,33 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         if not cases:
             continue
         total_weight = sum(c.weight for c in cases)
-        problems = sorted(set(violations[exercise.name])) + refusals.get(exercise.name, [])
+        problems = violations[exercise.name].texts(ordered=True) + \
+            (refusals[exercise.name].texts() if exercise.name in refusals else [])
         if exercise.name in import_problems:
             problems.insert(0, import_problems[exercise.name])
         results = []
         for case in cases:
             outcome = outcomes[case.id]
             expected = plan.expected[case.id]
-            if problems and violations[exercise.name]:
-                verdict = Verdict("violation", t("engine.rule_violation", violation=violations[exercise.name][0]))
+            if violations[exercise.name]:
+                ruled = Verdict("violation", t("engine.rule_violation", violation=violations[exercise.name].first()))
             elif case.id in refused_cases or exercise.name in refused_exercises:
-                verdict = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
+                ruled = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
             elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
-                verdict = Verdict("error", import_problems[exercise.name])
+                ruled = Verdict("error", import_problems[exercise.name])
             elif submission.mode == "cells" and import_problems and outcome.status == "missing":
-                verdict = Verdict("error", t("engine.missing_after_failed_cell", function=case.function,
-                                             problems="; ".join(import_problems.values())))
+                ruled = Verdict("error", t("engine.missing_after_failed_cell", function=case.function,
+                                           problems="; ".join(import_problems.values())))
             else:
-                verdict = compare(case, exercise.functions[case.function], expected, outcome)
-            diagnosis = mistake = None
-            if verdict.status == "failed" and outcome.status == "returned" and plan.diagnoser is not None:
-                known = plan.diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
-                diagnosis, mistake = (known.text(), known.name) if known else (None, None)
-            if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
-                diagnosis = property_hint(case.exercise, case.function, expected.inputs, outcome.value)
+                ruled = None
+            verdict, diagnosis, mistake, details = contained(
+                judge, case, exercise.functions[case.function], expected, outcome, plan.diagnoser, ruled)
             max_points = exercise.points * case.weight / total_weight
             results.append(CaseResult(
                 id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
                 kind=case.kind, status=verdict.status, message=verdict.message, diagnosis=diagnosis,
-                mistake=mistake,                points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
-                details={**verdict.details, "margin": verdict.margin if verdict.margin != float("inf") else None,
-                         **({"traceback": (outcome.exception or {}).get("traceback", [])}
-                            if outcome.exception else {})},
-                output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
+                mistake=mistake, points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
+                details=details, output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
                 expected=expected.value if not expected.error else t("engine.expected_raises", error=expected.error),
                 student=outcome.value))
         max_score = exercise.points
@@ -246,28 +279,90 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     return result
 
 
+def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None):
+    """(verdict, diagnosis, mistake, details) of one case: `ruled` when the verdict is already
+    decided (a rule violation, an import error), else the comparison; then, for a failed value,
+    the named mistake or a property hint. `details` are JSON-safe."""
+    verdict = ruled or compare(case, spec, expected, outcome)
+    diagnosis = mistake = None
+    if verdict.status == "failed" and outcome.status == "returned" and diagnoser is not None:
+        known = diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
+        diagnosis, mistake = (known.text(), known.name) if known else (None, None)
+    if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
+        diagnosis = property_hint(case.exercise, case.function, expected.inputs, outcome.value)
+    details = {**verdict.details, "margin": verdict.margin,
+               **({"traceback": (outcome.exception or {}).get("traceback", [])} if outcome.exception else {})}
+    return verdict, diagnosis, mistake, json_safe(details)
+
+
+def contained(judge_case, case, *args):
+    """`judge_case(case, *args)`, contained: whatever a value makes the comparison, the diagnosis,
+    the hints or the scoring raise becomes this case's `error` verdict naming the grader's
+    failure, and the other cases are graded as usual."""
+    try:
+        return judge_case(case, *args)
+    except Exception as exc:  # the grader's own failure on an unexpected value: never the run's crash
+        try:
+            text = str(exc)[:200]
+        except Exception:
+            text = ""
+        error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        verdict = Verdict("error", t("engine.could_not_judge", error=error), math.inf)
+        return verdict, None, None, {"margin": None, "internal_error": type(exc).__name__}
+
+
+def json_safe(value, depth: int = 0):
+    """`value` as JSON can hold it: no NaN or infinity (JSON has none: they become the strings
+    "nan", "inf", "-inf", which float() reads back), no integer beyond 64 bits, no NumPy type,
+    nothing nested without end; an infinite margin is None (exact mismatches have no margin)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or type(value) in (bool, str):
+        return value
+    if type(value) is int:
+        return value if -2**63 <= value < 2**63 else str(quote(value))
+    if type(value) is float:
+        return value if math.isfinite(value) else repr(value)
+    if depth < 8 and type(value) in (list, tuple):
+        return [json_safe(v, depth + 1) for v in value]
+    if depth < 8 and type(value) is dict:
+        safe = {str(k): json_safe(v, depth + 1) for k, v in value.items()}
+        if type(safe.get("margin")) is str:  # an infinite (or NaN) margin: no margin to show
+            safe["margin"] = None
+        return safe
+    return str(quote(value))
+
+
 def _refusals(outcomes, by_id, submission, sources, function_exercise, modules):
     """What the worker refused (files, signals, network, memory): it costs the case it happened
     in, or at import every function of that module (in a notebook, of that cell); the other
-    cases keep their results. Returns ({case id: text}, {exercise: text}, {exercise: [texts]})."""
+    cases keep their results. Returns ({case id: text}, {exercise: text}, {exercise: Problems})."""
     cases, exercises, texts = {}, {}, {}
+    defined = {}  # notebook cell -> the exercises it defines functions of (parsed once per cell)
     for key, outcome in outcomes.items():
         for v in outcome.violations:
             if v.get("kind", "import") == "import":
                 continue
-            text = _runtime_violation(v)
             if key in by_id:
-                cases.setdefault(key, text)
+                if key not in cases:
+                    cases[key] = _runtime_violation(v)
                 owners = [by_id[key].exercise]
             else:
-                owners = [key] if submission.mode == "package" else \
-                    sorted({function_exercise[f] for f in _defined(sources.get(key, "")) if f in function_exercise}
-                           or modules)
+                if submission.mode == "package":
+                    owners = [key]
+                else:
+                    if key not in defined:
+                        defined[key] = sorted({function_exercise[f] for f in _defined(sources.get(key, ""))
+                                               if f in function_exercise} or modules)
+                    owners = defined[key]
                 for owner in owners:
-                    exercises.setdefault(owner, text)
+                    if owner not in exercises:
+                        exercises[owner] = _runtime_violation(v)
             for owner in owners:
-                if text not in texts.setdefault(owner, []):
-                    texts[owner].append(text)
+                problems = texts.get(owner)
+                if problems is None:
+                    problems = texts[owner] = Problems()
+                problems.add(v.get("name"), _runtime_violation, v)  # worded only if kept
     return cases, exercises, texts
 
 

@@ -27,7 +27,7 @@ class FrameReader:
 
     def __init__(self, read_chunk):
         self.read_chunk = read_chunk  # (wanted, seconds left) -> bytes, b"" at end of file, or TIMEOUT
-        self.buffer = b""
+        self.buffer = bytearray()     # appended in place: reading a large frame stays linear
 
     def _fill(self, n, deadline):
         while len(self.buffer) < n:
@@ -52,7 +52,8 @@ class FrameReader:
         state = self._fill(4 + size, deadline)
         if state is not True:
             return state
-        frame, self.buffer = self.buffer[4:4 + size], self.buffer[4 + size:]
+        frame = bytes(self.buffer[4:4 + size])
+        del self.buffer[:4 + size]
         return frame
 
 

@@ -29,6 +29,7 @@ from collections import Counter
 
 import numpy as np
 
+from .compare import quote
 from .i18n import t
 
 __all__ = ["property_hint"]
@@ -345,12 +346,12 @@ def _skipgram_pairs(inputs, value):
         words = set(tokens)
         stray = [p for p in pairs if p[0] not in words or p[1] not in words]
         if stray:
-            return t("hints.skipgram.stray_word", pair=stray[0])
+            return t("hints.skipgram.stray_word", pair=quote(stray[0]))
     counts = Counter(pairs)
     for (center, context), n in counts.items():
         back = counts.get((context, center), 0)
         if back != n:
-            return t("hints.skipgram.not_symmetric", center=center, context=context, n=n, back=back)
+            return t("hints.skipgram.not_symmetric", center=quote(center), context=quote(context), n=n, back=back)
     return None
 
 
@@ -359,10 +360,10 @@ def _analogy(inputs, value):
         return None
     asked = [inputs.get(k) for k in ("a", "b", "c")]
     if value in [w for w in asked if type(w) is str]:
-        return t("hints.analogy.question_word", word=value)
+        return t("hints.analogy.question_word", word=quote(value))
     words = inputs.get("words")
     if type(words) in (list, tuple) and all(type(w) is str for w in words) and value not in words:
-        return t("hints.analogy.not_in_words", word=value)
+        return t("hints.analogy.not_in_words", word=quote(value))
     return None
 
 
@@ -746,7 +747,7 @@ def _generate(inputs, value):
         if table is not None and table.ndim == 2:
             outside = [v for v in ids if not 0 <= v < table.shape[0]]
             if outside:
-                return t("hints.generate.outside_vocabulary", id=outside[0], vocab=int(table.shape[0]))
+                return t("hints.generate.outside_vocabulary", id=quote(outside[0]), vocab=int(table.shape[0]))
     return None
 
 

@@ -97,5 +97,5 @@ def t(key: str, /, _lang: str | None = None, **params) -> str:
         message = message.get(plural_form(lang, params.get("count")), message.get("other", key))
     try:
         return str(message).format(**params) if params else str(message)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, TypeError, OverflowError):  # a value its format cannot take
         return str(message)

@@ -6,13 +6,17 @@ Used both ways between the grader and its worker, and for the public-cases file.
 A message is `len(header) (4 bytes) | header JSON | blob | blob …`; the header's tree stands
 for the value, with `{"$nd": k}` for the k-th array, `{"$tuple": [...]}` for a tuple and
 `{"$dict": {...}}` for a dict; `arrays` gives each blob's dtype (a plain `<f8`-style code) and
-shape. Decoding checks everything and trusts nothing: dtypes (bool/int/float and, in inputs,
-unicode), shapes, sizes, nesting, before any array is built. (Raw bytes rather than `.npy`:
+shape. Decoding checks everything and trusts nothing: dtypes (an exact list of plain codes:
+bool/int/float and, in inputs, unicode), shapes, sizes, nesting, the number of values in the
+tree and, for a worker's frames, the header's size (`max_header`), before anything is built;
+whatever else is wrong with a message raises ProtocolError, never anything else (the fuzz test
+in tests/test_hostile_values.py). Each bound is linear in the message's bytes: no frame costs
+the grader more than a few times its size, in memory or in time. (Raw bytes rather than `.npy`:
 parsing a `.npy` header evaluates a Python literal, which cost 0.3 ms per array.)
 """
+import gc
 import json
 import os
-import re
 import socket
 import struct
 
@@ -21,6 +25,9 @@ import numpy as np
 MAX_MESSAGE = 256 * 2**20      # bytes in one message
 MAX_ELEMENTS = 16 * 2**20      # elements in one returned array
 MAX_DEPTH = 12
+MAX_HEADER = 1 << 20           # bytes of JSON in one frame from a worker (legit headers: a few KB)
+MAX_NODES = 1 << 20            # values in one message's tree (lists, dicts, strings, numbers…)
+MAX_UNICODE = 4096             # characters in one element of a str array (words, tokens)
 MAX_CONTROL = 1 << 16          # bytes in one control message (grader <-> worker template)
 WORKING_ROOM = 64 * 2**20      # address space a worker needs beyond its start to import and run anything
 EXIT_MEMORY = 87               # the worker's watchdog ended it: over its memory cap
@@ -88,18 +95,33 @@ def encode(value) -> bytes:
     return struct.pack(">I", len(header)) + header + b"".join(a.tobytes() for a in arrays)
 
 
-# byte order, kind, item size: nothing else (no structured, object or datetime dtype) is parsed
-_DTYPE = re.compile(r"[<>|=]([biuf])(1|2|4|8|16)|[<>|=](U)([0-9]{1,6})")
+def _dtype_codes() -> dict:
+    """{dtype code: kind}: the exact codes `encode` writes for what may travel (NumPy's own
+    `dtype.str`), nothing else: no `=`, no 16-byte or platform-dependent types, no structured,
+    object, datetime or zero-width dtype ever reaches np.dtype()."""
+    codes = {"|b1": "b", "|i1": "i", "|u1": "u"}
+    for order in "<>":
+        for kind in "iu":
+            for size in (2, 4, 8):
+                codes["%s%s%d" % (order, kind, size)] = kind
+        for size in (2, 4, 8):
+            codes["%sf%d" % (order, size)] = "f"
+        for length in range(1, MAX_UNICODE + 1):
+            codes["%sU%d" % (order, length)] = "U"
+    return codes
+
+
+_DTYPES = _dtype_codes()
 
 
 def _array_spec(spec, kinds):
     """(dtype, shape, byte count) of one array, from the header, before anything is allocated."""
     if type(spec) is not list or len(spec) != 2 or type(spec[0]) is not str or type(spec[1]) is not list \
-            or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in spec[1]) or len(spec[1]) > 32:
+            or len(spec[1]) > 32 or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in spec[1]):
         raise ProtocolError("an array with a malformed description")
-    match = _DTYPE.fullmatch(spec[0])
-    if match is None or (match.group(1) or match.group(3)) not in kinds:
-        raise ProtocolError("an array of dtype %s is not accepted" % spec[0][:20])
+    kind = _DTYPES.get(spec[0])
+    if kind is None or kind not in kinds:
+        raise ProtocolError("an array of dtype %r, which is not accepted" % spec[0][:20])
     dtype = np.dtype(spec[0])
     count = 1
     for n in spec[1]:
@@ -109,50 +131,116 @@ def _array_spec(spec, kinds):
     return dtype, tuple(spec[1]), count * dtype.itemsize
 
 
+def _check_text(data, dtype, offset, size):
+    """A str array's bytes may hold any 32-bit value: only Unicode scalar values (no surrogate,
+    nothing above U+10FFFF) make a text that can be printed and written later."""
+    points = np.frombuffer(data, dtype.byteorder.replace("|", "=") + "u4", size // 4, offset)
+    if np.any((points > 0x10FFFF) | ((points >= 0xD800) & (points <= 0xDFFF))):
+        raise ProtocolError("a str array holding invalid characters")
+
+
+def _text(value: str) -> str:
+    """A JSON string may escape a lone surrogate ("\\ud800"): such a text could be neither printed
+    nor written as UTF-8 later, so each lone surrogate becomes U+FFFD here."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return value
+
+
 def _decode_tree(tree, arrays, depth):
+    """The value of a parsed header's tree; lists are decoded in place (no second copy)."""
     if depth > MAX_DEPTH:
         raise ProtocolError("nested too deeply")
-    if tree is None or type(tree) in (bool, int, float, str):
+    kind = type(tree)
+    if tree is None or kind in (bool, int, float):
         return tree
-    if type(tree) is list:
-        return [_decode_tree(v, arrays, depth + 1) for v in tree]
-    if type(tree) is dict and len(tree) == 1:
+    if kind is str:
+        return _text(tree)
+    if kind is list:
+        for i, v in enumerate(tree):
+            tree[i] = _decode_tree(v, arrays, depth + 1)
+        return tree
+    if kind is dict and len(tree) == 1:
         (tag, inner), = tree.items()
         if tag == "$nd" and type(inner) is int and 0 <= inner < len(arrays):
             return arrays[inner]
-        if tag == "$float" and inner in ("nan", "inf", "-inf"):
+        if tag == "$float" and type(inner) is str and inner in ("nan", "inf", "-inf"):
             return float(inner)
         if tag == "$tuple" and type(inner) is list:
             return tuple(_decode_tree(v, arrays, depth + 1) for v in inner)
         if tag == "$dict" and type(inner) is dict:
-            return {str(k): _decode_tree(v, arrays, depth + 1) for k, v in inner.items()}
+            return {_text(k): _decode_tree(v, arrays, depth + 1) for k, v in inner.items()}
     raise ProtocolError("an unexpected element in the message")
 
 
-def decode(data: bytes, kinds: str = ARRAY_KINDS):
-    """The value in `data`; raises ProtocolError on anything malformed or too large."""
+def _most_values(data: bytes, start: int, end: int) -> int:
+    """An upper bound on the number of values the JSON text data[start:end] holds, from three
+    byte counts (strings' contents included, so never too low), without copying it: every value
+    but the first opens an array or follows a comma, and an object's key and value each follow
+    its colon."""
+    return 1 + data.count(b"[", start, end) + data.count(b",", start, end) + 2 * data.count(b":", start, end)
+
+
+def decode(data: bytes, kinds: str = ARRAY_KINDS, max_header: int | None = None, max_nodes: int | None = MAX_NODES):
+    """The value in `data`; raises ProtocolError, and nothing else, on anything malformed or too
+    large. `max_header`: the most bytes of JSON accepted (the grader gives MAX_HEADER for a
+    worker's frames; None for its own requests); `max_nodes`: the most values in the tree,
+    bounded on the raw bytes before they are parsed (so the parser never builds more)."""
+    try:
+        return _decode(data, kinds, max_header, max_nodes)
+    except ProtocolError:
+        raise
+    except Exception as exc:  # RecursionError, UnicodeError, MemoryError…: still a malformed message
+        raise ProtocolError("a malformed message (%s)" % type(exc).__name__) from None
+
+
+def _decode(data, kinds, max_header, max_nodes):
+    if type(data) is memoryview:
+        data = bytes(data)
+    if type(data) not in (bytes, bytearray):
+        raise ProtocolError("a message that is not bytes")
     if len(data) > MAX_MESSAGE:
         raise ProtocolError("a message of %d bytes (limit %d)" % (len(data), MAX_MESSAGE))
     if len(data) < 4:
         raise ProtocolError("a truncated message")
     (n,) = struct.unpack(">I", data[:4])
+    if max_header is not None and n > max_header:
+        raise ProtocolError("a message whose header has %d bytes (limit %d)" % (n, max_header))
+    if 4 + n > len(data):
+        raise ProtocolError("a truncated message")
+    if max_nodes is not None and _most_values(data, 4, 4 + n) > max_nodes:
+        raise ProtocolError("a message holding more than %d values" % max_nodes)
+    raw = bytes(data[4:4 + n])
+    collecting = gc.isenabled()
+    gc.disable()  # the parser's containers hold no cycle: collecting while it builds them is wasted time
     try:
-        header = json.loads(data[4:4 + n])
-        specs = header["arrays"]
-        tree = header["tree"]
-    except Exception:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
         raise ProtocolError("a message whose header is not valid JSON") from None
-    if type(specs) is not list:
-        raise ProtocolError("a message whose array list is malformed")
-    specs = [_array_spec(spec, kinds) for spec in specs]
+    finally:
+        if collecting:
+            gc.enable()
+    del raw
+    if type(header) is not dict or set(header) != {"tree", "arrays"} or type(header["arrays"]) is not list:
+        raise ProtocolError("a message whose header is malformed")
+    specs = [_array_spec(spec, kinds) for spec in header["arrays"]]
     if 4 + n + sum(size for _, _, size in specs) != len(data):
         raise ProtocolError("a message whose sizes do not add up")
     arrays, offset = [], 4 + n
     for dtype, shape, size in specs:  # a copy: writable, and independent of the message's bytes
-        arrays.append(np.frombuffer(data, dtype, size // dtype.itemsize if dtype.itemsize else 0,
-                                    offset).reshape(shape).copy())
+        if size == 0:
+            array = np.zeros(shape, dtype)
+        else:
+            if dtype.kind == "U":
+                _check_text(data, dtype, offset, size)
+            array = np.frombuffer(data, dtype, size // dtype.itemsize, offset).reshape(shape).copy()
+        arrays.append(array)
         offset += size
-    return _decode_tree(tree, arrays, 0)
+    return _decode_tree(header["tree"], arrays, 0)
 
 
 # --- framing on a pipe ------------------------------------------------------------------------

@@ -157,6 +157,8 @@ class Sandbox:
         self.limits = limits
         self.calls = calls or {}  # {function: contract functions it calls}, to give up on callers too
         self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        from .tempfiles import mark_owner
+        mark_owner(self.dir)  # removed by the next run if this process is killed
         self.dir.chmod(0o755)  # the jailed worker runs as its own uid; siblings never see this folder
         self.sub = self.dir / "sub"
         self.sub.mkdir()
@@ -317,7 +319,7 @@ class Sandbox:
         """The first message comes before any submission code runs: it says how the worker is
         isolated, or why the jail could not be completed (then nothing is graded)."""
         try:
-            message = protocol.decode(frame)
+            message = protocol.decode(frame, max_header=protocol.MAX_HEADER)
         except protocol.ProtocolError as exc:
             raise GraderError(t("sandbox.broken_first_message", error=exc)) from None
         if type(message) is not dict or message.get("type") != "ready":
@@ -358,7 +360,8 @@ class Sandbox:
     @staticmethod
     def _outcome(frame: bytes, step: Step, elapsed: float) -> Outcome:
         try:
-            message = protocol.decode(frame, kinds=protocol.INPUT_KINDS)  # words may come back as str arrays
+            message = protocol.decode(frame, kinds=protocol.INPUT_KINDS,  # words may come back as str arrays
+                                      max_header=protocol.MAX_HEADER)
             if type(message) is not dict:
                 raise protocol.ProtocolError("a message that is not a record")
             expected_type = "import" if step.kind == "import" else "result"
@@ -386,7 +389,7 @@ class Sandbox:
         return Outcome(status, value=message.get("value"),
                        exception=_exception(message.get("exception")),
                        inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,
-                       output=output, duration=elapsed, detail=str(message.get("detail", ""))[:500],
+                       output=output, duration=elapsed, detail=_text(message.get("detail"), 500),
                        violations=violations)
 
 

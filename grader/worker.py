@@ -468,7 +468,7 @@ def _become_worker(spec, fds, control_fd):
         os.environ.clear()
         os.environ.update(spec["env"])
         with open(spec["request"], "rb") as f:
-            request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS)
+            request = protocol.decode(f.read(), kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
         os.unlink(spec["request"])
         serve(request, result_fd, enforced)
     except BaseException:
@@ -488,7 +488,7 @@ def serve_fresh():
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)  # what the submission prints goes to the output log, as stderr does
-    request = protocol.decode(data, kinds=protocol.INPUT_KINDS)
+    request = protocol.decode(data, kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
     space, cap = _address_space(), request["limits"]["rlimits"].get("RLIMIT_AS")
     if space and cap and cap < space + protocol.WORKING_ROOM:  # the assignment's cap, not the student's fault
         protocol.write_frame(result_fd, protocol.encode({"type": "ready", "memory_needed": space + protocol.WORKING_ROOM}))
