@@ -22,7 +22,9 @@ module reads those result dicts and writes the instructor's overview beside them
 Like the per-student report (html_report.py) the page works offline: inline CSS and SVG, no
 external resource; a few lines of inline JavaScript make the students table sortable, and
 without them it is a plain table sorted by id. Names, ids and messages come from students:
-Jinja's autoescape escapes them in the template, and the SVG builders escape their own labels.
+they are bounded and made inert here (grader.result.clip_text, inert), Jinja's autoescape
+escapes them in the template, and the SVG builders escape their own labels. A field of the
+wrong type (a str for a score, a missing key) is read as data, never an exception.
 Aggregation is one pass over the cases (a class of 500 with 145 cases each renders in well
 under a second). Every word comes from the catalogs (grader/i18n.py, section class_report), in
 the language of the run.
@@ -43,6 +45,7 @@ from markupsafe import Markup, escape
 
 from .html_report import kind_label, points_text, status_count, status_label
 from .i18n import language, t
+from .result import QUOTE, bounded_repr, clip_text, inert
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_REASONS = 15        # failure reasons listed
@@ -51,9 +54,10 @@ MAX_REASON = 240        # characters of a normalised reason
 MAX_EXAMPLE = 300       # characters of a reason's example message
 MAX_DETAIL = 400        # characters of an invalid / violation / crash explanation
 MAX_STUDENT_LINKS = 60  # students linked under one reason
+MAX_NAME = 80           # characters of a function, exercise or status name read from a result
 BIN_WIDTH = 10          # points per histogram bin
 
-RESULT_STATUSES = ("ok", "timeout", "crash", "invalid", "violation")
+RESULT_STATUSES = ("ok", "timeout", "crash", "invalid", "violation", "error")
 LEVEL_COLORS = {"good": "#2da44e", "fair": "#d4a72c", "poor": "#cf222e"}
 
 
@@ -65,17 +69,31 @@ def _num(value, default: float = 0.0) -> float:
         return float(value)
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):     # a str, a list, an int of 400 digits
         return default
     return v if math.isfinite(v) else default
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value)
+    """A JSON value as text: a str as it is, anything else (a number, a list…) as a bounded repr."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else bounded_repr(value, QUOTE)
+
+
+def _shown(value, limit: int = QUOTE) -> str:
+    """Text from a result shown in the page (a name, an id, a title): bounded (grader.result.clip_text)."""
+    return inert(clip_text(_text(value), limit))
+
+
+def _list(value) -> list:
+    """A JSON list, or [] for anything else (a result's notes or problems that are not a list)."""
+    return value if isinstance(value, list) else []
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    """At most `width` characters (a slice), inert (no control or bidirectional character)."""
+    return inert(text if len(text) <= width else text[:width - 1] + "…")
 
 
 def _level(percent: float) -> str:
@@ -95,7 +113,7 @@ def result_status_text(status: str) -> str:
     """A submission's status in words; an unknown one as it is."""
     texts = {"ok": t("class_report.result_status.ok"), "timeout": t("class_report.result_status.timeout"),
              "crash": t("class_report.result_status.crash"), "invalid": t("class_report.result_status.invalid"),
-             "violation": t("class_report.result_status.violation")}
+             "violation": t("class_report.result_status.violation"), "error": t("class_report.result_status.error")}
     return texts.get(status, status)
 
 
@@ -105,7 +123,8 @@ def result_status_count(status: str, n: int) -> str:
              "timeout": t("class_report.result_count.timeout", count=n),
              "crash": t("class_report.result_count.crash", count=n),
              "invalid": t("class_report.result_count.invalid", count=n),
-             "violation": t("class_report.result_count.violation", count=n)}
+             "violation": t("class_report.result_count.violation", count=n),
+             "error": t("class_report.result_count.error", count=n)}
     return texts.get(status, f"{n} {status}")
 
 
@@ -119,17 +138,26 @@ def report_href(student_id: str) -> str:
 
 # The engine's messages in English, and in French (grader/locales, section compare)
 # "; worst at [3, 2]: 0.1, expected …", "; la pire en [3, 2] : 0.1 au lieu de …"
-_WHERE = re.compile(r"\s*;\s*(?:(?:worst|first) at|la (?:pire|première) en) [^;]*")
-_ITEM = re.compile(r"\bitem \d+ is .*?, expected .*? \((\d+) items, expected (\d+)\)")
-_ITEM_FR = re.compile(r"\bl'élément \d+ vaut .*? au lieu de .*? \((\d+) éléments? au lieu de (\d+)\)")
+#
+# These run over text a submission controls (the values a message quotes), so each is linear in
+# its input: normalise_message first turns every run of spaces into one space and cuts a message
+# longer than MAX_NORMALISE (its beginning and its end are kept), and no pattern holds two
+# quantifiers that can match the same characters one after the other. A lazy `.*?` that must find
+# its end is written `(?:(?!START).)*?`: it stops where the next match could start, so no character
+# is scanned by two attempts. tests/test_hostile_rendering.py times them on 1 MB strings.
+MAX_NORMALISE = 2000    # characters of a message normalised: its first 1,500 and its last 500
+_WHERE = re.compile(r" ?; ?(?:(?:worst|first) at|la (?:pire|première) en) [^;]*")
+_ITEM = re.compile(r"\bitem \d+ is (?:(?!\bitem \d+ is ).)*? \((\d+) items, expected (\d+)\)")
+_ITEM_FR = re.compile(r"\bl'élément \d+ vaut (?:(?!\bl'élément \d+ vaut ).)*?"
+                      r" \((\d+) éléments? au lieu de (\d+)\)")
 _FROM = re.compile(r"(at the end|à la fin), (from|à partir de) [^;]*")
-_RETURNED = re.compile(r": returned .*?, expected [^;]*")
-_RETURNED_FR = re.compile(r": a renvoyé .*? au lieu de [^;]*")
-_GOT = re.compile(r"\bgot (an? [\w.]+) \([^;]*?\)(?=;|$)")
-_GOT_FR = re.compile(r"\bpas (une? [\w.]+) \([^;]*?\)(?=;|$)")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
-_PERCENT = re.compile(r"\s*\(N\s?%\)")
-_TUPLE = re.compile(r"\((?:\s*N\s*,)+\s*(?:N\s*)?\)|\(N\)")
+_RETURNED = re.compile(r": returned (?:(?!: returned ).)*?, expected [^;]*")
+_RETURNED_FR = re.compile(r": a renvoyé (?:(?!: a renvoyé ).)*? au lieu de [^;]*")
+_GOT = re.compile(r"\bgot (an? [\w.]+) \((?:(?!\bgot an? )[^;])*?\)(?=;|$)")
+_GOT_FR = re.compile(r"\bpas (une? [\w.]+) \((?:(?!\bpas une? )[^;])*?\)(?=;|$)")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?!\w)")
+_PERCENT = re.compile(r" ?\(N ?%\)")
+_TUPLE = re.compile(r"\((?: ?N ?,)+ ?(?:N ?)?\)|\(N\)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -168,6 +196,8 @@ def normalise_message(message: str) -> str:
     "the result: 2 of 3 values (67%) outside tolerance; worst at [0]: 6, expected 8.5 (…)"
       -> "the result: N of N values outside tolerance"
     """
+    if len(message) > MAX_NORMALISE:        # slices: as fast for 12 MB as for 2 KB
+        message = message[:MAX_NORMALISE * 3 // 4] + " … " + message[-(MAX_NORMALISE // 4):]
     text = _SPACES.sub(" ", message).strip()
     text = _WHERE.sub("", text)
     text = _ITEM.sub(r"item N is …, expected … (\1 items, expected \2)", text)
@@ -209,12 +239,12 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
     status = _text(case.get("status"))
     mistake = case.get("mistake")
     if mistake:
-        return ("mistake", _text(mistake)), "mistake", _text(mistake)
+        return ("mistake", _shown(mistake)), "mistake", _shown(mistake)
     diagnosis = case.get("diagnosis")
     if diagnosis:
-        return ("diagnosis", _text(diagnosis)), "mistake", _text(diagnosis)
+        return ("diagnosis", _clip(_text(diagnosis), MAX_REASON)), "mistake", _clip(_text(diagnosis), MAX_REASON)
     message = _text(case.get("message"))
-    function = _text(case.get("function"))
+    function = _shown(case.get("function"), MAX_NAME)
     if not message and public:
         message = public.get((function, status), "")
     if not message:
@@ -240,7 +270,7 @@ def _public_messages(cases: list[dict]) -> dict:
         status, message = c.get("status"), c.get("message")
         if not message or status in (None, "passed", "failed") or c.get("visibility") == "hidden":
             continue
-        key = (_text(c.get("function")), status)
+        key = (_shown(c.get("function"), MAX_NAME), status)
         entry = seen.setdefault(key, [_text(message), set()])
         entry[1].add(normalise_message(_text(message)))
     return {key: first for key, (first, normals) in seen.items()
@@ -337,7 +367,7 @@ def exercise_bars_svg(exercises: list[dict]) -> Markup:
 def _student(result: dict, index: int) -> tuple[str, str]:
     student = result.get("student") if isinstance(result.get("student"), dict) else {}
     sid = _text(student.get("id")).strip() or Path(_text(result.get("submission")) or f"submission-{index + 1}").name
-    return sid, _text(student.get("name"))
+    return sid, _shown(student.get("name"))
 
 
 def _exercises_of(result: dict) -> list[dict]:
@@ -406,12 +436,12 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
     mistakes: dict = {}     # name -> {"functions": Counter, "students": {index: [sid, hidden only]}, "cases"}
     for index, r in enumerate(results):
         sid, name = _student(r, index)
-        status = _text(r.get("status")) or "ok"
+        status = _shown(r.get("status"), MAX_NAME) or "ok"
         score, r_max = _num(r.get("score")), _num(r.get("max_score"))
         exercises = _exercises_of(r)
-        graded = status != "invalid"
+        graded = status not in ("invalid", "error")  # not graded: out of every statistic
         passed = total = 0
-        row = {"id": sid, "name": name, "href": report_href(sid), "status": status,
+        row = {"id": _shown(sid), "name": name, "href": report_href(sid), "status": status,
                "status_text": result_status_text(status), "score": score,
                "score_text": points_text(score), "max_text": points_text(r_max or max_score),
                "percent": _percent(score, r_max or max_score), "duration": _num(r.get("duration")),
@@ -419,15 +449,15 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
         if graded:
             graded_scores.append(score)
         for e in exercises:
-            ename = _text(e.get("name"))
-            problems = {_text(p) for p in e.get("problems") or [] if p}
+            ename = _shown(e.get("name"), MAX_NAME)
+            problems = {_text(p) for p in _list(e.get("problems")) if p}
             cases = _cases_of(e)
             public = _public_messages(cases) if graded else {}
             if graded:
                 stats = ex_stats.get(ename)
                 if stats is None:
                     order.append(ename)
-                    stats = ex_stats[ename] = {"title": _text(e.get("title")) or ename,
+                    stats = ex_stats[ename] = {"title": _shown(e.get("title")) or ename,
                                                "points": _num(e.get("max_score")), "scores": [], "passed": 0,
                                                "total": 0, "full": 0, "zero": 0}
                 escore, emax = _num(e.get("score")), _num(e.get("max_score"))
@@ -435,8 +465,8 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                 stats["full"] += emax > 0 and escore >= emax - 1e-9
                 stats["zero"] += escore <= 1e-9
             for c in cases:
-                cid = _text(c.get("id"))
-                cstatus = _text(c.get("status"))
+                cid = _shown(c.get("id"))
+                cstatus = _shown(c.get("status"), MAX_NAME)
                 ok = cstatus == "passed"
                 total += 1
                 passed += ok
@@ -446,8 +476,10 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                 stats["passed"] += ok
                 cs = case_stats.get(cid)
                 if cs is None:
-                    cs = case_stats[cid] = {"id": cid, "exercise": ename, "function": _text(c.get("function")),
-                                            "visibility": _text(c.get("visibility")), "kind": _text(c.get("kind")),
+                    cs = case_stats[cid] = {"id": cid, "exercise": ename,
+                                            "function": _shown(c.get("function"), MAX_NAME),
+                                            "visibility": _shown(c.get("visibility"), MAX_NAME),
+                                            "kind": _shown(c.get("kind"), MAX_NAME),
                                             "passed": 0, "graded": 0, "statuses": Counter()}
                 cs["graded"] += 1
                 if ok:
@@ -455,7 +487,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                     continue
                 cs["statuses"][cstatus] += 1
                 if c.get("mistake"):
-                    mname = _text(c.get("mistake"))
+                    mname = _shown(c.get("mistake"))
                     m = mistakes.get(mname)
                     if m is None:
                         m = mistakes[mname] = {"functions": Counter(), "students": {}, "cases": 0}
@@ -470,7 +502,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                                              "functions": Counter(), "students": {}, "example": "",
                                              "example_case": "", "diagnosis": ""}
                 if not reason["diagnosis"] and c.get("diagnosis"):
-                    reason["diagnosis"] = _text(c.get("diagnosis"))
+                    reason["diagnosis"] = _clip(_text(c.get("diagnosis")), MAX_REASON)
                 reason["cases"] += 1
                 reason["functions"][cs["function"]] += 1
                 reason["students"].setdefault(index, sid)
@@ -524,7 +556,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
     mistake_rows = []
     for mname, m in mistakes.items():
         k = known.get(mname)
-        who = sorted(({"id": sid, "href": report_href(sid), "hidden_only": hidden_only}
+        who = sorted(({"id": _shown(sid), "href": report_href(sid), "hidden_only": hidden_only}
                       for sid, hidden_only in m["students"].values()),
                      key=lambda s: (s["id"].casefold(), s["id"]))
         functions = [f for f, _ in sorted(m["functions"].items(), key=lambda item: (-item[1], item[0]))]
@@ -550,14 +582,15 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                                   sorted(x["functions"].items(), key=lambda item: (-item[1], item[0]))],
                     "example": x["example"], "example_case": x["example_case"],
                     "example_html": _example_html(x["example_case"], x["example"]) if x["example"] else "",
-                    "links": [{"id": i, "href": report_href(i)} for i in ids[:MAX_STUDENT_LINKS]],
+                    "links": [{"id": _shown(i), "href": report_href(i)} for i in ids[:MAX_STUDENT_LINKS]],
                     "more": max(0, len(ids) - MAX_STUDENT_LINKS)})
 
     attention = [{"status": s, "title": title, "rows": sorted(by_status.get(s, []), key=_id_order)}
                  for s, title in (("timeout", t("class_report.attention.timeout")),
                                   ("crash", t("class_report.attention.crash")),
                                   ("invalid", t("class_report.attention.invalid")),
-                                  ("violation", t("class_report.attention.violation")))]
+                                  ("violation", t("class_report.attention.violation")),
+                                  ("error", t("class_report.attention.error")))]
     slowest = sorted(students, key=lambda s: (-s["duration"], _id_order(s)))[:TOP_SLOWEST]
     for s in students:
         s["duration_text"] = f"{s['duration']:.2f} s"
@@ -595,24 +628,25 @@ def _id_order(row: dict):
 def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
     """Why a submission is listed among the problems: the invalid reason, the rule it broke,
     what crashed, which functions timed out."""
-    if status == "invalid":
-        notes = [_text(n) for n in result.get("notes") or [] if n]
+    if status in ("invalid", "error"):
+        notes = [_clip(_text(n), MAX_DETAIL) for n in _list(result.get("notes"))[:50] if n]
         return _clip("; ".join(notes) or t("class_report.detail.no_reason"), MAX_DETAIL)
     if status == "violation":
         texts = []
         for e in exercises:
             cases = _cases_of(e)
             if any(c.get("status") == "violation" for c in cases):
-                texts += [_text(p) for p in e.get("problems") or [] if p] or \
-                    [_text(c.get("message")) for c in cases if c.get("status") == "violation" and c.get("message")]
+                texts += [_clip(_text(p), MAX_DETAIL) for p in _list(e.get("problems"))[:50] if p] or \
+                    [_clip(_text(c.get("message")), MAX_DETAIL) for c in cases
+                     if c.get("status") == "violation" and c.get("message")][:50]
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.rule_violation"), MAX_DETAIL)
     if status == "crash":
-        texts = [_text(c.get("message")) for e in exercises for c in _cases_of(e)
+        texts = [_clip(_text(c.get("message")), MAX_DETAIL) for e in exercises for c in _cases_of(e)
                  if c.get("status") == "error" and isinstance(c.get("details"), dict)
                  and c["details"].get("worker") in ("crash", "rejected")]
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.crashed"), MAX_DETAIL)
     if status == "timeout":
-        functions = Counter(_text(c.get("function")) for e in exercises for c in _cases_of(e)
+        functions = Counter(_shown(c.get("function"), MAX_NAME) for e in exercises for c in _cases_of(e)
                             if c.get("status") == "timeout")
         if functions:
             listed = ", ".join(t("class_report.detail.function_cases", count=n, function=f)

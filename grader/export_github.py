@@ -69,21 +69,35 @@ Consequences, all followed below:
 The step summary is Markdown for $GITHUB_STEP_SUMMARY: a points line, a table per exercise,
 failing public cases with their messages in <details>, hidden cases only as counts; its words are
 in the language of the run (grader/i18n.py, section export_github), the runner result's field
-names and statuses never change (the reporter reads them). Messages are
-student-influenced text: control characters and ANSI sequences removed, HTML escaped, table
-pipes and Markdown punctuation backslash-escaped, newlines as <br>.
+names and statuses never change (the reporter reads them).
+
+Messages, notes, problems and student ids are student-influenced text, rendered by GitHub as
+Markdown: bounded (grader.result.clip_text), control characters, ANSI sequences and bidirectional
+controls removed (export_junit.clean_text), then (`md_text`) every word that GitHub would turn into
+a link or a notification — a URL (`://`, `www.`, `scheme:…`), an e-mail address or an @mention,
+an issue reference `#12` — goes into an inline code span (`md_code`: delimited by one more backtick
+than its longest run of backticks, so it cannot close early), where Markdown shows it as it is; the
+other words are HTML-escaped (no raw HTML: `<img>`, `</details>`, `</table>` are text) and their
+Markdown punctuation backslash-escaped (no emphasis, link or image syntax, no `$` math); table pipes
+are escaped, in code spans too, and newlines become <br>, so a message stays in its table cell.
+In the Classroom result, messages are on one line (newlines as ⏎) and never hold "##[": the
+reporter prints them to the job's log, where a line starting with "::" or holding "##[" would be
+a workflow command (a fake annotation, a mask).
 """
 from __future__ import annotations
 
 import base64
 import html
 import json
+import math
 import os
+import re
 from pathlib import Path
 
-from .export_junit import ERROR_STATUSES, case_message, clean_text
+from .export_junit import ERROR_STATUSES, case_message, clean_text, replay_seed
 from .i18n import t
-from .replay import replay_command, result_seed
+from .replay import replay_command
+from .result import QUOTE, as_real, bounded_repr
 
 MESSAGE_LIMIT = 500
 PASS, FAIL, ERROR = "pass", "fail", "error"
@@ -94,13 +108,20 @@ def verdict_label(status: str) -> str:
     labels = {"failed": t("export_github.label.failed"), "error": t("export_github.label.error"),
               "timeout": t("export_github.label.timeout"), "not_implemented": t("export_github.label.not_implemented"),
               "missing": t("export_github.label.missing"), "violation": t("export_github.label.violation")}
-    return labels.get(status) or md_escape(status)
+    return labels.get(status) or md_escape(clean_text(status, QUOTE))
+
+
+def _exercises(result: dict) -> list[dict]:
+    exercises = result.get("exercises")
+    return [e for e in exercises if isinstance(e, dict)] if isinstance(exercises, list) else []
 
 
 def _cases(result: dict):
-    for exercise in result.get("exercises", []):
-        for case in exercise["cases"]:
-            yield exercise, case
+    for exercise in _exercises(result):
+        cases = exercise.get("cases")
+        for case in cases if isinstance(cases, list) else []:
+            if isinstance(case, dict):
+                yield exercise, case
 
 
 def _cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
@@ -108,91 +129,153 @@ def _cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def _points(value) -> str:
-    return f"{float(value):.1f}"
+    """A score with one decimal; a value that is no number as it is, bounded and escaped."""
+    v = as_real(value)
+    if math.isnan(v) and not isinstance(value, float):
+        return md_code(bounded_repr(value, 60))
+    return f"{v:.1f}"
+
+
+def _score(value) -> float:
+    """A score for the Classroom result: a finite float (JSON without NaN), 0 for anything else."""
+    v = as_real(value)
+    return v if math.isfinite(v) else 0.0
+
+
+def _count(value) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else md_code(bounded_repr(value, 60))
 
 
 # ---------------------------------------------------------------------------------------------
 # the job summary
 
-_MD_SPECIAL = "\\`*_[]|~"
+_MD_SPECIAL = "\\`*_[]|~$"
+_BACKTICKS = re.compile(r"`+")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_WORDS = re.compile(r"\s+")
+# a word GitHub could make a link or a notification of: a URL, a scheme (mailto:, javascript:),
+# www., an e-mail address or @mention, an issue reference (#12)
+_LINKABLE = re.compile(r"@|:\S|www\.|#\d", re.IGNORECASE)
 
 
 def md_escape(text) -> str:
-    """Student-influenced text inside a Markdown table cell or paragraph: no HTML, no table
-    break, no accidental emphasis or link, one line."""
+    """Text inside a Markdown table cell or paragraph, for the grader's own words (exercise names,
+    statuses): no HTML, no table break, no accidental emphasis or link, one line."""
     text = html.escape(clean_text(text), quote=False)
     text = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
     return "<br>".join(line.strip() for line in text.splitlines())
 
 
-def _code(text: str) -> str:
-    text = clean_text(text)
-    return f"`{text}`" if "`" not in text and "|" not in text and "\n" not in text else md_escape(text)
+def md_code(text, table: bool = True) -> str:
+    """Text as one inline code span, which GitHub shows as it is (no link, mention, HTML,
+    emphasis): on one line (newlines as ⏎), delimited by one more backtick than its longest run of
+    backticks, padded with a space when it starts or ends with one; `|` escaped in a table cell
+    (GFM splits cells before it reads code spans)."""
+    text = _LINE_BREAK.sub("⏎", clean_text(text))
+    if not text.strip():
+        return ""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    if text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " "):
+        text = f" {text} "
+    return fence + (text.replace("|", "\\|") if table else text) + fence
+
+
+def md_text(text, table: bool = True) -> str:
+    """Student-influenced text (a message, a note) as Markdown GitHub cannot turn into anything
+    else: a word it could make a link or a notification of goes into a code span (`md_code`);
+    the others are HTML-escaped and their Markdown punctuation backslash-escaped; lines are
+    joined with <br>. Bounded by the caller (MESSAGE_LIMIT), cleaned here."""
+    lines = []
+    for line in _LINE_BREAK.split(clean_text(text)):
+        words = []
+        for word in _WORDS.split(line.strip()):
+            if _LINKABLE.search(word):
+                words.append(md_code(word, table))
+            else:
+                escaped = html.escape(word, quote=False)
+                words.append("".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in escaped))
+        lines.append(" ".join(w for w in words if w))
+    return "<br>".join(lines)
+
+
+def _code(text) -> str:
+    """An identifier of ours (a case id, a function, a command) as code."""
+    return md_code(text)
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def step_summary(result: dict) -> str:
-    exercises = result.get("exercises", [])
+    exercises = _exercises(result)
     cases = [c for _, c in _cases(result)]
-    passed = sum(c["status"] == "passed" for c in cases)
-    hidden_failing = [(e, c) for e, c in _cases(result) if c["status"] != "passed" and c["visibility"] == "hidden"]
+    passed = sum(c.get("status") == "passed" for c in cases)
+    hidden_failing = [(e, c) for e, c in _cases(result)
+                      if c.get("status") != "passed" and c.get("visibility") == "hidden"]
     icon = "✅" if cases and passed == len(cases) else "❌"
-    lines = [t("export_github.points", icon=icon, score=_points(result["score"]),
-               max_score=_points(result["max_score"])), ""]
-    student = result.get("student") or {}
-    facts = [t("export_github.status", status=md_escape(result["status"])),
+    lines = [t("export_github.points", icon=icon, score=_points(result.get("score")),
+               max_score=_points(result.get("max_score"))), ""]
+    student = result.get("student") if isinstance(result.get("student"), dict) else {}
+    facts = [t("export_github.status", status=md_escape(_cut(clean_text(result.get("status"), QUOTE)))),
              t("export_github.cases_passed", passed=passed, total=len(cases))]
     if student.get("id"):
-        facts.insert(0, t("export_github.student", id=md_escape(student["id"])))
+        facts.insert(0, t("export_github.student", id=md_code(student["id"], table=False)))
     if result.get("expected_from") == "public-cases file":
         facts.append(t("export_github.public_only"))
     lines += [" · ".join(facts), ""]
-    for note in result.get("notes", []):
-        lines.append(t("export_github.note", note=md_escape(_cut(clean_text(note)))))
-    if result.get("notes"):
+    notes = _list(result.get("notes"))
+    for note in notes[:20]:
+        lines.append(t("export_github.note", note=md_text(_cut(clean_text(note)), table=False)))
+    if notes:
         lines.append("")
     lines += [t("export_github.table.header"), "| --- | ---: | ---: |"]
     for e in exercises:
-        mark = "✅" if e["passed"] == e["total"] else "❌"
-        lines.append(f"| {mark} {md_escape(e['name'])} | {e['passed']}/{e['total']} | "
-                     f"{_points(e['score'])} / {_points(e['max_score'])} |")
+        mark = "✅" if e.get("passed") == e.get("total") else "❌"
+        lines.append(f"| {mark} {md_escape(clean_text(e.get('name'), QUOTE))} | {_count(e.get('passed'))}/"
+                     f"{_count(e.get('total'))} | {_points(e.get('score'))} / {_points(e.get('max_score'))} |")
     total = t("export_github.table.total")
     lines += [f"| **{total}** | **{passed}/{len(cases)}** | "
-              f"**{_points(result['score'])} / {_points(result['max_score'])}** |", ""]
+              f"**{_points(result.get('score'))} / {_points(result.get('max_score'))}** |", ""]
 
-    failing_public = [(e, [c for c in e["cases"] if c["status"] != "passed" and c["visibility"] != "hidden"])
+    failing_public = [(e, [c for _, c in _cases({"exercises": [e]})
+                           if c.get("status") != "passed" and c.get("visibility") != "hidden"])
                       for e in exercises]
-    if any(cs for _, cs in failing_public) or any(e.get("problems") for e in exercises):
+    if any(cs for _, cs in failing_public) or any(_list(e.get("problems")) for e in exercises):
         lines += [t("export_github.failing.title"), ""]
         for e, failing in failing_public:
-            if not failing and not e.get("problems"):
+            problems = _list(e.get("problems"))
+            if not failing and not problems:
                 continue
             lines += [t("export_github.failing.summary", count=len(failing),
-                        exercise=html.escape(clean_text(e["name"]))), ""]
-            for problem in e.get("problems", []):
-                lines.append(t("export_github.failing.problem", problem=md_escape(_cut(clean_text(problem)))))
-            todo = [c for c in failing if c["status"] == "not_implemented"]
+                        exercise=html.escape(clean_text(e.get("name"), QUOTE))), ""]
+            for problem in problems[:20]:
+                lines.append(t("export_github.failing.problem",
+                               problem=md_text(_cut(clean_text(problem)), table=False)))
+            todo = [c for c in failing if c.get("status") == "not_implemented"]
             if todo:
-                functions = list(dict.fromkeys(c["function"] for c in todo))
+                functions = list(dict.fromkeys(clean_text(c.get("function"), QUOTE) for c in todo))
                 lines.append(t("export_github.failing.not_implemented", count=len(functions),
-                               functions=", ".join(_code(f) for f in functions)))
-            others = [c for c in failing if c["status"] != "not_implemented"]
-            if e.get("problems") or todo:
+                               functions=", ".join(md_code(f, table=False) for f in functions)))
+            others = [c for c in failing if c.get("status") != "not_implemented"]
+            if problems or todo:
                 lines.append("")
             if others:
                 lines += [t("export_github.failing.header"), "| --- | --- | --- |"]
                 for c in others:
-                    message = md_escape(_cut(case_message(c)))
+                    message = md_text(_cut(case_message(c)))
                     if c.get("diagnosis"):
-                        message += "<br>" + md_escape(_cut(clean_text(c["diagnosis"])))
-                    lines.append(f"| {_code(c['id'])} | {verdict_label(c['status'])} | {message} |")
+                        message += "<br>" + md_text(_cut(clean_text(c["diagnosis"])))
+                    lines.append(f"| {_code(c.get('id'))} | {verdict_label(c.get('status'))} | {message} |")
                 lines.append("")
             lines += ["</details>", ""]
-        if any(c["status"] != "not_implemented" for _, cs in failing_public for c in cs):
-            lines += [t("export_github.replay", command=_code(replay_command("CASE_ID"))), ""]
+        if any(c.get("status") != "not_implemented" for _, cs in failing_public for c in cs):
+            lines += [t("export_github.replay", command=md_code(replay_command("CASE_ID"), table=False)), ""]
     if hidden_failing:
         per_exercise = {}
         for e, _ in hidden_failing:
-            per_exercise[e["name"]] = per_exercise.get(e["name"], 0) + 1
+            name = clean_text(e.get("name"), QUOTE)
+            per_exercise[name] = per_exercise.get(name, 0) + 1
         detail = ", ".join(f"{md_escape(name)}: {n}" for name, n in per_exercise.items())
         lines += [t("export_github.hidden", count=len(hidden_failing), detail=detail), ""]
     return "\n".join(lines)
@@ -227,31 +310,34 @@ def _js_sum(values) -> float:
 
 
 def _cents(value) -> int:
-    """round(value, 2) in cents, with Python's rounding (the number our tests compare)."""
-    return int(round(round(float(value), 2) * 100))
+    """round(value, 2) in cents, with Python's rounding (the number our tests compare); 0 for a
+    value that is no finite number."""
+    return int(round(round(min(max(_score(value), -1e12), 1e12), 2) * 100))
 
 
 def case_scores(result: dict) -> list:
     """One score per case, in order, whose running sum (the reporter's) is round(score, 2)
     exactly; only passed cases score, none more than its points rounded up to the cent."""
     cases = [c for _, c in _cases(result)]
-    micro = [int(round(float(c["points"]) * 1_000_000)) if c["status"] == "passed" else 0 for c in cases]
-    cents = [m // 10_000 for m in micro]
-    missing = _cents(result["score"]) - sum(cents)
+    micro = [int(round(min(_score(c.get("points")), 1e12) * 1_000_000)) if c.get("status") == "passed" else 0
+             for c in cases]
+    cents = [max(0, m) // 10_000 for m in micro]
+    missing = _cents(result.get("score")) - sum(cents)
     order = sorted((i for i, m in enumerate(micro) if m > 0), key=lambda i: (-(micro[i] % 10_000), i))
-    while missing > 0 and order:  # largest remainder first
-        for i in order[:missing]:
-            cents[i] += 1
-        missing -= min(missing, len(order))
+    for i in order[:max(0, missing)]:  # largest remainder first, a cent each at most
+        cents[i] += 1
+    rounds = 0
     while missing < 0:  # the floors overshoot (a score inconsistent with its cases): smallest remainder first
-        candidates = [i for i in reversed(order) if cents[i] > 0][:-missing]
+        candidates = [i for i in reversed(order) if cents[i] > 0]
         if not candidates:
             break
-        for i in candidates:
-            cents[i] -= 1
-        missing += len(candidates)
+        rounds += 1
+        for i in candidates[:-missing]:
+            take = 1 if rounds <= 100 else min(cents[i], -missing)   # a forged score: no endless loop
+            cents[i] -= take
+            missing += take
     scores = [c / 100 for c in cents]
-    goal = _cents(result["score"]) / 100
+    goal = _cents(result.get("score")) / 100
     for last in reversed([i for i, s in enumerate(scores) if s > 0]):
         if _js_sum(scores) == goal:
             break
@@ -268,28 +354,37 @@ def classroom_result(result: dict) -> dict:
     scores = case_scores(result)
     if result.get("status") in ("crash", "invalid", "timeout"):
         status = ERROR
-    elif cases and all(c["status"] == "passed" for _, c in cases):
+    elif cases and all(c.get("status") == "passed" for _, c in cases):
         status = PASS
     else:
         status = FAIL
     tests = []
     for (exercise, case), score in zip(cases, scores):
-        test_status = classroom_status(case["status"])
-        message = None if test_status == PASS else _cut(case_message(case))
+        test_status = classroom_status(case.get("status"))
+        name = clean_text(case.get("id"), QUOTE)
+        message = None if test_status == PASS else _log_line(_cut(case_message(case)))
         if test_status == ERROR:  # the reporter prints an error's message without the test's name
-            message = f"{clean_text(case['id'])}: {message}"
-        replay = test_status != PASS and case["visibility"] != "hidden"
+            message = f"{_log_line(name)}: {message}"
+        replay = test_status != PASS and case.get("visibility") != "hidden"
+        details = case.get("details") if isinstance(case.get("details"), dict) else {}
+        duration = _score(details.get("duration"))
         tests.append({
-            "name": clean_text(case["id"]),
+            "name": name,
             "status": test_status,
             "score": score,
             "message": message,
-            "test_code": replay_command(case["id"], seed=result_seed(result)) if replay else "",
+            "test_code": _log_line(replay_command(name, seed=replay_seed(result))) if replay else "",
             "filename": "",
             "line_no": 0,
-            "duration": int(round(float((case.get("details") or {}).get("duration") or 0) * 1000)),
+            "duration": int(round(min(max(duration, 0.0), 1e9) * 1000)),
         })
-    return {"version": 1, "status": status, "max_score": round(float(result["max_score"]), 2), "tests": tests}
+    return {"version": 1, "status": status, "max_score": round(_score(result.get("max_score")), 2), "tests": tests}
+
+
+def _log_line(text: str) -> str:
+    """Text the reporter prints to the job's log: one line (newlines as ⏎), no "##[", so no
+    workflow command can start in it."""
+    return _LINE_BREAK.sub("⏎", text).replace("##[", "#\u200b#[")
 
 
 def classroom_output(result: dict) -> str:

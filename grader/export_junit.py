@@ -64,11 +64,17 @@ export_junit); element and attribute names, statuses in `type` and property name
 
 Student-controlled text (exception messages) can hold characters XML 1.0 forbids
 (`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
-would write them as they are and produce a file no parser reads. ANSI colour sequences are removed
-whole, then every other illegal character.
+would write them as they are and produce a file no parser reads. ANSI sequences (CSI, and OSC such
+as a window title) are removed whole, then every character XML forbids, the C1 controls and DEL it
+only discourages (0x9B is a terminal's one-byte CSI: the file is also read with `cat`), and the
+bidirectional overrides and isolates that would reorder what a reader sees. Every text is bounded
+(grader.result.clip_text: a 12 MB word returned by a function becomes its first 200 characters
+and its length), and a value that is not what the JSON schema says (a str for a number, a missing
+key) is written as it is, bounded, never an exception.
 """
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -76,18 +82,27 @@ from pathlib import Path
 from .files import atomic_write
 from .i18n import t
 from .replay import replay_command, result_seed
+from .result import QUOTE, TEXT, as_real, bounded_repr, clip_text
 
 FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
 ERROR_STATUSES = ("error", "timeout")
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# CSI (parameters, intermediates, a final byte: classes that do not overlap), OSC up to BEL or ST
+# (its body stops at the next ESC: no two attempts scan the same characters), any other ESC pair.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\u061b\u061d-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff"
+                          "\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def clean_text(text) -> str:
-    """Text safe for XML 1.0 (and for Markdown / JSON consumers): ANSI sequences and illegal
-    characters removed."""
-    return _ILLEGAL_XML.sub("", _ANSI.sub("", "" if text is None else str(text)))
+def clean_text(text, limit: int = TEXT) -> str:
+    """Text safe for XML 1.0 (and for Markdown / JSON consumers): at most `limit` characters
+    (grader.result.clip_text), ANSI sequences and illegal, C1 and bidirectional control characters
+    removed."""
+    return _ILLEGAL_XML.sub("", _ANSI.sub("", clip_text("" if text is None else text, limit)))
+
+
+def _text(value, limit: int = QUOTE) -> str:
+    return clean_text(value, limit)
 
 
 def verdict_text(status: str) -> str:
@@ -102,81 +117,103 @@ def verdict_text(status: str) -> str:
 def case_message(case: dict) -> str:
     """The grader's message for a case that did not pass; for a hidden case, only its verdict."""
     if case.get("visibility") == "hidden" or not case.get("message"):
-        what = verdict_text(case["status"])
+        what = _text(verdict_text(case.get("status")))
         return t("export_junit.hidden_case", verdict=what) if case.get("visibility") == "hidden" else what
     return clean_text(case["message"])
 
 
+def replay_seed(result: dict) -> int | None:
+    """The `--seed` of a replay command (grader.replay.result_seed), when it is a plain int."""
+    seed = result_seed(result)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2 ** 64 else None
+
+
+def _cases(exercise) -> list[dict]:
+    cases = exercise.get("cases") if isinstance(exercise, dict) else None
+    return [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+
+
+def _exercises(result: dict) -> list[dict]:
+    exercises = result.get("exercises")
+    return [e for e in exercises if isinstance(e, dict)] if isinstance(exercises, list) else []
+
+
 def _seconds(value) -> str:
     """A plain decimal: SUREFIRE_TIME and xs:decimal both reject exponents."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = 0.0
-    if not value >= 0 or value == float("inf"):  # NaN, negative, inf
+    value = as_real(value)
+    if not value >= 0 or value == float("inf"):  # NaN, negative, inf, no number at all
         value = 0.0
     return f"{value:.6f}"
 
 
 def _duration(case: dict) -> float:
-    value = (case.get("details") or {}).get("duration")
-    return float(value) if isinstance(value, (int, float)) and value >= 0 else 0.0
+    details = case.get("details")
+    value = as_real(details.get("duration")) if isinstance(details, dict) else 0.0
+    return value if math.isfinite(value) and value >= 0 else 0.0
 
 
 def _number(value) -> str:
-    """94.576087 → "94.576087", 100.0 → "100" (the JSON's 6 decimals, no exponent)."""
-    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+    """94.576087 → "94.576087", 100.0 → "100" (the JSON's 6 decimals, no exponent); a value that
+    is no finite number as it is, bounded."""
+    v = as_real(value)
+    if not math.isfinite(v):
+        return _text(value if isinstance(value, str) else bounded_repr(value, 60), 60)
+    return f"{v:.6f}".rstrip("0").rstrip(".")
 
 
 def _counts(cases) -> dict:
-    failures = sum(c["status"] in FAILURE_STATUSES for c in cases)
-    errors = sum(c["status"] in ERROR_STATUSES for c in cases)
+    failures = sum(c.get("status") in FAILURE_STATUSES for c in cases)
+    errors = sum(c.get("status") in ERROR_STATUSES for c in cases)
     return {"tests": len(cases), "failures": failures, "errors": errors}
 
 
 def build_tree(result: dict) -> ET.Element:
-    exercises = result.get("exercises", [])
-    all_cases = [c for e in exercises for c in e["cases"]]
-    student = (result.get("student") or {}).get("id")
+    exercises = _exercises(result)
+    all_cases = [c for e in exercises for c in _cases(e)]
+    student = result.get("student")
+    student = student.get("id") if isinstance(student, dict) else None
     root = ET.Element("testsuites", {
-        "name": clean_text(f"grade {student}" if student else "grade"),
+        "name": f"grade {_text(student)}" if student else "grade",
         **{k: str(v) for k, v in _counts(all_cases).items()},
         "time": _seconds(result.get("duration", 0)),
     })
-    totals = {"total_score": _number(result["score"]), "total_max_score": _number(result["max_score"]),
-              "status": str(result["status"])}
+    totals = {"total_score": _number(result.get("score")), "total_max_score": _number(result.get("max_score")),
+              "status": _text(result.get("status"))}
     for index, exercise in enumerate(exercises):
-        cases = exercise["cases"]
+        cases = _cases(exercise)
         suite = ET.SubElement(root, "testsuite", {
-            "name": clean_text(exercise["name"]),
+            "name": _text(exercise.get("name")),
             **{k: str(v) for k, v in _counts(cases).items()},
             "skipped": "0",
             "time": _seconds(sum(_duration(c) for c in cases)),
             "id": str(index),
-            "package": clean_text(exercise["name"]),
+            "package": _text(exercise.get("name")),
         })
         properties = ET.SubElement(suite, "properties")
-        for name, value in {"score": _number(exercise["score"]), "max_score": _number(exercise["max_score"]),
-                            "title": clean_text(exercise.get("title", "")), **totals}.items():
+        for name, value in {"score": _number(exercise.get("score")), "max_score": _number(exercise.get("max_score")),
+                            "title": _text(exercise.get("title", "")), **totals}.items():
             ET.SubElement(properties, "property", {"name": name, "value": value})
         for case in cases:
+            case_id = _text(case.get("id"))
             testcase = ET.SubElement(suite, "testcase", {
-                "name": clean_text(case["id"]), "classname": clean_text(exercise["name"]),
+                "name": case_id, "classname": _text(exercise.get("name")),
                 "time": _seconds(_duration(case))})
-            status = case["status"]
+            status = case.get("status")
             if status == "passed":
                 continue
             tag = "error" if status in ERROR_STATUSES else "failure"
             message = case_message(case)
-            element = ET.SubElement(testcase, tag, {"type": status, "message": message})
+            element = ET.SubElement(testcase, tag, {"type": _text(status), "message": message})
             lines = [message]
             if case.get("visibility") != "hidden":
                 if case.get("diagnosis"):
                     lines.append(clean_text(case["diagnosis"]))
-                lines.append(t("export_junit.replay", command=replay_command(case["id"], seed=result_seed(result))))
+                lines.append(t("export_junit.replay", command=clean_text(replay_command(case_id,
+                                                                                         seed=replay_seed(result)))))
             element.text = "\n".join(lines)
-        if exercise.get("problems"):  # import errors, rule violations: suite-level output
-            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in exercise["problems"])
+        problems = exercise.get("problems")
+        if problems and isinstance(problems, list):  # import errors, rule violations: suite-level output
+            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in problems[:50])
     return root
 
 

@@ -36,6 +36,13 @@ gets a leading "'" when it begins, after any spaces, with = + - @ (or their full
 some East-Asian Excel versions also treat as formulas) or with a TAB or CR. Spreadsheets then show
 it as text. Numbers are ours (never negative) and headers come from the instructor's assignment,
 so neither is touched: changing a header would break the LMS column matching.
+
+A result is data, never trusted to be well formed: a score that is not a finite number (a str,
+NaN, an int of 400 digits) leaves that exercise's cell and the total empty — Moodle's upload and
+Canvas' import leave an empty grade alone — and the feedback says which value could not be read;
+a name, an id or a message of any size or type is bounded (grader.result.clip_text) and cleaned.
+Only what makes the class itself ambiguous (a result without a student id, two results for one
+student, an exercise the assignment does not have) stops the writing, with its reason.
 """
 from __future__ import annotations
 
@@ -51,6 +58,7 @@ from pathlib import Path, PurePath
 from .files import atomic_write
 from .i18n import t
 from .intake import CANVAS_FILE, CANVAS_TEXT, MOODLE_FILE, MOODLE_FOLDER
+from .result import QUOTE, as_real, bounded_repr, clip_text
 
 GRADEBOOK = "gradebook.csv"
 MOODLE = "gradebook-moodle.csv"
@@ -157,6 +165,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")   
 FORMULA_CONTROLS = ("\t", "\r")
 
 FEEDBACK_PROBLEM_CHARS = 200
+MAX_CELL = 1000          # characters of a text cell (a name, an id: a few dozen in practice)
 
 
 def _status_words(status: str) -> str:
@@ -165,7 +174,8 @@ def _status_words(status: str) -> str:
              "timeout": lambda: t("gradebook.submission_status.timeout"),
              "crash": lambda: t("gradebook.submission_status.crash"),
              "invalid": lambda: t("gradebook.submission_status.invalid"),
-             "violation": lambda: t("gradebook.submission_status.violation")}
+             "violation": lambda: t("gradebook.submission_status.violation"),
+             "error": lambda: t("gradebook.submission_status.error")}
     return words[status]() if status in words else status
 
 
@@ -202,7 +212,7 @@ def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], ou
     seen = set()
     for row in rows:
         if row["id"] in seen:
-            raise ValueError(t("gradebook.two_results", student=repr(row["id"])))
+            raise ValueError(t("gradebook.two_results", student=bounded_repr(row["id"])))
         seen.add(row["id"])
     max_total = sum(points for _, points in exercises)
     now = _now()
@@ -225,46 +235,78 @@ def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], ou
 def _row(result: dict, index: int, exercise_names: list[str]) -> dict:
     student = result.get("student") if isinstance(result, dict) else None
     if not isinstance(student, dict) or not isinstance(student.get("id"), str) or not student["id"]:
-        where = result.get("submission", f"#{index}") if isinstance(result, dict) else f"#{index}"
+        where = _text_of(result.get("submission", f"#{index}")) if isinstance(result, dict) else f"#{index}"
         raise ValueError(t("gradebook.no_student_id", where=where))
-    points = dict.fromkeys(exercise_names, 0.0)
-    for exercise in result.get("exercises") or []:
+    points: dict = dict.fromkeys(exercise_names, 0.0)
+    unreadable = []
+    exercises = result.get("exercises")
+    for exercise in exercises if isinstance(exercises, list) else []:
+        if not isinstance(exercise, dict):
+            continue
         name = exercise.get("name")
-        if name not in points:
-            raise ValueError(t("gradebook.unknown_exercise", student=repr(student["id"]), exercise=repr(name),
-                               exercises=", ".join(exercise_names)))
-        points[name] += float(exercise.get("score") or 0.0)
-    return {"id": student["id"], "name": student.get("name") or "", "origin": student.get("origin") or "plain",
-            "source": student.get("source") or "", "status": str(result.get("status") or ""),
-            "points": points, "total": sum(points.values()), "result": result}
+        if not isinstance(name, str) or name not in points:
+            raise ValueError(t("gradebook.unknown_exercise", student=bounded_repr(student["id"]),
+                               exercise=bounded_repr(name), exercises=", ".join(exercise_names)))
+        score = exercise.get("score") or 0.0
+        value = as_real(score)
+        if not math.isfinite(value) or isinstance(score, (bool, str)):
+            unreadable.append(score)
+            points[name] = None               # an empty cell: no LMS imports it
+        elif points[name] is not None:
+            points[name] += value
+    # not graded (the grader or the machine failed, not the student): no grade, not a 0
+    total = None if unreadable or result.get("status") == "error" else sum(points.values())
+    return {"id": student["id"], "name": _text_of(student.get("name")),
+            "origin": _text_of(student.get("origin")) or "plain",
+            "source": _text_of(student.get("source")), "status": _text_of(result.get("status")),
+            "points": points, "total": total, "unreadable": unreadable, "result": result}
+
+
+def _text_of(value) -> str:
+    """A text field of a result, bounded: "" for None, a str as it is, anything else as a bounded repr."""
+    return "" if value is None else clip_text(value if isinstance(value, str) else bounded_repr(value, QUOTE),
+                                                MAX_CELL)
+
+
+def _items(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _first_problem(result: dict) -> str:
     """What a student should look at first: a submission-wide note (why it could not be graded,
     a cell that failed), else an exercise's problem (an import error, a rule violation), else the
     first case that did not pass (a hidden case's message is not in the JSON, and stays hidden)."""
-    for note in result.get("notes") or []:
+    for note in _items(result.get("notes")):
         if note:
-            return str(note)
-    exercises = result.get("exercises") or []
+            return _brief(note)
+    exercises = [e for e in _items(result.get("exercises")) if isinstance(e, dict)]
     for exercise in exercises:
-        for problem in exercise.get("problems") or []:
+        for problem in _items(exercise.get("problems")):
             if problem:
-                return t("gradebook.exercise_problem", exercise=exercise.get("name"), problem=problem)
+                return t("gradebook.exercise_problem", exercise=_brief(exercise.get("name")), problem=_brief(problem))
     for exercise in exercises:
-        for case in exercise.get("cases") or []:
-            if case.get("status") != "passed":
+        for case in _items(exercise.get("cases")):
+            if isinstance(case, dict) and case.get("status") != "passed":
                 if case.get("visibility") == "hidden" or not case.get("message"):
-                    visibility, status = _case_words(case.get("visibility"), case.get("status", "failed"))
-                    return t("gradebook.case_problem_brief", exercise=exercise.get("name"),
-                             function=case.get("function"), visibility=visibility, status=status)
-                return t("gradebook.case_problem", case_id=case.get("id"), message=case.get("message"))
+                    visibility, status = _case_words(_brief(case.get("visibility")),
+                                                     _brief(case.get("status", "failed")))
+                    return t("gradebook.case_problem_brief", exercise=_brief(exercise.get("name")),
+                             function=_brief(case.get("function")), visibility=visibility, status=status)
+                return t("gradebook.case_problem", case_id=_brief(case.get("id")), message=_brief(case.get("message")))
     return ""
 
 
+def _brief(value) -> str:
+    """A piece of the feedback comment: bounded before it is joined (a 12 MB message costs a slice)."""
+    return clip_text(value if isinstance(value, str) else bounded_repr(value, QUOTE), FEEDBACK_PROBLEM_CHARS * 2)
+
+
 def _feedback(row: dict, max_total: float) -> str:
-    score, total, status = _points(row["total"]), _points(max_total), _status_words(row["status"])
-    problem = " ".join(_first_problem(row["result"]).split())
+    score, total, status = _points(row["total"]) or "?", _points(max_total), _status_words(row["status"])
+    if row["unreadable"]:                 # first of all: why there is no grade
+        problem = t("gradebook.not_points", value=bounded_repr(row["unreadable"][0], 60))
+    else:
+        problem = " ".join(_first_problem(row["result"]).split())
     if problem:
         if len(problem) > FEEDBACK_PROBLEM_CHARS:
             problem = problem[:FEEDBACK_PROBLEM_CHARS - 1].rstrip() + "…"
@@ -338,8 +380,11 @@ def _csv(table: list[list[str]]) -> str:
 
 # --- cells ----------------------------------------------------------------------------------------------
 
-def _points(value: float) -> str:
-    """Half-up to 2 decimals, from the shortest decimal form of the float (2.675 → "2.68")."""
+def _points(value) -> str:
+    """Half-up to 2 decimals, from the shortest decimal form of the float (2.675 → "2.68"); None
+    (a score that could not be read) is an empty cell."""
+    if value is None:
+        return ""
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(t("gradebook.not_points", value=value))
@@ -351,14 +396,14 @@ def _clean(text) -> str:
     """Text from a submission: no NUL or other control characters but TAB, LF, CR (the csv
     module refuses NUL; the others are escape-sequence tricks), no lone surrogates (file names
     read with surrogateescape: not encodable)."""
-    text = "" if text is None else str(text)
+    text = "" if text is None else clip_text(text, MAX_CELL)
     return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text
                    if c in "\t\n\r" or not (ord(c) < 32 or ord(c) == 127))
 
 
 def _neutralise(text: str) -> str:
     """OWASP CSV injection: a cell a spreadsheet would run as a formula is prefixed with "'"."""
-    if text.startswith(FORMULA_CONTROLS) or text.lstrip(" ").startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_CONTROLS) or text.lstrip().startswith(FORMULA_STARTS):
         return "'" + text
     return text
 

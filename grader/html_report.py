@@ -4,7 +4,11 @@ no external resource), so it opens offline and attaches to an LMS.
 Python prepares a plain view of the result (strings, small tables, SVG heatmaps) and the
 template `templates/report.html.j2` lays it out; Jinja's autoescape escapes everything that
 comes from the submission (messages, printed output, tracebacks). The SVG builders below
-escape their own labels, since their output is marked safe.
+escape their own labels, since their output is marked safe. Before that, every text from the
+submission is bounded and made inert (`_shown`: grader.result.clip_text, then no control or
+bidirectional character) and every value it returned is a bounded repr (`_repr`); a number
+the report cannot format (a str, an int of 400 digits, NaN) is shown as such, never an
+exception. The CSS wraps a long word (or scrolls a wide table) inside its box.
 
 Hidden cases show their id and verdict only: no message, inputs, arrays or numbers.
 """
@@ -22,7 +26,8 @@ from markupsafe import Markup, escape
 
 from .assignment import Assignment, CaseSpec, Lecture
 from .i18n import language, t
-from .result import STATUSES, CaseResult, ExerciseResult, Result
+from .result import (QUOTE, STATUSES, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
+                     inert)
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
@@ -30,6 +35,8 @@ MAX_TABLE = 16          # value tables (lecture numbers, your values) up to this
 MAX_CHIPS = 40          # lists of words or pairs shown as chips, up to this many
 MAX_OUTPUT = 20_000     # characters of printed output shown
 MAX_INPUTS = 4_000      # characters of the inputs' description
+MAX_TRACEBACK_LINE = 1_000   # characters of one traceback entry (its source line included)
+MAX_CELL = 60           # characters of one cell of a value table (a value it cannot write as a number)
 
 STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◔", "not_implemented": "…",
                 "missing": "?", "violation": "⊘"}
@@ -90,25 +97,52 @@ def figure_title(key: str) -> str:
 
 # --- small formatting helpers -------------------------------------------------------------
 
-def points_text(value: float) -> str:
-    """12.0 -> "12", 3.3333 -> "3.33"."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+def _shown(value, limit: int = TEXT, quote: int = QUOTE) -> str:
+    """Text from a submission as the report shows it: bounded (grader.result.clip_text) and inert
+    (no control or bidirectional character; the template escapes the rest)."""
+    return inert(clip_text(value, limit, quote))
+
+
+def _repr(value, limit: int = QUOTE) -> str:
+    """A value as the report shows it: a bounded repr (grader.result.bounded_repr), inert."""
+    return inert(bounded_repr(value, limit))
+
+
+def points_text(value) -> str:
+    """12.0 -> "12", 3.3333 -> "3.33"; NaN, ±∞ as such; a value that is no number as a bounded repr."""
+    v = as_real(value)
+    if math.isnan(v) and not isinstance(value, (float, np.floating)):
+        return _repr(value, MAX_CELL)
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else "∞" if v > 0 else "−∞"
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
 def _number(value, decimals: int | None = None) -> str:
+    """A number as the report writes it (`decimals` after the point, else 4 significant digits);
+    anything it cannot write so (a str, an int too large for a float, a nested value) as a
+    bounded repr. Never raises."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, np.integer)) and decimals is None:
-        return str(int(value))
-    if isinstance(value, (int, float, np.number)):
-        v = float(value)
+        return _repr(int(value), MAX_CELL)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        try:
+            v = float(value)
+        except OverflowError:           # an int of hundreds of digits
+            return _repr(int(value), MAX_CELL)
         if math.isnan(v):
             return "NaN"
         if math.isinf(v):
             return "∞" if v > 0 else "−∞"
-        return f"{v:.{decimals}f}" if decimals is not None else f"{v:.4g}"
-    return str(value)
+        try:
+            return f"{v:.{decimals}f}" if decimals is not None else f"{v:.4g}"
+        except (TypeError, ValueError):  # decimals that is no number of digits
+            return f"{v:.4g}"
+    if isinstance(value, str):
+        return _shown(value, MAX_CELL, MAX_CELL)
+    return _repr(value, MAX_CELL)
 
 
 def _short(value: float) -> str:
@@ -134,8 +168,8 @@ def _plain(value):
     return value
 
 
-def _slug(case_id: str) -> str:
-    return "case-" + "".join(c if c.isalnum() or c in "-_" else "--" for c in case_id)
+def _slug(case_id) -> str:
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "--" for c in str(case_id)[:QUOTE])
 
 
 # --- heatmaps -----------------------------------------------------------------------------
@@ -315,19 +349,20 @@ def _array_groups(arrays: dict, first: str | None = None) -> list[tuple[str, dic
     [("output", {"student": a, "expected": b}), ("weights", {"student": c})], `first` first."""
     groups: dict = {}
     for key, value in arrays.items():
-        prefix, _, part = key.rpartition("/")
+        prefix, _, part = str(key).rpartition("/")
         groups.setdefault(prefix, {})[part] = value
     order = sorted(groups, key=lambda name: name != first)
     return [(name, groups[name]) for name in order]
 
 
 def _numeric(value):
-    """The value as a float array of at least one dimension, or None."""
+    """The value as a float array of at least one dimension, or None (also for an int too large
+    for a float, a ragged list, anything NumPy refuses)."""
     if isinstance(value, (str, bytes, dict)) or value is None:
         return None
     try:
         a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except Exception:
         return None
     return a if a.ndim >= 1 and a.size else None
 
@@ -370,14 +405,16 @@ def _axis_labels(shape: tuple, lecture: Lecture | None):
 def _worst_element(parts: dict, details: dict | None):
     """The grader's worst element (details["worst_index"]) if it lies in this group's arrays:
     (leading indexes of its 2-D slice, (row, col) in that slice), else None."""
-    index = (details or {}).get("worst_index")
-    if not index or "student" not in parts or "expected" not in parts:
+    index = (details or {}).get("worst_index") if isinstance(details, dict) else None
+    if not isinstance(index, (list, tuple)) or not index or "student" not in parts or "expected" not in parts:
+        return None
+    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index):
         return None
     s, e = np.asarray(parts["student"], float), np.asarray(parts["expected"], float)
     if s.shape != e.shape or len(index) != s.ndim or not all(0 <= i < n for i, n in zip(index, s.shape)):
         return None
     index = tuple(int(i) for i in index)
-    same = [np.isclose(a[index], float(details.get(k, np.nan)), rtol=1e-9, atol=0, equal_nan=True)
+    same = [np.isclose(a[index], as_real(details.get(k, np.nan)), rtol=1e-9, atol=0, equal_nan=True)
             for a, k in ((s, "student_value"), (e, "expected_value"))]
     if not all(same):
         return None     # the worst element of another output of the tuple
@@ -453,8 +490,9 @@ def value_table(value, decimals: int | None = None, lecture: Lecture | None = No
     words = all(isinstance(v, str) for v in value) or (all(nested) and all(
         isinstance(x, str) for v in value for x in v))
     if words:
-        items = [v if isinstance(v, str) else "(" + ", ".join(v) + ")" for v in value]
-        return {"kind": "chips", "items": items[:MAX_CHIPS], "more": max(0, len(items) - MAX_CHIPS)}
+        items = [_shown(v, QUOTE) if isinstance(v, str) else "(" + ", ".join(_shown(x, QUOTE) for x in v[:MAX_CHIPS])
+                 + (", …" if len(v) > MAX_CHIPS else "") + ")" for v in value[:MAX_CHIPS]]
+        return {"kind": "chips", "items": items, "more": max(0, len(value) - MAX_CHIPS)}
     if not any(nested):
         if len(value) > MAX_TABLE * 2:
             return None
@@ -494,59 +532,91 @@ _DETAIL_SKIP = {"traceback", "size", "fraction", "student_value", "expected_valu
                 "expected_shape"}
 
 
+def _g(value, spec: str = ".3g") -> str:
+    """A recorded number in `spec`; a value that is none (a str, an int too large) as a bounded repr."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        v = as_real(value)
+        if math.isfinite(v) or isinstance(value, (float, np.floating)):
+            return format(v, spec)
+    return _repr(value, MAX_CELL)
+
+
+def _index_text(index) -> str:
+    if isinstance(index, (list, tuple)):
+        return "[" + ", ".join(_repr(i, MAX_CELL) for i in index[:8]) + (", …" if len(index) > 8 else "") + "]"
+    return _repr(index, MAX_CELL)
+
+
+def _shape_text(shape) -> str:
+    return _repr(tuple(shape[:8]) if isinstance(shape, (list, tuple)) else shape, MAX_CELL)
+
+
 def detail_rows(details: dict) -> list[tuple[str, str]]:
-    """The numbers a comparison recorded, as (label, text) rows."""
-    d = details
+    """The numbers a comparison recorded, as (label, text) rows; a value that is not what the
+    comparison writes there (a str for a number, an int too large for a float) shows as a
+    bounded repr, never an exception."""
+    d = details if isinstance(details, dict) else {}
     rows = []
     if "mismatches" in d:
-        if "size" in d and "fraction" in d:
+        numbers = all(isinstance(d.get(k), (int, float, np.integer, np.floating)) and not isinstance(d.get(k), bool)
+                      for k in ("mismatches", "size", "fraction"))
+        if numbers:
             rows.append((t("html_report.details.outside_tolerance"),
-                         t("html_report.details.outside_tolerance_value", count=d["mismatches"], size=d["size"],
-                           percent=100 * float(d["fraction"]))))
+                         t("html_report.details.outside_tolerance_value", count=_repr(d["mismatches"], MAX_CELL),
+                           size=_repr(d["size"], MAX_CELL), percent=100 * as_real(d["fraction"]))))
         else:
-            rows.append((t("html_report.details.values_differ"), str(d["mismatches"])))
+            rows.append((t("html_report.details.values_differ"), _repr(d["mismatches"], MAX_CELL)))
     if "max_abs_error" in d:
-        rows.append((t("html_report.details.max_abs_error"), f"{float(d['max_abs_error']):.3g}"))
+        rows.append((t("html_report.details.max_abs_error"), _g(d["max_abs_error"])))
     if "max_rel_error" in d:
-        rows.append((t("html_report.details.max_rel_error"), f"{float(d['max_rel_error']):.3g}"))
+        rows.append((t("html_report.details.max_rel_error"), _g(d["max_rel_error"])))
     if "worst_index" in d:
-        where = "[" + ", ".join(str(i) for i in d["worst_index"]) + "]"
+        where = _index_text(d["worst_index"])
         text = where
         if "student_value" in d and "expected_value" in d:
-            text = t("html_report.details.worst_value", where=where, yours=float(d["student_value"]),
-                     expected=float(d["expected_value"]))
+            yours, expected = d["student_value"], d["expected_value"]
+            if all(isinstance(v, (float, np.floating)) or isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                   and math.isfinite(as_real(v)) for v in (yours, expected)):
+                text = t("html_report.details.worst_value", where=where, yours=as_real(yours),
+                         expected=as_real(expected))
+            else:                       # not numbers: as they are, bounded
+                text = t("html_report.details.worst_value_text", where=where, yours=_repr(yours, MAX_CELL),
+                         expected=_repr(expected, MAX_CELL))
         rows.append((t("html_report.details.worst_element"), text))
     if "nonfinite" in d:
-        rows.append((t("html_report.details.nonfinite"), str(d["nonfinite"])))
+        rows.append((t("html_report.details.nonfinite"), _repr(d["nonfinite"], MAX_CELL)))
     if "student_shape" in d:
         rows.append((t("html_report.details.shape"),
-                     t("html_report.details.shape_value", yours=tuple(d["student_shape"]),
-                       expected=tuple(d.get("expected_shape", ())))))
+                     t("html_report.details.shape_value", yours=_shape_text(d["student_shape"]),
+                       expected=_shape_text(d.get("expected_shape", ())))))
     margin = d.get("margin")
-    if isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 1:
-        rows.append((t("html_report.details.margin"), f"{margin:.3g} ×"))
-    for key, value in d.items():
+    if isinstance(margin, (int, float)) and not isinstance(margin, bool) and math.isfinite(as_real(margin)) \
+            and as_real(margin) > 1:
+        rows.append((t("html_report.details.margin"), f"{as_real(margin):.3g} ×"))
+    for key, value in list(d.items())[:40]:
         if key in _DETAIL_SKIP or key in ("mismatches", "max_abs_error", "max_rel_error", "worst_index",
                                           "nonfinite", "student_shape"):
             continue
-        rows.append((key.replace("_", " "), str(value)[:200]))
+        rows.append((_shown(str(key), 40, 40).replace("_", " "), _shown(value, QUOTE)))
     return rows
 
 
 def _inputs_text(inputs: dict | None) -> str:
-    if not inputs:
+    if not isinstance(inputs, dict) or not inputs:
         return ""
     lines = []
     with np.printoptions(threshold=60, edgeitems=3, precision=4, linewidth=100):
-        for name, value in inputs.items():
+        for name, value in list(inputs.items())[:50]:
+            name = _shown(str(name), QUOTE)
             if isinstance(value, np.ndarray):
                 lines.append(t("html_report.inputs.array", name=name, shape=value.shape, dtype=value.dtype)
-                             + f"\n{value!r}")
+                             + "\n" + (repr(value) if value.dtype.kind in "biuf" else _repr(value, 400)))
             elif isinstance(value, dict):
-                inner = ", ".join(f"{k}: {getattr(v, 'shape', type(v).__name__)}" for k, v in value.items())
+                inner = ", ".join(f"{_shown(str(k), QUOTE)}: {getattr(v, 'shape', type(v).__name__)}"
+                                  for k, v in list(value.items())[:50])
                 lines.append(f"{name}: dict {{{inner}}}")
             else:
-                lines.append(f"{name} = {value!r}"[:400])
+                lines.append(f"{name} = {_repr(value, 400)}")
     text = "\n".join(lines)
     return text if len(text) <= MAX_INPUTS else text[:MAX_INPUTS] + "\n[…]"
 
@@ -590,23 +660,28 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
     lecture = spec.lecture if spec is not None else None
     outputs = _outputs_of(assignment, case)
     arrays = case.arrays or ({} if case.passed else _fallback_arrays(case, outputs))
-    groups = heatmap_groups(arrays, lecture, case.details) if not case.passed else []
+    details = case.details if isinstance(case.details, dict) else {}
+    groups = heatmap_groups(arrays, lecture, details) if not case.passed and isinstance(arrays, dict) else []
     if case.passed and lecture is not None:
         chosen = _numeric(_selected_output(case.student, outputs, lecture))
         if chosen is not None and chosen.ndim == 2:
             name = lecture.output or t("html_report.result")
             groups = heatmap_groups({f"{name}/student": chosen}, lecture)
-    traceback = case.details.get("traceback") or []
+    traceback = details.get("traceback") or []
+    traceback = traceback[-20:] if isinstance(traceback, list) else [traceback]
     output = case.output or ""
-    if len(output) > MAX_OUTPUT:
-        output = output[:MAX_OUTPUT] + "\n" + t("html_report.output_truncated")
+    if isinstance(output, str) and len(output) > MAX_OUTPUT:
+        output = _shown(output, MAX_OUTPUT) + "\n" + t("html_report.output_truncated")
+    else:
+        output = _shown(output, MAX_OUTPUT)
     values = []
     if not case.passed and not groups and case.student is not None and not (lecture and lecture.vocab):
         values = [(t("html_report.values.yours"), _brief(case.student)),
                   (t("html_report.values.expected"), _brief(case.expected))]
     view.update({
-        "message": case.message, "diagnosis": case.diagnosis, "traceback": "\n".join(str(line) for line in traceback),
-        "output": output, "details": detail_rows(case.details), "groups": groups, "values": values,
+        "message": _shown(case.message or ""), "diagnosis": _shown(case.diagnosis) if case.diagnosis else "",
+        "traceback": "\n".join(_shown(line, MAX_TRACEBACK_LINE) for line in traceback),
+        "output": output, "details": detail_rows(details), "groups": groups, "values": values,
         "replay": replay(case.id) if not case.passed else "",
         "inputs": _inputs_text(case.inputs) if not case.passed else "",
         "lecture": _lecture_view(case, lecture, outputs) if lecture is not None else None,
@@ -619,11 +694,14 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
 
 
 def _brief(value) -> str:
+    """A value in a few lines (600 characters at most), in time bounded by that, whatever it holds."""
     if isinstance(value, np.ndarray):
-        with np.printoptions(threshold=40, edgeitems=3, precision=4, linewidth=100):
-            return t("html_report.values.array", shape=value.shape, dtype=value.dtype) + f"\n{value!r}"
-    text = repr(_plain(value))
-    return text if len(text) <= 600 else text[:600] + " […]"
+        head = t("html_report.values.array", shape=value.shape, dtype=value.dtype)
+        if value.dtype.kind in "biuf":
+            with np.printoptions(threshold=40, edgeitems=3, precision=4, linewidth=100):
+                return head + f"\n{value!r}"
+        return head + "\n" + _repr(value, 600)
+    return _repr(value, 600)
 
 
 def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
@@ -631,8 +709,9 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
     for view, case in zip(cases, exercise.cases):
         # open the failures that say something of their own; a case that only repeats the
         # exercise's problem (import error, rule violation) or "not implemented" stays closed
+        message = case.message if isinstance(case.message, str) else ""
         view["open"] = not case.passed and case.status not in REPEATED_STATUSES and not any(
-            case.message and (case.message in p or p in case.message) for p in exercise.problems)
+            message and isinstance(p, str) and (message in p or p in message) for p in exercise.problems)
     first_open = next((c for c in cases if c.get("open")), None)
     counts = {}
     for c in exercise.cases:
@@ -643,27 +722,32 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
     public_failures = [c for c in cases if not c["passed"] and not c["hidden"]]
     return {"name": exercise.name, "title": exercise.title, "score": points_text(exercise.score),
             "max_score": points_text(exercise.max_score), "percent": _percent(exercise.score, exercise.max_score),
-            "passed": exercise.passed, "total": len(exercise.cases), "problems": list(exercise.problems),
+            "passed": exercise.passed, "total": len(exercise.cases),
+            "problems": [_shown(p) for p in exercise.problems],
             "cases": cases, "first_failing": first_open["anchor"] if first_open else "",
             "public_failures": len(public_failures), "statuses": statuses,
             "collapsed": first_open is None}
 
 
-def _percent(score: float, max_score: float) -> float:
-    return round(100 * score / max_score, 1) if max_score else 0.0
+def _percent(score, max_score) -> float:
+    """score / max_score in percent, between 0 and 100 (a bar's width); 0 when either is no number."""
+    score, max_score = as_real(score), as_real(max_score)
+    if not (math.isfinite(score) and math.isfinite(max_score)) or max_score <= 0:
+        return 0.0
+    return round(min(100.0, max(0.0, 100 * score / max_score)), 1)
 
 
 def report_view(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> dict:
-    student = result.student or {}
+    student = result.student if isinstance(result.student, dict) else {}
     return {
         "title": assignment.title, "score": points_text(result.score), "max_score": points_text(result.max_score),
-        "percent": _percent(result.score, result.max_score), "seed": result.seed,
-        "source": source_text(result.source),
+        "percent": _percent(result.score, result.max_score), "seed": _shown(result.seed, QUOTE),
+        "source": _shown(source_text(result.source), QUOTE),
         "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
-        "submission": result.submission, "notes": list(result.notes), "status": result.status,
-        "duration": f"{result.duration:.2f} s",
-        "student": " ".join(str(x) for x in (student.get("name"), f"({student['id']})" if student.get("id") else None)
-                            if x),
+        "submission": _shown(result.submission, QUOTE * 2), "notes": [_shown(n) for n in result.notes],
+        "status": _shown(result.status, QUOTE), "duration": f"{as_real(result.duration):.2f} s",
+        "student": " ".join(x for x in (_shown(student.get("name"), QUOTE) if student.get("name") else None,
+                                        f"({_shown(student['id'], QUOTE)})" if student.get("id") else None) if x),
         "passed": sum(c.passed for c in result.cases), "total": sum(1 for _ in result.cases),
         "exercises": [exercise_view(e, assignment, replay) for e in result.exercises],
     }

@@ -7,10 +7,12 @@ from typing import Callable
 import numpy as np
 
 from .i18n import t
-from .result import Result
+from .result import QUOTE, TEXT, Result, as_real, bounded_repr, clip_text, inert
 
 COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "33", "not_implemented": "90",
            "missing": "33", "violation": "35"}
+SUMMARY_REASON = 500    # characters of a failing case's reason in the summary (one line each)
+BLOCK_PREFIX = "  │ "    # before each line of a submission's own text in `grade --case`
 
 
 def labels() -> dict:
@@ -21,13 +23,40 @@ def labels() -> dict:
             "violation": t("terminal.label.violation")}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# --- text from a submission ---------------------------------------------------------------------
+#
+# What a terminal must never receive from a submission: a control character — C0 (ESC starts every
+# escape sequence: colours, cursor moves, clear screen, window title (OSC), hidden text; CR moves
+# back over a line; BEL, BS…), DEL, C1 (0x80-0x9F: 0x9B is a one-character CSI, 0x9D an OSC) — or a
+# bidirectional override or isolate (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F,
+# U+061C), which reorder what the reader sees. Each becomes "?", so whole sequences and lone escape
+# characters alike are shown, inert. Line breaks (LF, CR, VT, FF, FS-RS, NEL, U+2028, U+2029) are
+# shown as "⏎" in one-line text, so a message cannot print a line of its own (a fake `Points`).
+# GitHub Actions reads a log line starting with "::" (after spaces) or holding "##[" as a workflow
+# command (annotations, masks): a submission's line never starts one (one-line text follows the
+# grader's words; a block's lines start with BLOCK_PREFIX) and "##[" is broken by a zero-width space.
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+NEWLINE = "⏎"
 
 
-def safe(text) -> str:
-    """Text that came from a submission, without control characters: an escape sequence in a
-    message or in what it printed must not drive the terminal (move the cursor, fake a line)."""
-    return _CONTROL.sub("?", str(text))
+def _inert(text: str) -> str:
+    return inert(text).replace("##[", "#\u200b#[")
+
+
+def safe(text, limit: int = TEXT) -> str:
+    """One line of text from a submission (a message, a name, a value), for the terminal: bounded
+    (`clip_text`: at most `limit` characters, each word at most QUOTE), line breaks shown as ⏎,
+    tabs as spaces, control characters and bidirectional controls as "?". Never raises."""
+    return _inert(_LINE_BREAK.sub(NEWLINE, clip_text(text, limit)).replace("\t", " "))
+
+
+def safe_block(text, limit: int = TEXT, prefix: str = BLOCK_PREFIX) -> str:
+    """Several lines from a submission (what it printed, a traceback entry, a value), for the
+    terminal: bounded as `safe` bounds them, each line made inert and started with `prefix`, so
+    that none is read as a line of the grader's own."""
+    lines = _LINE_BREAK.split(clip_text(text, limit))
+    return "\n".join(prefix + _inert(line.replace("\t", "    ")) for line in lines)
 
 
 # --- colours: only where the terminal shows them ------------------------------------------------
@@ -107,55 +136,73 @@ class Painter:
 def summary(result: Result, colour: bool, quiet: bool = False, report: str | None = None,
             replay: Callable[[str], str] | None = None) -> str:
     """The table, the failing cases, `Points X/Y`; `replay(case id)` gives the command that replays
-    one (grader/replay.py), shown for the first failing public case."""
+    one (grader/replay.py), shown for the first failing public case. Whatever a submission put in
+    its messages, `Points X/Y` is the one line that starts with "Points"."""
     paint = Painter(colour)
     lines = []
     if not quiet:
         for note in result.notes:
-            lines.append(paint(t("terminal.note", note=safe(note)), "33"))
+            lines.append(paint(t("terminal.note", note=_note(note)), "33"))
     heading = t("terminal.header.exercise")
-    width = max([len(e.name) for e in result.exercises] + [len(heading)])
+    names = {id(e): safe(e.name, QUOTE) for e in result.exercises}
+    width = max([len(name) for name in names.values()] + [len(heading)])
     passed, points = t("terminal.header.passed"), t("terminal.header.points")
     lines.append(f"{heading.ljust(width)}  {passed:>9}  {points:>13}")
     for e in result.exercises:
         state = "32" if e.passed == len(e.cases) else "31" if e.passed else "90"
-        lines.append(f"{e.name.ljust(width)}  {paint(f'{e.passed:>4}/{len(e.cases):<4}', state)}  "
-                     f"{e.score:>6.1f} / {e.max_score:<5.1f}")
+        lines.append(f"{names[id(e)].ljust(width)}  {paint(f'{e.passed:>4}/{len(e.cases):<4}', state)}  "
+                     f"{as_real(e.score):>6.1f} / {as_real(e.max_score):<5.1f}")
     if not quiet:
+        label = labels()
         for e in result.exercises:
             for problem in e.problems:
-                lines.append(paint("  " + t("terminal.problem", exercise=e.name, problem=safe(problem)), "31"))
+                lines.append(paint("  " + t("terminal.problem", exercise=names[id(e)], problem=safe(problem)), "31"))
             todo = [c for c in e.cases if c.status == "not_implemented"]
             others = [c for c in e.cases if not c.passed and c.status != "not_implemented"]
             if todo:
-                functions = sorted({c.function for c in todo}, key=[c.function for c in todo].index)
-                lines.append(paint("  " + t("terminal.not_implemented", exercise=e.name,
+                functions = list(dict.fromkeys(safe(c.function, QUOTE) for c in todo))
+                lines.append(paint("  " + t("terminal.not_implemented", exercise=names[id(e)],
                                             functions=", ".join(functions), count=len(functions)), "90"))
-            label = labels()
             for c in others:
-                reason = safe(c.message) if c.visibility == "public" else t("terminal.hidden_case")
-                lines.append("  " + t("terminal.case", label=paint(label[c.status], COLOURS[c.status]), id=c.id,
-                                      reason=reason))
+                reason = safe(c.message, SUMMARY_REASON) if c.visibility == "public" else t("terminal.hidden_case")
+                lines.append("  " + t("terminal.case", label=paint(label.get(c.status) or safe(c.status, QUOTE),
+                                                                     COLOURS.get(c.status, "0")),
+                                      id=safe(c.id, QUOTE), reason=reason))
                 if c.diagnosis and c.visibility == "public":
-                    lines.append("      " + t("terminal.likely", diagnosis=safe(c.diagnosis)))
-    lines.append(paint(t("terminal.points", score=result.score, total=result.max_score), "1"))
+                    lines.append("      " + t("terminal.likely", diagnosis=safe(c.diagnosis, SUMMARY_REASON)))
+    lines.append(paint(t("terminal.points", score=as_real(result.score), total=as_real(result.max_score)), "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
         lines.append(t("terminal.public_only"))
     failing = [c for c in result.cases if c.visibility == "public" and c.status not in ("passed", "not_implemented")]
     if replay and failing and not quiet:
         lines.append(t("terminal.replay", command=safe(replay(failing[0].id))))
     if report:
-        lines.append(t("terminal.report", report=report))
+        lines.append(t("terminal.report", report=safe(report)))
     return "\n".join(lines)
 
 
+def _note(text, max_lines: int = 20) -> str:
+    """A submission-wide note (what a module printed at import, a cell that failed): its first
+    line as `safe` makes it, its other lines (at most `max_lines`) inert and started with
+    BLOCK_PREFIX, like printed output in `grade --case`."""
+    first, *rest = _LINE_BREAK.split(clip_text(text))
+    more = [BLOCK_PREFIX + _inert(line.replace("\t", "    ")) for line in rest[:max_lines]]
+    if len(rest) > max_lines:
+        more.append(BLOCK_PREFIX + "…")
+    return "\n".join([_inert(first.replace("\t", " ")), *more])
+
+
 def _show(value) -> str:
+    """A value (an input, the expected value, the submission's) in a few lines, bounded."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        with np.printoptions(threshold=200, edgeitems=3, precision=6, linewidth=100):
+            body = np.array2string(value)
+        return t("terminal.detail.array", shape=value.shape, dtype=value.dtype) + "\n" + clip_text(body)
     if isinstance(value, np.ndarray):
-        body = np.array2string(value, precision=6, threshold=200, max_line_width=100)
-        return t("terminal.detail.array", shape=value.shape, dtype=value.dtype) + "\n" + body
+        return t("terminal.detail.array", shape=value.shape, dtype=value.dtype) + "\n" + bounded_repr(value, TEXT)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_brief(v)}" for k, v in value.items()) + "}"
-    return repr(value)
+        return "{" + ", ".join(f"{bounded_repr(k)}: {_brief(v)}" for k, v in list(value.items())[:50]) + "}"
+    return bounded_repr(value, TEXT)
 
 
 def _brief(value) -> str:
@@ -163,28 +210,31 @@ def _brief(value) -> str:
         return f"array{value.shape}"
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return t("terminal.detail.dicts", count=len(value))
-    return repr(value)
+    return bounded_repr(value)
 
 
 def case_detail(result: Result, case_id: str, colour: bool) -> str:
-    """`grade --case ID`: everything about one case (expected values only for public cases)."""
+    """`grade --case ID`: everything about one case (expected values only for public cases). What
+    came from the submission — its message, traceback, printed output, returned value — is made
+    inert (`safe`, `safe_block`): each of its lines starts with BLOCK_PREFIX."""
     paint = Painter(colour)
     case = next(c for c in result.cases if c.id == case_id)
-    lines = [paint(t("terminal.detail.title", id=case.id, visibility=case.visibility, kind=case.kind,
-                     seed=result.seed), "1"),
-             t("terminal.detail.status", status=paint(case.status, COLOURS[case.status]), points=case.points,
-               max_points=case.max_points)]
+    lines = [paint(t("terminal.detail.title", id=safe(case.id, QUOTE), visibility=safe(case.visibility, QUOTE),
+                     kind=safe(case.kind, QUOTE), seed=safe(result.seed, QUOTE)), "1"),
+             t("terminal.detail.status", status=paint(safe(case.status, QUOTE), COLOURS.get(case.status, "0")),
+               points=as_real(case.points), max_points=as_real(case.max_points))]
     if case.message:
         lines.append(t("terminal.detail.message", message=safe(case.message)))
-    for line in case.details.get("traceback", []):
-        lines.append("  " + line)
+    traceback = case.details.get("traceback") if isinstance(case.details, dict) else None
+    for line in (traceback if isinstance(traceback, list) else [])[-20:]:
+        lines.append(safe_block(line, QUOTE * 2))
     if case.output:
-        lines.append(t("terminal.detail.printed") + "\n" + safe(case.output))
+        lines.append(t("terminal.detail.printed") + "\n" + safe_block(case.output, TEXT * 2))
     if case.inputs is not None:
         lines.append(paint(t("terminal.detail.inputs"), "1"))
-        for name, value in case.inputs.items():
-            lines.append(f"  {name} = {_show(value)}")
+        for name, value in list(case.inputs.items())[:50]:
+            lines.append(safe_block(f"{name} = {_show(value)}", TEXT, "  "))
     if case.visibility == "public":
-        lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + _show(case.expected))
-        lines.append(paint(t("terminal.detail.yours"), "1") + "\n" + _show(case.student))
+        lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + safe_block(_show(case.expected), TEXT, ""))
+        lines.append(paint(t("terminal.detail.yours"), "1") + "\n" + safe_block(_show(case.student)))
     return "\n".join(lines)
