@@ -2,7 +2,8 @@
 
     grade [PATH] [-k NAME ...] [--case ID] [--seed N] [--student ID] [--report PATH] [--json PATH] [--quiet]
           [--no-color] [--ci] [--junit PATH] [--min-score S] [--lang fr|en]
-    grade bulk SUBMISSIONS --out DIR [-j N | --dask ADDRESS] [--force] [--canvas-column NAME] [--quiet]
+    grade bulk SUBMISSIONS --out DIR [-j N | --dask ADDRESS] [--force] [--budget SECONDS] [--canvas-column NAME]
+               [--quiet]
                                                                                     (instructor)
     grade release OUT [--force]          (instructor: write the students' repository)
     grade validate [--seeds N]           (instructor: the pre-flight check)
@@ -71,6 +72,8 @@ def run_grade(args) -> int:
     from .sandbox import prepare
     from .terminal import case_detail, summary, use_colour
 
+    from .tempfiles import remove_stale
+    remove_stale()  # what a killed earlier run left in the temporary directory
     prepare()  # the worker template's start (Python, NumPy) overlaps with loading the assignment and the reference
     assignment = load_assignment(find_assignment(Path.cwd()))
     path = Path(args.path) if args.path else assignment.root / assignment.package
@@ -139,7 +142,9 @@ def run_public_cases(argv) -> int:
 
 
 def run_bulk_command(argv) -> int:
-    from .bulk import run_bulk
+    import math
+
+    from .bulk import DEFAULT_BUDGET, run_bulk
 
     p = argparse.ArgumentParser(prog="grade bulk", description=t("cli.bulk_description"),
                                 epilog=t("cli.bulk_epilog"))
@@ -149,26 +154,45 @@ def run_bulk_command(argv) -> int:
     where.add_argument("-j", "--jobs", type=int, metavar="N", help=t("cli.help_jobs"))
     where.add_argument("--dask", metavar="ADDRESS", help=t("cli.help_dask"))
     p.add_argument("--force", action="store_true", help=t("cli.help_force"))
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS", help=t("cli.help_budget"))
     p.add_argument("--canvas-column", metavar="NAME", help=t("cli.help_canvas_column"))
     p.add_argument("--quiet", action="store_true", help=t("cli.help_bulk_quiet"))
     _language_argument(p)
     args = p.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise GraderError(t("cli.jobs_positive"))
+    if not (math.isfinite(args.budget) and args.budget > 0):
+        raise GraderError(t("cli.budget_positive"))
     assignment = load_assignment(find_assignment(Path.cwd()))
     from .sandbox import isolation_line
     print(isolation_line(), flush=True)  # first: what this platform can and cannot contain
     summary = run_bulk(assignment, Path(args.submissions), Path(args.out), args.jobs, args.force,
                        progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column,
-                       dask=args.dask)
+                       dask=args.dask, budget=args.budget)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     print(t("cli.bulk_summary", graded=summary.graded, skipped=summary.skipped, seconds=summary.seconds,
             counts=counts or t("cli.nobody")))
+    for count, why in summary.regraded:  # "54 regraded: the course changed (assignment.yaml)"
+        print(t("cli.bulk_regraded", count=count, reasons=why))
     for path in summary.outputs:
         print(t("cli.wrote", path=path))
+    from .terminal import safe  # student ids and reasons come from submissions: inert on the terminal
+    by_reason: dict = {}
     for student, error in summary.failures:
-        print(t("cli.student_failed", student=student, error=error), file=sys.stderr)
-    return 2 if summary.failures else 0
+        by_reason.setdefault(safe(error), []).append(safe(student))
+    for error, students in by_reason.items():
+        if len(students) == 1:
+            print(t("cli.student_failed", student=students[0], error=error), file=sys.stderr)
+        else:
+            shown = ", ".join(sorted(students)[:10]) + (", …" if len(students) > 10 else "")
+            print(t("cli.students_failed", count=len(students), students=shown, error=error), file=sys.stderr)
+    if summary.failures:
+        print(t("cli.bulk_not_graded", count=len(summary.failures)), file=sys.stderr)
+    for problem in summary.problems:
+        print(t("cli.error", error=safe(problem)), file=sys.stderr)
+    if summary.error_log:
+        print(t("cli.bulk_error_log", path=summary.error_log), file=sys.stderr)
+    return 2 if summary.failures or summary.problems else 0
 
 
 def run_release(argv) -> int:
@@ -248,8 +272,9 @@ def main(argv=None) -> int:
             return run_release(argv[1:])
         args = grade_parser().parse_args(argv)
         return run_grade(args)
-    except GraderError as exc:
-        print(t("cli.error", error=exc), file=sys.stderr)
+    except GraderError as exc:  # may quote a submission (a file name, a cell): no control characters
+        from .result import inert
+        print(t("cli.error", error=inert(str(exc))), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(t("cli.interrupted"), file=sys.stderr)

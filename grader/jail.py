@@ -227,9 +227,13 @@ def _build_filesystem(spec, root, worker_uid):
     owner = "uid=%d,gid=%d," % (worker_uid, worker_uid) if root else ""
     _mount("tmpfs", new + writable, "tmpfs", MS_NOSUID | MS_NODEV, "%ssize=%dm,mode=0700" % (owner, TMP_MB))
     source = "/proc/self/fd/%d" % writable_fd
-    for name in os.listdir(source):
-        src, dst = os.path.join(source, name), os.path.join(new + writable, name)
-        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst, symlinks=True)
+    try:
+        for name in os.listdir(source):
+            src, dst = os.path.join(source, name), os.path.join(new + writable, name)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, dst, symlinks=True)
+    except (shutil.Error, OSError) as exc:  # shutil.Error carries no errno: say what happened
+        raise OSError(getattr(exc, "errno", None) or 28, "the submission does not fit the worker's private copy "
+                      "(%d MB)" % TMP_MB) from None
     os.close(writable_fd)
     if root:
         for folder, dirs, files in os.walk(new + writable):

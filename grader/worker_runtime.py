@@ -14,6 +14,8 @@ RUNTIME_FILES = ("worker.py", "protocol.py", "jail.py", "seccomp.py")
 def copy_runtime(prefix: str) -> Path:
     """A private copy of the runtime, out of the grader's folders (which the jail hides)."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
+    from .tempfiles import mark_owner
+    mark_owner(folder)  # removed by the next run if this process is killed
     for name in RUNTIME_FILES:
         shutil.copy2(Path(__file__).parent / name, folder / name)
     return folder

@@ -85,3 +85,30 @@ def test_dask_and_jobs_are_two_ways_to_say_where(tmp_path):
     done = run_grade("bulk", tmp_path, "--out", tmp_path / "out", "--dask", "tcp://127.0.0.1:9", "-j", "2")
     assert done.returncode == 2
     assert "not allowed with argument" in done.stderr
+
+
+
+def test_a_student_the_cluster_cannot_grade_costs_only_them(tmp_path):
+    """The engine raises for one student on every Dask worker (a preload stands in for a bug a
+    hostile submission reaches): that student's error result, written on the worker; the others
+    graded; the class files list everyone; exit status 2; the next run tries them again."""
+    from test_bulk_failures import NOTE, check_complete, failing_engine
+    subs = tmp_path / "submissions"
+    expected = make_class(subs, 3, {"correct": 1.0}, seed=4, naming="plain-folders")
+    victim = sorted(expected)[0]
+    preload = tmp_path / "failing_engine.py"
+    preload.write_text(failing_engine(victim))
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40, preload=[str(preload)]) as local:
+        done = run_grade("bulk", subs, "--out", out, "--dask", local.scheduler_address, "--quiet", timeout=600)
+        assert done.returncode == 2, done.stderr[-3000:]
+        assert f"{victim} could not be graded: the grader failed on this submission" in done.stderr
+        assert "Traceback" not in done.stderr
+        results = check_complete(out, set(expected))
+        assert results[victim]["status"] == "error" and results[victim]["notes"] == [NOTE]
+        assert all(results[sid]["status"] == "ok" for sid in expected if sid != victim), {s: (r["status"], r["notes"][:1]) for s, r in results.items()}
+        assert victim in (out / "grading-errors.log").read_text()
+        again = run_grade("bulk", subs, "--out", out, "--dask", local.scheduler_address, "--quiet", timeout=600)
+    assert again.returncode == 2
+    assert "0 graded, 2 already graded" in again.stdout and "1 regraded: they could not be graded last time" in again.stdout
