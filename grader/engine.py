@@ -21,7 +21,7 @@ from .hints import property_hint
 from .i18n import t
 from .expected import PUBLIC_CASES_FILE, PublicCasesFile, ReferenceOracle, public_diagnoser, reference_available
 from .result import CaseResult, ExerciseResult, Result
-from .rules import call_graph, find_forbidden_imports, functions_using
+from .rules import call_graph, find_forbidden_imports, users_anywhere
 from .sandbox import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from .submission import Submission, load_submission
 
@@ -165,10 +165,11 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     # Rules first: a forbidden import costs its exercise, whatever the functions return.
     violations = {e.name: Problems() for e in assignment.exercises}
     sources = submission.sources()
+    anywhere = users_anywhere(sources) if submission.mode == "cells" else {}  # once, not once per import
     for label, source in sources.items():
         for violation, users, alias in find_forbidden_imports(label, source, assignment.forbidden_imports):
             if submission.mode == "cells" and alias:  # a notebook imports in one cell and uses it in others
-                users = set(users).union(*(functions_using(s, alias) for s in sources.values()))
+                users = set(users) | anywhere.get(alias, set())
             owners = {label} & set(modules) if submission.mode == "package" else \
                 {function_exercise[u] for u in users if u in function_exercise} or set(modules)
             for owner in owners:

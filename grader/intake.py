@@ -26,13 +26,18 @@ from pathlib import Path
 
 from .errors import GraderError
 from .i18n import t
+from .submission import (MAX_NOTEBOOK_BYTES, census, file_problem, folder_problem, format_size, is_junk,
+                         size_problem)
 
 PACKAGE = "exercises"          # the assignment's package (assignment.yaml `package:`)
 
 # --- caps for an untrusted zip -----------------------------------------------------------------
 # A submission is a few modules or a notebook: a few hundred KiB. The caps leave room for a
-# notebook with plots and stop anything that would fill the disk or take minutes.
-MAX_ARCHIVE_BYTES = 50 * 2**20   # the .zip itself: zipfile reads its whole central directory
+# notebook with plots and stop anything that would fill the disk or take minutes. A folder, a
+# file or a group of files is capped by grader/submission.py (MAX_SUBMISSION_BYTES and _FILES,
+# below the worker's 64 MiB private copy), from lstat alone, before anything is read or copied.
+MAX_ARCHIVE_BYTES = 50 * 2**20   # the .zip itself
+MAX_DIRECTORY_BYTES = 2 * 2**20  # its central directory, which zipfile parses whole: ≤ 45,000 entries
 MAX_TOTAL_BYTES = 20 * 2**20     # bytes actually decompressed, all members together
 MAX_FILE_BYTES = 10 * 2**20      # bytes actually decompressed, one member
 MAX_MEMBERS = 500                # files and folders extracted (ignored ones not counted)
@@ -46,10 +51,13 @@ ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar",
 
 MAX_ID_LENGTH = 64
 MAX_DESCENT = 4                  # single-folder levels walked down ("devoir/seance11/…")
+MAX_LMS_NAME = 1024              # longer names are never an LMS export's (file systems stop at 255 bytes)
+FINGERPRINT_BYTES = 64 * 2**20   # read to fingerprint one entry; past it (an entry refused for its
+                                 # size), a file counts as its size and modification time
 
-# Never the student's work: macOS metadata (__MACOSX/, .DS_Store, ._* AppleDouble files),
-# Windows thumbnails, caches, and every hidden file or folder (.git, .ipynb_checkpoints, .idea).
-JUNK_NAMES = {"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini"}
+# Never the student's work: macOS metadata (__MACOSX/, .DS_Store, ._* AppleDouble files), Windows
+# thumbnails, caches, and every hidden file or folder (.git, .ipynb_checkpoints, .idea): JUNK_NAMES
+# and is_junk, in grader/submission.py (the loader and the size caps leave out the same).
 
 # --- LMS export names --------------------------------------------------------------------------
 # Moodle, mod/assign/classes/downloader.php (moodle/moodle; before 4.1 the same code was in
@@ -161,8 +169,7 @@ def _check_work(submissions: Path, work: Path):
         raise GraderError(t("intake.work.not_empty", work=work))
 
 
-def _is_junk(name: str) -> bool:
-    return name in JUNK_NAMES or name.startswith(".")
+_is_junk = is_junk
 
 
 # --- which student is which ----------------------------------------------------------------------
@@ -175,13 +182,16 @@ def _classify(children: list[Path]) -> list[_Candidate]:
     for child in children:
         is_folder = child.is_dir() and not child.is_symlink()
         name = child.name
-        if is_folder and (m := MOODLE_FOLDER.match(name)):
+        # An LMS writes neither newlines nor kilobytes into a name: the patterns then never try
+        # every "_" of the name against the rest of it (linear, and bounded).
+        lms = "\n" not in name and len(name) <= MAX_LMS_NAME
+        if lms and is_folder and (m := MOODLE_FOLDER.match(name)):
             moodle.setdefault(m["id"], []).append(("folder", m, child))
-        elif not is_folder and (m := MOODLE_FILE.match(name)):
+        elif lms and not is_folder and (m := MOODLE_FILE.match(name)):
             moodle.setdefault(m["id"], []).append(("file", m, child))
-        elif not is_folder and (m := CANVAS_ANON_FILE.match(name) or CANVAS_FILE.match(name)):
+        elif lms and not is_folder and (m := CANVAS_ANON_FILE.match(name) or CANVAS_FILE.match(name)):
             canvas.setdefault(m["id"], []).append(("file", m, child))
-        elif not is_folder and (m := CANVAS_ANON_TEXT.match(name) or CANVAS_TEXT.match(name)):
+        elif lms and not is_folder and (m := CANVAS_ANON_TEXT.match(name) or CANVAS_TEXT.match(name)):
             canvas.setdefault(m["id"], []).append(("text", m, child))
         else:
             stem = name if is_folder else Path(name).stem
@@ -264,13 +274,14 @@ def _unique_ids(candidates: list[_Candidate]) -> list[str]:
     dropped: each is graded and the instructor sees both rows. Ids are compared ignoring case
     (output files on macOS and Windows), and a suffix never takes an id another entry has."""
     natural = {c.natural_id.lower() for c in candidates}
-    used, ids = set(), []
+    used, ids, next_suffix = set(), [], {}  # next_suffix: where to go on for a base (linear, not k² for k alike)
     for candidate in candidates:
         base = student_id = candidate.natural_id
-        n = 2
+        n = next_suffix.get(base.lower(), 2)
         while student_id.lower() in used or (student_id != base and student_id.lower() in natural):
             student_id = f"{base}-{n}"
             n += 1
+        next_suffix[base.lower()] = n
         used.add(student_id.lower())
         ids.append(student_id)
     return ids
@@ -307,7 +318,8 @@ def _gradable(candidate: _Candidate, dest: Path) -> tuple[Path | None, str | Non
         return None, t("intake.entry.not_regular", name=entry.name)
     suffix = entry.suffix.lower()
     if suffix in (".py", ".ipynb"):
-        return entry, None
+        problem = file_problem(entry, entry.name)  # its size alone: a 249 MB notebook is never read
+        return (None, problem) if problem else (entry, None)
     if suffix == ".zip":
         return _extract_then_resolve(entry, dest)
     return None, t("intake.entry.unknown_kind", name=entry.name)
@@ -324,6 +336,10 @@ def _gather(group: list, dest: Path) -> tuple[Path | None, str | None]:
         return _extract_then_resolve(zips[0], dest)
     if zips:
         return None, t("intake.entry.zip_with_files", zip=zips[0].name)
+    # measured before anything is copied: a Canvas upload of 5 GB is never written to `work`
+    problem = size_problem(t("intake.label.submission"), [(name, file.stat().st_size) for name, file in group])
+    if problem:
+        return None, problem
     dest.mkdir()
     for name, file in group:
         shutil.copyfile(file, dest / _safe_file_name(name))
@@ -347,7 +363,12 @@ def _resolve_folder(folder: Path, label: str, extract_to: Path | None) -> tuple[
     """The notebook, the .py or the folder of modules inside `folder`: down any single top
     folder first (a zip of "devoir/"), then an `exercises/` package, modules at the top, or
     one notebook. A folder holding only a zip (Moodle: the student uploaded devoir.zip) is
-    extracted into `extract_to` first. Anything ambiguous is a problem, never a guess."""
+    extracted into `extract_to` first. Anything ambiguous is a problem, never a guess. A folder
+    too large to be graded (its bytes or its files, measured from lstat before anything is
+    listed whole) is a problem too."""
+    problem = folder_problem(folder, label)
+    if problem:
+        return None, problem
     top = folder
     for _ in range(MAX_DESCENT):
         dirs, files = _children(folder)
@@ -441,9 +462,7 @@ def extract_zip(archive: Path, dest: Path) -> str | None:
         size = archive.stat().st_size
         if size > MAX_ARCHIVE_BYTES:
             raise _Refused(t("intake.zip.archive_too_large", size=size / 2**20, limit=MAX_ARCHIVE_BYTES // 2**20))
-        declared = _declared_entries(archive)
-        if declared is not None and declared > MAX_ENTRIES:  # before zipfile parses them all
-            raise _Refused(t("intake.zip.too_many_entries", count=declared, limit=MAX_ENTRIES))
+        _check_directory(archive, size)  # before zipfile parses the whole central directory
         with zipfile.ZipFile(archive) as zf:
             members = _checked_members(zf.infolist())
             dest.mkdir()
@@ -462,20 +481,76 @@ def extract_zip(archive: Path, dest: Path) -> str | None:
     return t("intake.zip.refused", archive=label, reason=reason)
 
 
-def _declared_entries(archive: Path) -> int | None:
-    """The entry count in the end-of-central-directory record, read without parsing the
-    directory (None when absent, or ZIP64: then the archive size cap bounds the parse)."""
+# The records at the end of a zip (PKWARE's APPNOTE.TXT, 4.3.14–4.3.16), as zipfile reads them.
+END = struct.Struct("<4s4H2LH")              # end of central directory: 22 bytes, then a comment
+END_SIGNATURE = b"PK\x05\x06"
+END64 = struct.Struct("<4sQ2H2L4Q")          # zip64 end of central directory: 56 bytes
+END64_SIGNATURE = b"PK\x06\x06"
+LOCATOR = struct.Struct("<4sLQL")            # zip64 end of central directory locator: 20 bytes
+LOCATOR_SIGNATURE = b"PK\x06\x07"
+CENTRAL = struct.Struct("<4s4B4HL2L5H2L")    # a central directory header: 46 bytes, then name, extra, comment
+CENTRAL_SIGNATURE = b"PK\x01\x02"
+
+
+def _check_directory(archive: Path, size: int):
+    """Refuse an archive whose central directory is too large, before zipfile reads it:
+    zipfile.ZipFile parses the whole directory, whatever count the end record declares. The end
+    record is found as zipfile finds it (the last 22 bytes, else the last signature in the last
+    64 KiB + 22: a comment may follow it), with its zip64 record when a locator precedes it; its
+    entry counts and the directory's size are checked against the caps, then the directory
+    itself is read (at most MAX_DIRECTORY_BYTES) and its entries counted, header by header.
+    What is malformed is left to zipfile, which says so."""
     with open(archive, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        tail_size = min(size, 22 + 0xFFFF)   # the record (22 bytes) plus its longest comment
-        f.seek(size - tail_size)
-        tail = f.read(tail_size)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
+        end = _end_record(f, size)
+        if end is None:
+            return
+        counts, directory_size, start = end
+        if max(counts) > MAX_ENTRIES:
+            raise _Refused(t("intake.zip.too_many_entries", count=max(counts), limit=MAX_ENTRIES))
+        if directory_size > MAX_DIRECTORY_BYTES:
+            raise _Refused(t("intake.zip.directory_too_large", size=format_size(directory_size),
+                             limit=format_size(MAX_DIRECTORY_BYTES), entries=MAX_ENTRIES))
+        if start < 0:
+            return
+        f.seek(start)
+        directory = f.read(directory_size)
+    entries, at = 0, 0
+    while at + CENTRAL.size <= len(directory) and directory[at:at + 4] == CENTRAL_SIGNATURE:
+        header = CENTRAL.unpack_from(directory, at)
+        at += CENTRAL.size + header[12] + header[13] + header[14]  # name, extra field, comment
+        entries += 1
+    if entries > MAX_ENTRIES:
+        raise _Refused(t("intake.zip.too_many_entries", count=entries, limit=MAX_ENTRIES))
+
+
+def _end_record(f, size: int) -> tuple | None:
+    """((entries on this disk, entries in all), directory size, directory start) from the end
+    records zipfile would use (zipfile._EndRecData and _EndRecData64), or None if there is none.
+    Reads 64 KiB + 98 bytes at most."""
+    if size < END.size:
         return None
-    (count,) = struct.unpack("<H", tail[at + 10:at + 12])
-    return None if count == 0xFFFF else count
+    f.seek(size - END.size)
+    data = f.read(END.size)
+    if data[:4] == END_SIGNATURE and data[-2:] == b"\0\0":  # no comment
+        location = size - END.size
+    else:
+        first = max(size - 2**16 - END.size, 0)
+        f.seek(first)
+        data = f.read()
+        at = data.rfind(END_SIGNATURE)
+        if at < 0 or len(data) - at < END.size:
+            return None
+        data, location = data[at:at + END.size], first + at
+    _, _, _, this_disk, total, directory_size, _, _ = END.unpack(data)
+    before = location - LOCATOR.size - END64.size
+    if before >= 0:
+        f.seek(before)
+        data = f.read(END64.size + LOCATOR.size)
+        record, locator = data[:END64.size], data[END64.size:]
+        if locator[:4] == LOCATOR_SIGNATURE and record[:4] == END64_SIGNATURE:
+            _, _, _, _, _, _, this_disk, total, directory_size, _ = END64.unpack(record)
+            return (this_disk, total), directory_size, before - directory_size
+    return (this_disk, total), directory_size, location - directory_size
 
 
 def _checked_members(infos: list) -> list:
@@ -541,11 +616,17 @@ def _write_members(zf: zipfile.ZipFile, members: list, dest: Path, archive_size:
         target.parent.mkdir(parents=True, exist_ok=True)
         # What the member's compressed bytes may hold at most: its header, bounded by the file.
         compressed = max(1, min(info.compress_size, archive_size))
+        # A notebook is read whole, then parsed: capped while it is decompressed, whatever its
+        # header says and however it is stored (a stored member is never a "bomb").
+        notebook = parts[-1].lower().endswith(".ipynb")
         written = 0
         with zf.open(info) as source, open(target, "xb") as out:
             while chunk := source.read(CHUNK):
                 written += len(chunk)
                 total += len(chunk)
+                if notebook and written > MAX_NOTEBOOK_BYTES:
+                    raise _Refused(t("intake.zip.notebook_too_large", member=info.filename,
+                                     limit=format_size(MAX_NOTEBOOK_BYTES)))
                 if written > MAX_FILE_BYTES:
                     raise _Refused(t("intake.zip.file_too_large", member=info.filename,
                                      limit=MAX_FILE_BYTES // 2**20))
@@ -560,21 +641,12 @@ def _write_members(zf: zipfile.ZipFile, members: list, dest: Path, archive_size:
 
 def _content(path: Path) -> list:
     """[(relative path, file)] of what is graded: a file alone, or a folder's files (junk and
-    caches left out, links listed but never followed, sorted)."""
+    caches left out, links listed but never followed, sorted); at most MAX_SUBMISSION_FILES + 1
+    of them (a folder holding more is refused, and this is enough to see it change)."""
     if not _real_dir(path):
         return [(path.name, path)]
-    found = []
-    for folder, dirnames, filenames in os.walk(path, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not _is_junk(d))
-        for name in filenames:
-            if not _is_junk(name):
-                file = Path(folder, name)
-                found.append((file.relative_to(path).as_posix(), file))
-        for name in dirnames:  # a link to a folder shows up among the folders
-            if Path(folder, name).is_symlink():
-                file = Path(folder, name)
-                found.append((file.relative_to(path).as_posix(), file))
-    return sorted(found)
+    found = census(path)
+    return sorted((relative, path / relative) for relative, kind, _, _ in found.entries if kind != "dir")
 
 
 def _raw_content(candidate: _Candidate) -> list:
@@ -595,17 +667,24 @@ def _raw_content(candidate: _Candidate) -> list:
 def _fingerprint(files: list) -> str:
     """sha256 over "relative path NUL sha256(bytes)" lines, sorted: unambiguous, independent of
     where SUBMISSIONS or `work` are. A link counts as its target's text; a pipe or a device as
-    its kind (it is never opened: reading a pipe would wait forever)."""
-    total = hashlib.sha256()
+    its kind (it is never opened: reading a pipe would wait forever). At most FINGERPRINT_BYTES
+    are read: past them (a submission refused for its size), a file counts as its size and
+    modification time, which change when it does."""
+    total, budget = hashlib.sha256(), FINGERPRINT_BYTES
     for relative, file in sorted(files):
         if file.is_symlink():
             digest = "link:" + os.readlink(file)
         elif file.is_file():
-            one = hashlib.sha256()
-            with open(file, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    one.update(chunk)
-            digest = one.hexdigest()
+            info = file.stat()
+            if info.st_size > budget:
+                digest = f"size:{info.st_size}:{info.st_mtime_ns}"
+            else:
+                budget -= info.st_size
+                one = hashlib.sha256()
+                with open(file, "rb") as f:
+                    while chunk := f.read(CHUNK):
+                        one.update(chunk)
+                digest = one.hexdigest()
         else:
             digest = "special"
         total.update(relative.encode("utf-8", "surrogateescape") + b"\0" +

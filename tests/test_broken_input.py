@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT, run_grade, solution_folder
 from grader.errors import GraderError
-from grader.submission import load_submission
+from grader.submission import format_size, load_submission
 
 SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
@@ -225,19 +225,32 @@ def test_notebook_with_a_wrong_format_version(tmp_path, folder, version):
     assert 'set "nbformat": 4' in message
 
 
-def test_notebook_outputs_are_ignored_even_huge(tmp_path, folder):
-    cells = [(folder / f"{m}.py").read_text() for m in ("similarity", "softmax")]
+def notebook_with_outputs(path, sources, output_bytes):
     nb = nbformat.v4.new_notebook()
-    for source in cells:
+    for source in sources:
         cell = nbformat.v4.new_code_cell(source)
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0123456789" * 2_500_000)]  # 25 MB
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0123456789" * (output_bytes // 10))]
         nb.cells.append(cell)
-    path = tmp_path / "devoir.ipynb"
     nbformat.write(nb, str(path))
-    assert path.stat().st_size > 50 * 10**6
+    return path
+
+
+def test_notebook_outputs_are_ignored(tmp_path, folder):
+    cells = [(folder / f"{m}.py").read_text() for m in ("similarity", "softmax")]
+    path = notebook_with_outputs(tmp_path / "devoir.ipynb", cells, 1_500_000)  # 3 MB of printed text
+    assert path.stat().st_size > 3 * 10**6
     proc, result = grade(tmp_path, path, "-k", "similarity", "softmax")
     assert proc.returncode == 0, proc.stdout
     assert scores(result) == {"similarity": 12, "softmax": 10}
+
+
+def test_notebook_too_large_is_refused_unread_and_says_to_clear_its_outputs(tmp_path, folder):
+    cells = [(folder / f"{m}.py").read_text() for m in ("similarity", "softmax")]
+    path = notebook_with_outputs(tmp_path / "devoir.ipynb", cells, 2_700_000)  # 5.4 MB: over the 5 MiB cap
+    message = unreadable(tmp_path, path)
+    size = format_size(path.stat().st_size)
+    assert size == "5.2 MiB" and f"devoir.ipynb: {size}, more than the 5 MiB a notebook may weigh" in message
+    assert "Clear Outputs of All Cells" in message
 
 
 def test_notebook_with_only_markdown_cells(tmp_path):
