@@ -103,6 +103,16 @@ def run_grade(*args, cwd=ROOT, timeout=300, user=False, home=None):
                           text=True, timeout=timeout)
 
 
+def write(path: Path, data="") -> Path:
+    """A file with its folders (text or bytes): the test builds submissions and exports this way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path
+
+
 def arrays_in(value):
     """Every ndarray in a nested value (dicts, lists, tuples)."""
     if isinstance(value, np.ndarray):

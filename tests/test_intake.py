@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write
 from grader.errors import GraderError
 from grader.intake import MAX_MEMBERS, discover
 from grader.submission import load_submission
@@ -28,13 +29,6 @@ def notebook(source=SOFTMAX) -> str:
                        "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
-def write(path: Path, data="") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data)
-    return path
 
 
 def make_zip(path: Path, members: dict, compression=zipfile.ZIP_DEFLATED) -> Path:

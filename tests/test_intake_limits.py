@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from classgen import make_class
-from conftest import ROOT, run_grade, solution_folder
+from conftest import ROOT, run_grade, solution_folder, write
 from grader import intake, rules
 from grader.errors import GraderError
 from grader.intake import MAX_DIRECTORY_BYTES, MAX_ENTRIES, discover, extract_zip
@@ -44,13 +44,6 @@ def notebook_json(*sources, nbformat_version=4, metadata=None) -> str:
                        "nbformat_minor": 5}, separators=(",", ":"))
 
 
-def write(path: Path, data) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data)
-    return path
 
 
 def sparse(path: Path, size: int, head: bytes = b"") -> Path:
