@@ -248,6 +248,11 @@ class Sandbox:
             "words": refusal_words(), "jail": jail if isolation_requested() else None,
             "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20})
         spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
+
+        def fresh_python():
+            from . import backend_portable
+            return backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
+                                          self.limits.processes, group)
         try:
             if backend() == "template":
                 from . import backend_template
@@ -257,13 +262,9 @@ class Sandbox:
                     if platforms.LINUX or os.environ.get("GRADE_BACKEND"):
                         raise
                     _TEMPLATE_FAILED.add(os.getpid())
-                    from . import backend_portable
-                    worker = backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
-                                                    self.limits.processes, group)
+                    worker = fresh_python()
             else:
-                from . import backend_portable
-                worker = backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
-                                                self.limits.processes, group)
+                worker = fresh_python()
         except BaseException:
             if group:
                 group.close()
