@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import solution_folder  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from speed import _vm_hwm_kb  # noqa: E402  (a process's peak RSS from /proc)
+
 CORPUS = ROOT / "tests" / "adversarial"
 TARGET_SECONDS, TARGET_MB = 10.0, 500
 WRAPPERS = {"namespaces": [], "nons": [sys.executable, str(ROOT / "tests" / "no_namespaces.py")]}
@@ -53,16 +56,6 @@ def attack_folder(fixture: Path, work: Path) -> Path:
     return folder
 
 
-def peak_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def measure(fixture: Path, mode: str) -> tuple[float, float, int]:
     work = Path(tempfile.mkdtemp(prefix="bench-adv-"))
     try:
@@ -75,7 +68,7 @@ def measure(fixture: Path, mode: str) -> tuple[float, float, int]:
                                                                 "HOME": str(work / "home")})
         peak = 0
         while process.poll() is None:
-            peak = max(peak, peak_kb(process.pid))
+            peak = max(peak, _vm_hwm_kb(process.pid) or 0)
             time.sleep(0.02)
         return time.monotonic() - started, peak / 1024, process.returncode
     finally:
