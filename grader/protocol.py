@@ -28,6 +28,7 @@ MAX_DEPTH = 12
 MAX_HEADER = 1 << 20           # bytes of JSON in one frame from a worker (legit headers: a few KB)
 MAX_NODES = 1 << 20            # values in one message's tree (lists, dicts, strings, numbers…)
 MAX_UNICODE = 4096             # characters in one element of a str array (words, tokens)
+MAX_VIOLATIONS = 20            # refusals a worker reports per step: enough to say what was tried
 MAX_CONTROL = 1 << 16          # bytes in one control message (grader <-> worker template)
 WORKING_ROOM = 64 * 2**20      # address space a worker needs beyond its start to import and run anything
 EXIT_MEMORY = 87               # the worker's watchdog ended it: over its memory cap
@@ -95,23 +96,22 @@ def encode(value) -> bytes:
     return struct.pack(">I", len(header)) + header + b"".join(a.tobytes() for a in arrays)
 
 
-def _dtype_codes() -> dict:
-    """{dtype code: kind}: the exact codes `encode` writes for what may travel (NumPy's own
-    `dtype.str`), nothing else: no `=`, no 16-byte or platform-dependent types, no structured,
-    object, datetime or zero-width dtype ever reaches np.dtype()."""
-    codes = {"|b1": "b", "|i1": "i", "|u1": "u"}
-    for order in "<>":
-        for kind in "iu":
-            for size in (2, 4, 8):
-                codes["%s%s%d" % (order, kind, size)] = kind
-        for size in (2, 4, 8):
-            codes["%sf%d" % (order, size)] = "f"
-        for length in range(1, MAX_UNICODE + 1):
-            codes["%sU%d" % (order, length)] = "U"
-    return codes
+# {dtype code: kind}: the exact codes `encode` writes for what may travel (NumPy's own
+# `dtype.str`), nothing else: no `=`, no 16-byte or platform-dependent types, no structured,
+# object, datetime or zero-width dtype ever reaches np.dtype(). Str arrays: see _kind_of.
+_DTYPES = {"|b1": "b", "|i1": "i", "|u1": "u",
+           **{"%s%s%d" % (order, kind, size): kind for order in "<>" for kind in "iuf" for size in (2, 4, 8)}}
 
 
-_DTYPES = _dtype_codes()
+def _kind_of(code: str):
+    """The kind of an accepted dtype code, else None; `<U7`/`>U7` for 1 to MAX_UNICODE characters,
+    written as NumPy writes it (plain decimal, no sign, no leading zero)."""
+    kind = _DTYPES.get(code)
+    if kind is None and code[:2] in ("<U", ">U"):
+        length = code[2:]
+        if length.isascii() and length.isdigit() and length[0] != "0" and int(length) <= MAX_UNICODE:
+            kind = "U"
+    return kind
 
 
 def _array_spec(spec, kinds):
@@ -119,7 +119,7 @@ def _array_spec(spec, kinds):
     if type(spec) is not list or len(spec) != 2 or type(spec[0]) is not str or type(spec[1]) is not list \
             or len(spec[1]) > 32 or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in spec[1]):
         raise ProtocolError("an array with a malformed description")
-    kind = _DTYPES.get(spec[0])
+    kind = _kind_of(spec[0])
     if kind is None or kind not in kinds:
         raise ProtocolError("an array of dtype %r, which is not accepted" % spec[0][:20])
     dtype = np.dtype(spec[0])

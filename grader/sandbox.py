@@ -26,7 +26,6 @@ from .i18n import t
 from .worker_runtime import minimal_env
 
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
-MAX_VIOLATIONS = 20    # refusals kept per step: enough to say what was tried, bounded whatever was tried
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
@@ -378,7 +377,7 @@ class Sandbox:
         raw_violations = message.get("violations")
         violations = [{"name": _text(v.get("name"), 300), "phase": _text(v.get("phase"), 200),
                        "kind": _text(v.get("kind"), 20) or "import"}
-                      for v in (raw_violations[:MAX_VIOLATIONS] if type(raw_violations) is list else [])
+                      for v in (raw_violations[:protocol.MAX_VIOLATIONS] if type(raw_violations) is list else [])
                       if type(v) is dict]
         if step.kind == "import":
             error = _exception(message.get("error"))

@@ -165,7 +165,7 @@ class Worker:
 
     def refuse(self, kind, code, name=None, **fields):
         what = self.say(code, **fields)
-        if len(self.violations) < 20:  # enough to say what was tried; a flood costs nothing more
+        if len(self.violations) < protocol.MAX_VIOLATIONS:  # a flood of refusals costs nothing more
             self.violations.append({"kind": kind, "name": name or what, "phase": self.phase})
         raise (ImportError if kind == "import" else PermissionError)(self.say("refused", what=what))
 
@@ -373,7 +373,7 @@ def _cache_runtime_lines():
     """Tracebacks through the runtime quote its lines: keep them in memory (no mtime: never
     re-read), since the runtime's folder is out of a worker's reach."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("worker.py", "protocol.py", "jail.py", "seccomp.py"):
+    for name in sorted(n for n in os.listdir(here) if n.endswith(".py")):  # the runtime's files, whatever they are
         path = os.path.join(here, name)
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines(True)
