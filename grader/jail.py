@@ -274,3 +274,67 @@ def _drop_privileges(root, worker_uid):
     # If the outer process is killed (the grader's timeout), this one dies too, even if the
     # submission left the process group. Set last: a credential change clears it.
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent-death signal")
+
+
+# --- root without namespaces -----------------------------------------------------------------
+
+def drop_root(writable, readable):
+    """Root where the kernel refused namespaces (Docker without CAP_SYS_ADMIN, as on Gradescope;
+    many CI containers): the worker becomes a uid of its own all the same, so that with its
+    audit hook disarmed it still cannot read root's files, write the grader's, or signal other
+    students' workers (each worker has its own uid), and RLIMIT_NPROC holds (root ignores it).
+
+    `writable`: the submission's folder, given to that uid. `readable`: the interpreter's folders,
+    which the uid must still be able to read (a student's `import random` comes later). Returns
+    what holds, for the result's "isolation"; keeps root, saying why, where a uid of its own
+    would break the grading. The uid is the worker's pid above WORKER_UID_BASE: the grader removes
+    what it left in the shared temporary folders (`tempfiles.remove_files_of`)."""
+    blocked = next((p for p in readable if not _readable_by_anyone(p)), None)
+    if blocked is not None:
+        return "root: kept, because %s is not readable by other users (install Python where every " \
+               "user can read it to run workers under a uid of their own)" % blocked
+    worker_uid = WORKER_UID_BASE + os.getpid()
+    parent = os.getppid()
+    try:
+        _give_folder(writable, worker_uid)
+        _drop_privileges(True, worker_uid)
+    except OSError as exc:  # e.g. root of a user namespace where no other uid is mapped
+        if os.geteuid() == 0:
+            return "root: kept, the system refused another uid (%s)" % (exc.strerror or exc)
+        raise JailError(exc.errno or 0, "dropping privileges: %s" % (exc.strerror or exc)) from None
+    if os.getppid() != parent:  # the parent died while the parent-death signal was cleared
+        os._exit(1)
+    return "a uid of its own, no privileges"
+
+
+def dropped_uid():
+    """This worker's uid when drop_root gave it one of its own, else None."""
+    uid = os.getuid()
+    return uid if WORKER_UID_BASE < uid < WORKER_UID_BASE + (1 << 22) else None
+
+
+def _readable_by_anyone(path):
+    """Every folder above `path` can be entered by any user, and `path` itself read."""
+    try:
+        path = os.path.realpath(path)
+        if not os.stat(path).st_mode & 0o005 == 0o005:
+            return False
+        parent = os.path.dirname(path)
+        while parent != path:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            path, parent = parent, os.path.dirname(parent)
+        return True
+    except OSError:
+        return False
+
+
+def _give_folder(folder, uid):
+    """chown the submission's folder to the worker's uid, never through a link: a file a previous
+    worker hard-linked in from elsewhere (owned by root, several links) stays root's."""
+    import stat
+    for path in [folder] + [os.path.join(d, n) for d, dirs, files in os.walk(folder) for n in dirs + files]:
+        info = os.lstat(path)
+        if info.st_uid == 0 and info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
+            continue
+        os.lchown(path, uid, uid)

@@ -170,9 +170,13 @@ class Sandbox:
         self.request_extra = stage_submission(self.sub)
         self.log_path = self.dir / "output.log"
         self.reimport_failed = set()  # modules that imported once, then hung or crashed a later worker
+        self.worker_uids = set()  # uids the workers ran under, as root without namespaces
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.worker_uids:  # without a private /tmp, what the workers left in the shared ones
+            from .tempfiles import remove_files_of
+            remove_files_of(self.worker_uids)
 
     def __enter__(self):
         return self
@@ -243,7 +247,7 @@ class Sandbox:
                   "cgroups": [str(g / "cgroup.procs") for g in (group.groups if group else [])]}
         payload = protocol.encode({
             **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
-            "hide": self.hide, "expose": [*self.expose, str(self.dir)], "grader_pid": os.getpid(),
+            "hide": self.hide, "expose": [*self.expose, str(self.dir)], "readable": self.expose, "grader_pid": os.getpid(),
             "words": refusal_words(), "jail": jail if isolation_requested() else None,
             "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20})
         spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
@@ -330,6 +334,10 @@ class Sandbox:
         if message.get("jail_error"):
             raise GraderError(t("sandbox.jail_failed", error=_text(message["jail_error"], 300)))
         isolation = message.get("isolation")
+        if type(isolation) is dict:
+            uid = isolation.pop("uid", "")  # sent before any submission code ran: trusted
+            if type(uid) is str and uid.isdigit():  # tempfiles never takes a uid below the workers' range
+                self.worker_uids.add(int(uid))
         if self.isolation is None and type(isolation) is dict:
             self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
             self.isolation["memory and processes"] = self.memory_cap

@@ -158,3 +158,41 @@ def remove_own(where=None) -> None:
         owner = read_owner(folder)
         if owner is not None and owner.get("pid") == me["pid"] and owner.get("host") == me["host"]:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+SHARED_TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm")
+MIN_WORKER_UID = 1_000_000_000  # never a real account's files, whatever a caller passes
+
+
+def remove_files_of(uids, roots=SHARED_TEMPORARY, depth=3):
+    """Remove what processes of `uids` (workers that ran under a uid of their own, as root
+    without namespaces: nothing else has those uids) left in the shared temporary folders: the
+    top of each, and folders anyone may write to within `depth` levels. Links are never
+    followed; a folder of theirs goes whole."""
+    uids = {uid for uid in uids if uid >= MIN_WORKER_UID}
+    if not uids:
+        return
+    for root in roots:
+        _remove_owned(root, uids, depth)
+
+
+def _remove_owned(folder, uids, depth):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if info.st_uid in uids:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
+        elif depth > 1 and entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
+            _remove_owned(entry.path, uids, depth - 1)

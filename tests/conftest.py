@@ -70,6 +70,16 @@ def grade_argv(user: bool = False, home: Path | None = None) -> list:
     argv = [sys.executable, "-m", "grader.cli"]
     if not user:
         return argv
+    return with_reachable_interpreter(
+        ["setpriv", f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}", "--clear-groups",
+         "env", f"HOME={home or '/nonexistent'}", *argv])
+
+
+def with_reachable_interpreter(argv: list) -> list:
+    """`argv` in a private mount namespace where every user can reach this interpreter, as on a
+    machine where Python lives in /usr or /opt: when it lives in a folder only root may enter
+    (pyenv under /root), that folder is replaced by an empty tmpfs holding just the interpreter.
+    Needs root (it mounts); argv then runs as root unless it switches user itself."""
     script = "set -e\n"
     blocked = _unreachable_ancestor(Path(sys.base_prefix).resolve())
     if blocked is not None:
@@ -77,8 +87,7 @@ def grade_argv(user: bool = False, home: Path | None = None) -> list:
         stage = tempfile.mkdtemp(prefix="stage-")
         script += (f"mount --bind '{blocked / keep}' '{stage}'\nmount -t tmpfs -o mode=0755 tmpfs '{blocked}'\n"
                    f"mkdir -p '{blocked / keep}'\nmount --move '{stage}' '{blocked / keep}'\n")
-    script += (f'exec setpriv --reuid={UNPRIVILEGED_UID} --regid={UNPRIVILEGED_UID} --clear-groups '
-               f'env HOME="{home or "/nonexistent"}" "$@"\n')
+    script += 'exec "$@"\n'
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *argv]
 
 
