@@ -278,7 +278,7 @@ def isolate(request, fd):
 def serve(request, fd, enforced):
     """`enforced`: what apply_limits obtained from the OS; a watchdog stands in for the rest."""
     isolation = isolate(request, fd)
-    if isolation["level"] == "process" and jail is not None and os.geteuid() == 0:
+    if isolation["level"] == "process" and jail is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
         try:
             isolation["user"] = jail.drop_root(request["root"], request["readable"])
             if jail.dropped_uid():

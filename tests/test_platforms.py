@@ -113,12 +113,15 @@ class Finder(ast.NodeVisitor):
             self.visit(node.body)
             self.visit(node.orelse)
 
-    def visit_BoolOp(self, node):  # `hasattr(x, "y") and x.y`: the rest is guarded by the test
-        if isinstance(node.op, ast.And) and _mentions_platform(node.values[0]):
-            self.visit(node.values[0])
-            self._visit_guarded(node.values[1:])
-        else:
+    def visit_BoolOp(self, node):  # `… and hasattr(x, "y") and x.y`: what follows a test is guarded by it
+        if not isinstance(node.op, ast.And):
             self.generic_visit(node)
+            return
+        for i, value in enumerate(node.values):
+            self.visit(value)
+            if _mentions_platform(value):
+                self._visit_guarded(node.values[i + 1:])
+                return
 
     def visit_Try(self, node):
         if any(_catches_platform_errors(h) for h in node.handlers):
