@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.diagnosis import accuracy  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.instructor.accuracy import accuracy  # noqa: E402
 
 
 def main(argv=None) -> int:

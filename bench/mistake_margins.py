@@ -5,7 +5,7 @@
 For every registered mistake, every case of the assignment that grades its function is run
 twice: the reference gives the expected value (or expected error), the variant runs on a copy
 of the same inputs. A case's margin is the variant's worst error in units of the case's
-tolerance (`grader.compare.compare_values`); it is infinite when the variant raises where
+tolerance (`grader.grading.compare.compare_values`); it is infinite when the variant raises where
 the reference does not (or the reverse), returns the wrong shape, type or an exact value that
 differs, puts NaN/inf where the expected values are finite, or modifies its inputs. A margin
 above 1 fails the case; `tests/test_mistakes.py` asks every mistake to fail at least one case
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.variants import Margin, Variants  # noqa: E402,F401  (Margin: imported by the tests)
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.variants import Margin, Variants  # noqa: E402,F401  (Margin: imported by the tests)
 
 ASSIGNMENT = ROOT / "assignment.yaml"
 CAUGHT = 100.0  # a mistake is "caught" when some case fails by more than this many tolerances

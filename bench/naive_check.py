@@ -7,12 +7,12 @@ comparison and nothing else: import NumPy and the case machinery, compute every 
 and this student's hidden ones) with its inputs and expected value from the reference
 (`Expectations(assignment, use_reference=True).plan(select_cases(assignment), student=ID)`),
 import the student's code directly in this process (no sandbox, no worker, no per-case
-timeout, no report), call each function in turn, compare with `grader.compare.compare`, and
+timeout, no report), call each function in turn, compare with `grader.grading.compare.compare`, and
 print `score S/MAX passed P/N`.
 
-SUBMISSION is a graded entry as `grader.intake.discover` gives it: a folder (with or without
+SUBMISSION is a graded entry as `grader.bulk.intake.discover` gives it: a folder (with or without
 an `exercises/` inside), a `.py` or a `.ipynb` (zips are extracted by intake beforehand). A
-folder is read with `grader.submission.load_submission` and staged as the package `exercises`
+folder is read with `grader.grading.submission.load_submission` and staged as the package `exercises`
 in a temporary folder put first on sys.path; a `.py` or notebook runs its code cells in order
 in one namespace (a cell that raises is skipped, as in the grader's cells mode).
 
@@ -35,11 +35,11 @@ if str(ROOT) not in sys.path:
 
 import numpy  # noqa: E402,F401  (what a notebook imports first)
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.compare import compare  # noqa: E402
-from grader.engine import Expectations, select_cases  # noqa: E402
-from grader.sandbox import Outcome  # noqa: E402
-from grader.submission import load_submission  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.compare import compare  # noqa: E402
+from grader.grading.engine import Expectations, select_cases  # noqa: E402
+from grader.sandbox.supervisor import Outcome  # noqa: E402
+from grader.grading.submission import load_submission  # noqa: E402
 
 
 def student_functions(path: Path, package: str, stage: Path):

@@ -33,12 +33,12 @@ noise on a shared machine hits both. Progress goes to stderr, the table to stdou
      - naive: one fresh `python bench/naive_check.py ENTRY ID` per submission, one after the
        other, `subprocess.run(..., timeout=30)` (nbgrader's default cell timeout); it imports
        the grader's case machinery and the student's code directly, runs every public and
-       hidden case, compares with grader.compare. Timeouts make a whole class too slow, so it
+       hidden case, compares with grader.grading.compare. Timeouts make a whole class too slow, so it
        runs on a stratified sample of MIXED (`--naive-sample`, the class's proportions, at
        least one of each kind present); the class mean per submission is the class-weighted
        mean of the per-kind sample means (sum over kinds of count x mean / students), and the
        extrapolated submissions/s is its inverse. "naive, correct only" is the mean over the
-       sample's correct submissions. Entries are the ones grader.intake.discover gives (zips
+       sample's correct submissions. Entries are the ones grader.bulk.intake.discover gives (zips
        extracted once beforehand, untimed).
      - bulk / naive: bulk MIXED subs/s over naive subs/s, and bulk ALL-CORRECT correct subs/s
        over naive correct-only subs/s, each from the same round, median over rounds.
@@ -296,8 +296,8 @@ def naive_estimates(times: dict, class_kinds: dict) -> tuple[float, float]:
 
 def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int, jobs: int,
                         naive_timeout: float, rows: list, notes: list):
-    from grader.assignment import load_assignment
-    from grader.intake import discover
+    from grader.model.assignment import load_assignment
+    from grader.bulk.intake import discover
 
     max_score = load_assignment(ROOT / "assignment.yaml").max_score
     log(f"2. generating two classes of {students}")

@@ -157,10 +157,14 @@ def transformer_block(x, block, n_heads):
 
     Exemple / Example
     -----------------
-    Pour tous x (n, d_model) et block, d_model pair / for any x and block, even d_model :
+    Un bloc aux poids tous nuls laisse tout x inchangé : seul le résiduel reste.
+    A block whose weights are all zero leaves any x unchanged: only the residual remains.
 
-    >>> zero = {key: np.zeros_like(value) for key, value in block.items()}
-    >>> np.allclose(transformer_block(x, zero, n_heads=2), x)      # seul le résiduel reste
+    >>> vectors = ["ln1_gamma", "ln1_beta", "ln2_gamma", "ln2_beta", "b1", "b2"]
+    >>> matrices = ["W_q", "W_k", "W_v", "W_o", "W1", "W2"]       # d_model = d_ff = 4
+    >>> zero = {**{k: np.zeros(4) for k in vectors}, **{k: np.zeros((4, 4)) for k in matrices}}
+    >>> x = np.arange(12.).reshape(3, 4)                          # n = 3 positions
+    >>> np.allclose(transformer_block(x, zero, n_heads=2), x)
     True
 
     Diapo : « 4) Attention » — « Le processus peut être itéré : imagine plusieurs pas de
@@ -198,8 +202,12 @@ def transformer_forward(token_ids, params):
 
     Exemple / Example
     -----------------
-    Avec des params pour 5 jetons (V = 5) / with params for a 5-token vocabulary :
+    Un petit modèle : 5 jetons (V = 5), d_model = 4, aucun bloc (blocks peut en recevoir).
+    A tiny model: a 5-token vocabulary, d_model = 4, no block (blocks may hold some) :
 
+    >>> rng = np.random.default_rng(0)
+    >>> params = {"token_embedding": rng.normal(size=(5, 4)), "blocks": [],
+    ...           "lnf_gamma": np.ones(4), "lnf_beta": np.zeros(4), "n_heads": 2}
     >>> transformer_forward([0, 2, 1], params).shape
     (3, 5)
 
@@ -230,8 +238,12 @@ def next_token_probabilities(token_ids, params):
 
     Exemple / Example
     -----------------
-    Avec des params pour 5 jetons (V = 5) / with params for a 5-token vocabulary :
+    Un petit modèle : 5 jetons (V = 5), d_model = 4, aucun bloc (blocks peut en recevoir).
+    A tiny model: a 5-token vocabulary, d_model = 4, no block (blocks may hold some) :
 
+    >>> rng = np.random.default_rng(0)
+    >>> params = {"token_embedding": rng.normal(size=(5, 4)), "blocks": [],
+    ...           "lnf_gamma": np.ones(4), "lnf_beta": np.zeros(4), "n_heads": 2}
     >>> p = next_token_probabilities([0, 2, 1], params)
     >>> p.shape, round(float(p.sum()), 6)
     ((5,), 1.0)
@@ -270,10 +282,17 @@ def generate(token_ids, params, n_new):
 
     Exemple / Example
     -----------------
-    Pour tous ids et params / for any ids and params :
+    Un petit modèle : 5 jetons (V = 5), d_model = 4, aucun bloc (blocks peut en recevoir).
+    A tiny model: a 5-token vocabulary, d_model = 4, no block (blocks may hold some) :
 
+    >>> rng = np.random.default_rng(0)
+    >>> params = {"token_embedding": rng.normal(size=(5, 4)), "blocks": [],
+    ...           "lnf_gamma": np.ones(4), "lnf_beta": np.zeros(4), "n_heads": 2}
+    >>> ids = [0, 2, 1]
     >>> generate(ids, params, 1) == [int(np.argmax(transformer_forward(ids, params)[-1]))]
     True
+    >>> len(generate(ids, params, 3)), ids                        # l'amorce ne change pas
+    (3, [0, 2, 1])
 
     Diapo : « Transformeurs » — « 6) Rince et répète pour chaque mot ».
     """

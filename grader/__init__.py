@@ -5,6 +5,11 @@ reference). See README.md for the pipeline and the result format.
 """
 __version__ = "0.1.0"
 
+from pathlib import Path as _Path
+
+PACKAGE = _Path(__file__).resolve().parent  # the installed grader: what its fingerprint, the release and the
+# Gradescope zip copy, and what a worker must not see
+
 import os as _os
 import sys as _sys
 

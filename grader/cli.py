@@ -23,10 +23,10 @@ import os
 import sys
 from pathlib import Path
 
-from .assignment import find_assignment, load_assignment
-from .errors import GraderError
-from .i18n import LANGUAGES, set_language, t
-from .replay import detect_shell, replay_command
+from grader.model.assignment import find_assignment, load_assignment
+from grader.model.errors import GraderError
+from grader.i18n import LANGUAGES, set_language, t
+from grader.model.replay import detect_shell, replay_command
 
 
 def _language_argument(p: argparse.ArgumentParser):
@@ -67,12 +67,12 @@ def grade_parser() -> argparse.ArgumentParser:
 
 
 def run_grade(args) -> int:
-    from .engine import Expectations, grade, select_cases
-    from .html_report import write_html
-    from .sandbox import prepare
-    from .terminal import case_detail, summary, use_colour
+    from grader.grading.engine import Expectations, grade, select_cases
+    from grader.report.html import write_html
+    from grader.sandbox.supervisor import prepare
+    from grader.report.terminal import case_detail, summary, use_colour
 
-    from .tempfiles import remove_stale
+    from grader.sandbox.tempfiles import remove_stale
     remove_stale()  # what a killed earlier run left in the temporary directory
     prepare()  # the worker template's start (Python, NumPy) overlaps with loading the assignment and the reference
     assignment = load_assignment(find_assignment(Path.cwd()))
@@ -83,7 +83,7 @@ def run_grade(args) -> int:
         raise GraderError(t("cli.student_and_seed"))
     plan = expectations.plan(cases, seed=args.seed, student=args.student)
     if args.student and cases and all(c.visibility == "hidden" for c in cases):
-        from .cases import student_seed
+        from grader.grading.cases import student_seed
         plan.seed = student_seed(assignment.salt, args.student)  # what the header says is what ran
     if args.case and not plan.cases:
         raise GraderError(t("cli.hidden_case", case=args.case))
@@ -103,10 +103,10 @@ def run_grade(args) -> int:
             Path(args.json).write_text(json.dumps(data, indent=1))
         report = write_html(result, assignment, Path(args.report), replay)
         if junit:
-            from .export_junit import write_junit
+            from grader.export.junit import write_junit
             write_junit(data, Path(junit))
         if args.ci:  # each a no-op outside GitHub Actions
-            from .export_github import append_step_summary, write_classroom_output
+            from grader.export.github import append_step_summary, write_classroom_output
             append_step_summary(data)
             write_classroom_output(data)
     except OSError as exc:
@@ -121,8 +121,9 @@ def run_grade(args) -> int:
 
 
 def run_public_cases(argv) -> int:
-    from .engine import Expectations, select_cases
-    from .expected import PUBLIC_CASES_FILE, write_public_cases
+    from grader.grading.engine import Expectations, select_cases
+    from grader.grading.expected import PUBLIC_CASES_FILE
+    from grader.grading.public_cases import write_public_cases
 
     p = argparse.ArgumentParser(prog="grade public-cases", description=t("cli.public_cases_description"))
     p.add_argument("--out", metavar="FILE", help=t("cli.help_public_cases_out", file=PUBLIC_CASES_FILE))
@@ -135,7 +136,7 @@ def run_public_cases(argv) -> int:
     out = Path(args.out) if args.out else assignment.root / PUBLIC_CASES_FILE
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")  # numpy would add it silently
-    from .diagnosis import load_mistakes
+    from grader.grading.diagnosis import load_mistakes
     write_public_cases(out, assignment, plan.expected, plan.seed, load_mistakes(assignment))
     print(t("cli.wrote_public_cases", count=len(public), path=out))
     return 0
@@ -144,7 +145,7 @@ def run_public_cases(argv) -> int:
 def run_bulk_command(argv) -> int:
     import math
 
-    from .bulk import DEFAULT_BUDGET, run_bulk
+    from grader.bulk.run import DEFAULT_BUDGET, run_bulk
 
     p = argparse.ArgumentParser(prog="grade bulk", description=t("cli.bulk_description"),
                                 epilog=t("cli.bulk_epilog"))
@@ -164,7 +165,7 @@ def run_bulk_command(argv) -> int:
     if not (math.isfinite(args.budget) and args.budget > 0):
         raise GraderError(t("cli.budget_positive"))
     assignment = load_assignment(find_assignment(Path.cwd()))
-    from .sandbox import isolation_line
+    from grader.sandbox.supervisor import isolation_line
     print(isolation_line(), flush=True)  # first: what this platform can and cannot contain
     summary = run_bulk(assignment, Path(args.submissions), Path(args.out), args.jobs, args.force,
                        progress=not args.quiet and sys.stderr.isatty(), canvas_column=args.canvas_column,
@@ -176,7 +177,7 @@ def run_bulk_command(argv) -> int:
         print(t("cli.bulk_regraded", count=count, reasons=why))
     for path in summary.outputs:
         print(t("cli.wrote", path=path))
-    from .terminal import safe  # student ids and reasons come from submissions: inert on the terminal
+    from grader.report.terminal import safe  # student ids and reasons come from submissions: inert on the terminal
     by_reason: dict = {}
     for student, error in summary.failures:
         by_reason.setdefault(safe(error), []).append(safe(student))
@@ -205,9 +206,9 @@ def run_release(argv) -> int:
     if not args.out and not args.gradescope:
         p.error(t("cli.release_needs_out"))
     try:
-        from .release import write_release
+        from grader.instructor.release import write_release
     except ModuleNotFoundError as exc:  # a students' repository ships no release tool
-        if exc.name != f"{__package__}.release":
+        if exc.name != "grader.instructor.release":
             raise
         raise GraderError(t("cli.release_instructor_only")) from None
     assignment = load_assignment(find_assignment(Path.cwd()))
@@ -218,14 +219,14 @@ def run_release(argv) -> int:
         if summary["kept"]:
             print(t("cli.kept", files=", ".join(summary["kept"])))
     if args.gradescope:
-        from .gradescope import build_autograder_zip
+        from grader.export.gradescope import build_autograder_zip
         zip_path = build_autograder_zip(assignment, Path(args.gradescope))
         print(t("cli.wrote_gradescope", path=zip_path, points=sum(e.points for e in assignment.exercises)))
     return 0
 
 
 def run_validate(argv) -> int:
-    from .validate import SEEDS, validate
+    from grader.instructor.validate import SEEDS, validate
 
     p = argparse.ArgumentParser(prog="grade validate", description=t("cli.validate_description"))
     p.add_argument("--seeds", type=int, default=SEEDS, metavar="N", help=t("cli.help_seeds"))
@@ -273,7 +274,7 @@ def main(argv=None) -> int:
         args = grade_parser().parse_args(argv)
         return run_grade(args)
     except GraderError as exc:  # may quote a submission (a file name, a cell): no control characters
-        from .result import inert
+        from grader.model.result import inert
         print(t("cli.error", error=inert(str(exc))), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

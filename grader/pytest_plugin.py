@@ -64,10 +64,10 @@ from pathlib import Path
 
 import pytest
 
-from .assignment import ASSIGNMENT_FILE, find_assignment
-from .errors import GraderError
-from .i18n import t
-from .replay import replay_command
+from grader.model.assignment import ASSIGNMENT_FILE, find_assignment
+from grader.model.errors import GraderError
+from grader.i18n import t
+from grader.model.replay import replay_command
 
 PLUGIN_NAME = "seance11"
 STATE = pytest.StashKey()
@@ -115,7 +115,7 @@ class _State:
 
     def load(self):
         if self.assignment is None:
-            from .assignment import load_assignment
+            from grader.model.assignment import load_assignment
             self.assignment = load_assignment(self.path)
         return self.assignment
 
@@ -128,7 +128,7 @@ class _State:
         if self.graded:
             return
         self.graded = True
-        from .engine import Expectations, grade
+        from grader.grading.engine import Expectations, grade
         try:
             assignment = self.load()
             cases = [item.case for item in items]
@@ -186,8 +186,8 @@ def _add_assignment_to_args(config, path: Path):
 
 
 def _safe(text) -> str:
-    """Student text without control characters (grader.terminal.safe, where the engine has it)."""
-    from . import terminal
+    """Student text without control characters (grader.report.terminal.safe, where the engine has it)."""
+    from grader.report import terminal
     return getattr(terminal, "safe", str)(text)
 
 
@@ -255,7 +255,7 @@ class CaseItem(pytest.Item):
 
     def _detail(self, state, case, colour: bool) -> str:
         """The grader's message, its `likely:` diagnosis, then the case as `grade --case` prints it."""
-        from .terminal import case_detail
+        from grader.report.terminal import case_detail
         message = _safe(case.message)  # student text: no control character reaches the terminal
         detail = case_detail(state.result, case.id, colour)
         if message:  # said once, on the first line: drop case_detail's own "message: …" line
@@ -263,7 +263,7 @@ class CaseItem(pytest.Item):
         head = f"\033[31m{message}\033[0m" if colour and message else message
         likely = t("pytest_plugin.likely", diagnosis=_safe(case.diagnosis)) \
             if case.diagnosis and case.visibility == "public" else ""
-        replay = _safe(replay_command(case.id, state.submission))  # quoted for this shell (grader/replay.py)
+        replay = _safe(replay_command(case.id, state.submission))  # quoted for this shell (grader/model/replay.py)
         return "\n".join(filter(None, [head, likely, detail, t("pytest_plugin.replay", command=replay)]))
 
     def repr_failure(self, excinfo, style=None):

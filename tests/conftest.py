@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def assignment():
-    from grader.assignment import load_assignment
+    from grader.model.assignment import load_assignment
     return load_assignment(ROOT / "assignment.yaml")
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader" / "sandbox" / "runtime"))
 import seccomp  # noqa: E402  (the grader's own binding, standard library only)
 
 if __name__ == "__main__":

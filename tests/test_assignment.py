@@ -1,4 +1,4 @@
-"""Errors about an invalid assignment file (grader/assignment.py): file, line and key, then what
+"""Errors about an invalid assignment file (grader/model/assignment.py): file, line and key, then what
 is wrong, in the language of the run — jsonschema's English rebuilt in French for the common
 errors, and exactly jsonschema's own text in English."""
 import copy
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from grader.assignment import SCHEMA, find_assignment, load_assignment, schema_message
-from grader.errors import AssignmentError
+from grader.model.assignment import SCHEMA, find_assignment, load_assignment, schema_message
+from grader.model.errors import AssignmentError
 from grader.i18n import set_language
 
 

@@ -17,10 +17,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT, run_grade, solution_folder
-from grader.errors import GraderError
-from grader.submission import format_size, load_submission
+from grader.model.errors import GraderError
+from grader.grading.submission import format_size, load_submission
 
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
 
 

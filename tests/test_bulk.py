@@ -16,7 +16,7 @@ import pytest
 from classgen import make_class
 from conftest import ROOT, run_grade
 
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 KIND_STATUS = {"correct": "ok", "wrong": "ok", "timeout": "timeout", "crash": "crash"}
 
 
@@ -145,8 +145,8 @@ def test_hidden_cases_are_seeded_per_student_and_replayable(graded_class):
     path = next(p for p in subs.iterdir() if p.stem == wrong)
     proc = run_grade(path, "--student", wrong, "--case", case["id"], "--no-color", "--report",
                      graded_class["base"] / "replay.html")
-    from grader.assignment import load_assignment
-    from grader.cases import student_seed
+    from grader.model.assignment import load_assignment
+    from grader.grading.cases import student_seed
     salt = load_assignment(ROOT / "assignment.yaml").salt
     assert f"status: {case['status']}" in proc.stdout and f"seed {student_seed(salt, wrong)}" in proc.stdout, \
         proc.stdout

@@ -17,7 +17,7 @@ import pytest
 from classgen import make_class
 from conftest import ROOT, run_grade
 
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 LINUX = sys.platform.startswith("linux")
 
 
@@ -105,7 +105,7 @@ def failing_engine(victim: str) -> str:
     that one hostile submission reaches (run in the `grade bulk` process before its pool forks,
     or on each Dask worker as a preload)."""
     return (
-        "import grader.engine as engine\n"
+        "import grader.grading.engine as engine\n"
         "real = getattr(engine.grade, 'real', engine.grade)  # once, however often this runs\n"
         "def grade(*args, student=None, **kwargs):\n"
         f"    if (student or {{}}).get('id') == {victim!r}:\n"
@@ -116,7 +116,7 @@ def failing_engine(victim: str) -> str:
 
 
 BROKEN_OVERVIEW = (
-    "import grader.class_report as class_report\n"
+    "import grader.report.class_overview as class_report\n"
     "def broken(*args, **kwargs):\n"
     "    raise RecursionError('maximum recursion depth exceeded')\n"
     "class_report.write_class_report = broken\n")
@@ -291,9 +291,9 @@ def test_a_rerun_regrades_what_changed_and_says_why(tmp_path):
     assert "3 regraded: the course changed (course/generators.py)\n" in run()
 
     # the grader is upgraded (its version number unchanged)
-    compare = course / "grader" / "compare.py"
+    compare = course / "grader" / "grading" / "compare.py"
     compare.write_text(compare.read_text() + "\n# upgraded\n")
-    assert "3 regraded: the grader changed (grader/compare.py)\n" in run()
+    assert "3 regraded: the grader changed (grader/grading/compare.py)\n" in run()
 
     # another language: French reports are not mixed with English ones
     done = run_grade("bulk", subs, "--out", out, "-j", "2", "--quiet", "--lang", "fr", cwd=course, timeout=600)
@@ -326,7 +326,7 @@ def _dead_pid() -> int:
 
 
 def _folder(base: Path, name: str, owner: dict | None) -> Path:
-    from grader.tempfiles import OWNER_FILE
+    from grader.sandbox.tempfiles import OWNER_FILE
     folder = base / name
     (folder / "sub").mkdir(parents=True)
     (folder / "sub" / "output.log").write_text("…")
@@ -338,7 +338,7 @@ def _folder(base: Path, name: str, owner: dict | None) -> Path:
 def test_stale_folders_of_dead_owners_are_removed_and_never_a_live_ones(tmp_path):
     import socket
 
-    from grader import tempfiles
+    from grader.sandbox import tempfiles
 
     here = socket.gethostname()
     me = tempfiles.owner_record()
@@ -367,7 +367,7 @@ def test_stale_folders_of_dead_owners_are_removed_and_never_a_live_ones(tmp_path
 
 
 def test_mark_owner_writes_a_whole_record_this_process_owns(tmp_path):
-    from grader import tempfiles
+    from grader.sandbox import tempfiles
     folder = tmp_path / "grade-template-x"
     folder.mkdir()
     tempfiles.mark_owner(folder)

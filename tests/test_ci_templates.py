@@ -1,5 +1,5 @@
 """The CI files `grade release` ships to the students' repository (templates in
-grader/templates/release/): a GitHub Actions workflow and a GitLab CI job that install the
+grader/report/templates/release/): a GitHub Actions workflow and a GitLab CI job that install the
 repository, run `grade --ci` and keep its report.
 
 (1) Both files parse (yaml.safe_load) and have the expected structure: triggers, the actions
@@ -17,7 +17,7 @@ repository, run `grade --ci` and keep its report.
       - `actions/upload-artifact`, GitLab's artifacts -> the test checks the files are there.
     The venv is not under /tmp: the worker's jail mounts a private /tmp over an interpreter there.
 
-Until grader/release.py lists the templates in EXTRA_TEMPLATES, the release here is built with
+Until grader/instructor/release.py lists the templates in EXTRA_TEMPLATES, the release here is built with
 them monkeypatched in.
 """
 import os
@@ -32,9 +32,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import grader.release as release_module
+import grader.instructor.release as release_module
 from conftest import ROOT, see_this_environment
-from grader.release import write_release
+from grader.instructor.release import write_release
 
 CI_TEMPLATES = [("github-workflow-grade.yml.j2", ".github/workflows/grade.yml"),
                 ("gitlab-ci.yml.j2", ".gitlab-ci.yml")]

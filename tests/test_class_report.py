@@ -1,4 +1,4 @@
-"""The class overview (grader/class_report.py): DIR/index.html over a whole class's results.
+"""The class overview (grader/report/class_overview.py): DIR/index.html over a whole class's results.
 
 The results are real: the CLI grades a correct submission and broken ones (a few mistakes, a
 crash, a forbidden import, an infinite loop, the stubs) once per test session, and a class is
@@ -22,13 +22,13 @@ import jsonschema
 import pytest
 
 from conftest import ROOT, grade_argv, solution_folder
-from grader.assignment import load_assignment
-from grader.class_report import (BIN_WIDTH, TOP_REASONS, class_view, histogram_bins, normalise_message,
+from grader.model.assignment import load_assignment
+from grader.report.class_overview import (BIN_WIDTH, TOP_REASONS, class_view, histogram_bins, normalise_message,
                                  render_class_report, report_href, write_class_report)
-from grader.html_report import points_text
+from grader.report.html import points_text
 
 ASSIGNMENT = load_assignment(ROOT / "assignment.yaml")
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 
 
 # --- real results, graded once per session (shared by xdist workers) -----------------------
@@ -102,7 +102,7 @@ def as_student(result: dict, sid: str, name: str, duration: float | None = None)
 
 
 def invalid(sid: str, name: str, reason: str) -> dict:
-    return {"schema_version": 1, "submission": f"submissions/{sid}", "status": "invalid", "seed": 2026,
+    return {"schema_version": 2, "submission": f"submissions/{sid}", "status": "invalid", "seed": 2026,
             "score": 0.0, "max_score": 100.0, "duration": 0.01, "expected_from": "reference", "isolation": None,
             "notes": [reason], "exercises": [],
             "student": {"id": sid, "name": name, "origin": f"submissions/{sid}", "fingerprint": None,
@@ -524,7 +524,7 @@ def test_failure_reasons_group_by_the_mistake_public_and_hidden_cases_together(m
 
 
 def test_a_students_json_never_carries_the_mistake_of_a_hidden_case():
-    from grader.result import CaseResult, ExerciseResult, Result
+    from grader.model.result import CaseResult, ExerciseResult, Result
 
     def case(case_id, visibility):
         return CaseResult(id=case_id, exercise="softmax", function="softmax", visibility=visibility, kind="random",
@@ -588,7 +588,7 @@ def test_the_overview_in_french(mistakes_class):
      "raised TypeError: bad value array(…) for float64"),
     ("took longer than 3 s: stopped (an infinite loop?)", "took longer than N s: stopped (an infinite loop?)"),
     ("the worker died from SIGSEGV (a segmentation fault)", "the worker died from SIGSEGV (a segmentation fault)"),
-    # the engine's messages in French (grader/locales, section compare)
+    # the engine's messages in French (grader/i18n/locales, section compare)
     ("le résultat : 2 valeurs sur 3 (67 %) hors tolérance ; la pire en [0] : 6 au lieu de 8.48528 "
      "(erreur absolue max 2.49, erreur relative max 0.293)", "le résultat : N valeurs sur N hors tolérance"),
     ("le résultat contient 9 valeurs NaN/inf là où les valeurs attendues sont finies (ou l'inverse) ; la première "

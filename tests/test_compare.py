@@ -2,8 +2,8 @@
 everywhere else; the French one is what a student sees by default."""
 import numpy as np
 
-from grader.assignment import Tolerance
-from grader.compare import compare_values
+from grader.model.assignment import Tolerance
+from grader.grading.compare import compare_values
 
 TOL = Tolerance(rtol=1e-6, atol=1e-8)
 

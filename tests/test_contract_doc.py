@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from course.generators import block_params, model_params  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
 
 DOC_PATH = ROOT / "docs" / "contract.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")
@@ -192,7 +192,7 @@ def test_tolerance_classes_are_the_assignments():
 def test_the_documented_comparison_formula_is_the_graders():
     assert "scale = max(1, max |expected|)" in DOC
     assert "|student − expected| ≤ atol · scale + rtol · |expected|" in DOC
-    source = (ROOT / "grader" / "compare.py").read_text(encoding="utf-8")
+    source = (ROOT / "grader" / "grading" / "compare.py").read_text(encoding="utf-8")
     assert "scale = max(1.0, float(np.max(np.abs(e[finite]), initial=0.0)))" in source
     assert "bound = tolerance.atol * scale + tolerance.rtol * np.abs(e)" in source
 

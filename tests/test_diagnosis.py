@@ -35,7 +35,7 @@ def test_the_instructor_side_names_the_mistake_and_its_slide(tmp_path, no_max_sh
 
 
 def test_a_students_release_diagnoses_offline_from_stored_outputs(tmp_path, no_max_shift, assignment):
-    from grader.release import write_release
+    from grader.instructor.release import write_release
 
     release = tmp_path / "release"
     write_release(assignment, release)
@@ -48,7 +48,7 @@ def test_a_students_release_diagnoses_offline_from_stored_outputs(tmp_path, no_m
 
 
 def test_every_variant_is_named_on_its_failing_cases_and_no_correct_submission_is(assignment):
-    from grader.diagnosis import accuracy
+    from grader.instructor.accuracy import accuracy
 
     rows, false, _ = accuracy(assignment)
     assert len(rows) >= 20 and {m.exercise for m, *_ in rows} == {e.name for e in assignment.exercises}
@@ -70,7 +70,7 @@ def test_a_failing_caller_is_told_to_fix_its_callee_first(tmp_path):
 
 
 def test_a_known_mistake_is_explained_in_the_current_language():
-    from grader.diagnosis import Known
+    from grader.grading.diagnosis import Known
     from grader.i18n import set_language
 
     known = Known("softmax-no-max-shift", "softmax", "Softmax", "e^x overflows", "e^x déborde")

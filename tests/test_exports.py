@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 
 from conftest import ROOT, run_grade, solution_folder
-from grader import export_junit
-from grader.export_github import (append_step_summary, case_scores, classroom_output, classroom_result,
+from grader.export import junit as export_junit
+from grader.export.github import (append_step_summary, case_scores, classroom_output, classroom_result,
                                   step_summary, write_classroom_output)
-from grader.export_junit import junit_xml, write_junit
+from grader.export.junit import junit_xml, write_junit
 
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 # what a student's exception message carries into the result: NUL, BEL, ANSI colours, HTML, pipes
 NASTY = "boom\\x00\\x07\\x1b[31m red\\x1b[0m <b>&amp;</b> |pipe| end"
 NASTY_CLEAN = "raised RuntimeError: boom red <b>&amp;</b> |pipe| end"

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_grade, solution_folder
 
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 
 
 def grade_json(tmp_path, *args, cwd=ROOT):

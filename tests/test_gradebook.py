@@ -2,7 +2,7 @@
 
 Results are built with the real result classes (and checked against the result schema), written,
 and read back with the csv module. The Moodle and Canvas headers are spelled out here as their
-sources give them (see grader/gradebook.py for the quotes), not imported from the module, so a
+sources give them (see grader/export/gradebooks.py for the quotes), not imported from the module, so a
 change to either side shows up as a failure.
 """
 import csv
@@ -16,12 +16,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import gradebook
-from grader.gradebook import write_gradebooks
-from grader.result import CaseResult, ExerciseResult, Result
+from grader.export import gradebooks as gradebook
+from grader.export.gradebooks import write_gradebooks
+from grader.model.result import CaseResult, ExerciseResult, Result
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
 
 EXERCISES = [("similarity", 12.0), ("softmax", 10.0), ("attention", 78.0)]
 TITLE = "Esprits numériques — séance 11 : contexte, attention et modèles génératifs"
@@ -389,7 +389,7 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path, c
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", failing_replace)  # the shared writer, grader.files
+    monkeypatch.setattr(os, "replace", failing_replace)  # the shared writer, grader.model.files
     with pytest.raises(OSError, match="No space"):
         write(tmp_path, class_results[:1])
     assert (tmp_path / "gradebook-moodle.csv").read_bytes() == before

@@ -1,4 +1,4 @@
-"""Gradescope (grader/gradescope.py): the autograder zip holds what Gradescope's container needs
+"""Gradescope (grader/export/gradescope.py): the autograder zip holds what Gradescope's container needs
 and nothing of the tests; its real run_autograder, run on a fake /autograder tree with this
 interpreter, writes a results.json that follows Gradescope's specification."""
 import io
@@ -15,10 +15,10 @@ import jsonschema
 import pytest
 
 from conftest import ROOT, solution_folder
-from grader.assignment import load_assignment
-from grader.cases import student_seed
-from grader.errors import GraderError
-from grader.gradescope import PINNED, build_autograder_zip, run, split_units, student_id
+from grader.model.assignment import load_assignment
+from grader.grading.cases import student_seed
+from grader.model.errors import GraderError
+from grader.export.gradescope import PINNED, build_autograder_zip, run, split_units, student_id
 
 # Gradescope's results.json ("Autograder Specifications", gradescope-autograders.readthedocs.io/
 # en/latest/specs/): every key the page lists, the values it allows; plus what this grader always
@@ -125,12 +125,12 @@ def test_zip_holds_the_engine_the_full_assignment_the_reference_and_never_the_te
     assert {"course/__init__.py", "course/generators.py", "course/lecture.py"} <= names
     engine = {f"grader/{p.relative_to(ROOT / 'grader').as_posix()}" for p in (ROOT / "grader").rglob("*")
               if p.is_file() and "__pycache__" not in p.parts}
-    assert engine <= names and "grader/gradescope.py" in names and "grader/schemas/result.schema.json" in names
+    assert engine <= names and "grader/export/gradescope.py" in names and "grader/model/schemas/result.schema.json" in names
     assert shipped_assignment == (ROOT / "assignment.yaml").read_bytes()  # every case, hidden ones too
     assert any(c.visibility == "hidden" for c in assignment.cases())
     for name in ("setup.sh", "run_autograder"):
         assert infos[name].create_system == 3 and (infos[name].external_attr >> 16) & 0o111 == 0o111
-    assert (infos["grader/gradescope.py"].external_attr >> 16) & 0o111 == 0
+    assert (infos["grader/export/gradescope.py"].external_attr >> 16) & 0o111 == 0
 
 
 def test_zip_is_reproducible_and_replaced_atomically(assignment, autograder_zip, tmp_path):
@@ -291,9 +291,9 @@ def test_run_in_process_returns_what_it_writes(autograder_zip, tmp_path, monkeyp
 
 
 def test_results_json_speaks_french_and_keeps_gradescopes_fields():
-    from grader.gradescope import _unreadable, to_results
+    from grader.export.gradescope import _unreadable, to_results
     from grader.i18n import set_language
-    from grader.result import CaseResult, ExerciseResult, Result
+    from grader.model.result import CaseResult, ExerciseResult, Result
 
     def case(name, visibility, status, message=""):
         return CaseResult(id=f"softmax/softmax/{name}", exercise="softmax", function="softmax",

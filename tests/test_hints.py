@@ -1,4 +1,4 @@
-"""Property hints (grader/hints.py): sentences built from the student's own output and the
+"""Property hints (grader/grading/hints.py): sentences built from the student's own output and the
 case's inputs, never from the expected value.
 
 (a) the reference never gets a hint, on every case of the assignment, at several seeds, in
@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader import i18n, protocol  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
-from grader.compare import compare_values  # noqa: E402
-from grader.engine import Expectations, select_cases  # noqa: E402
-from grader.hints import property_hint  # noqa: E402
+from grader import i18n  # noqa: E402
+from grader.sandbox.runtime import protocol
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.compare import compare_values  # noqa: E402
+from grader.grading.engine import Expectations, select_cases  # noqa: E402
+from grader.grading.hints import property_hint  # noqa: E402
 from reference.mistakes import MISTAKES  # noqa: E402
 
 ASSIGNMENT = load_assignment(ROOT / "assignment.yaml")
@@ -648,8 +649,8 @@ def test_the_hint_is_in_the_current_language(name, in_language):
 
 
 def _keys_used_by_hints():
-    """The keys of every t(...) call in grader/hints.py; each must be a string literal."""
-    tree = ast.parse((ROOT / "grader" / "hints.py").read_text(encoding="utf-8"))
+    """The keys of every t(...) call in grader/grading/hints.py; each must be a string literal."""
+    tree = ast.parse((ROOT / "grader" / "grading" / "hints.py").read_text(encoding="utf-8"))
     used, computed = set(), []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t":

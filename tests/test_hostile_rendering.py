@@ -14,7 +14,7 @@ gradebooks — must then:
 * recover the class overview's failure reasons with regular expressions that are linear in their
   input (they used to backtrack for minutes on a 25 KB word).
 
-Results are built by hand (grader.result objects and their JSON), plus one run of the real CLI.
+Results are built by hand (grader.model.result objects and their JSON), plus one run of the real CLI.
 """
 import copy
 import csv
@@ -31,15 +31,20 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_grade, solution_folder
-from grader import class_report, export_github, export_junit, html_report, result as result_module, terminal
-from grader.assignment import load_assignment
-from grader.class_report import _public_messages, normalise_message, reason_key, render_class_report
-from grader.export_github import classroom_output, classroom_result, md_code, step_summary
-from grader.export_junit import junit_xml
-from grader.gradebook import write_gradebooks
-from grader.html_report import render_html
-from grader.result import CaseResult, ExerciseResult, Result, bounded_repr, clip_text
-from grader.terminal import case_detail, safe, summary
+from grader.report import class_overview as class_report
+from grader.export import github as export_github
+from grader.export import junit as export_junit
+from grader.report import html as html_report
+from grader.model import result as result_module
+from grader.report import terminal
+from grader.model.assignment import load_assignment
+from grader.report.class_overview import _public_messages, normalise_message, reason_key, render_class_report
+from grader.export.github import classroom_output, classroom_result, md_code, step_summary
+from grader.export.junit import junit_xml
+from grader.export.gradebooks import write_gradebooks
+from grader.report.html import render_html
+from grader.model.result import CaseResult, ExerciseResult, Result, bounded_repr, clip_text
+from grader.report.terminal import case_detail, safe, summary
 
 ASSIGNMENT = load_assignment(ROOT / "assignment.yaml")
 LECTURE_ID = "attention/similarity_attention/an-apple-and-an-orange"     # a 4 x 4 value matrix, decimals 2
@@ -90,7 +95,7 @@ def every_format(r: Result, case_id: str) -> dict:
             "github": step_summary(data), "classroom": classroom_output(data), "junit": junit_xml(data)}
 
 
-# --- bounded text and values (grader/result.py) ----------------------------------------------------
+# --- bounded text and values (grader/model/result.py) ----------------------------------------------------
 
 def test_clip_text_keeps_short_text_and_cuts_a_huge_word_saying_its_length():
     assert clip_text("the result: 3 of 4 values differ") == "the result: 3 of 4 values differ"
@@ -295,7 +300,7 @@ def test_every_pattern_over_student_text_is_linear():
     ones (nested or consecutive quantifiers over the same characters) took minutes."""
     patterns = {f"{m.__name__}.{name}": p for m in (class_report, export_junit, export_github, terminal, result_module)
                 for name, p in vars(m).items() if isinstance(p, re.Pattern)}
-    assert {"grader.class_report._ITEM", "grader.class_report._NUMBER", "grader.export_junit._ANSI"} <= set(patterns)
+    assert {"grader.report.class_overview._ITEM", "grader.report.class_overview._NUMBER", "grader.export.junit._ANSI"} <= set(patterns)
     texts = {name: text[:100_000] for name, text in ADVERSARIAL.items()}
     texts.update({"csi": "\x1b[" + "0" * 100_000, "osc": "\x1b]" * 50_000, "backticks": "`" * 100_000,
                   "at": "@" * 100_000, "newlines": "\n" * 100_000})
@@ -522,7 +527,7 @@ def test_both_html_environments_autoescape_and_no_template_marks_text_safe():
     assert html_report._environment().autoescape is True
     assert class_report._environment().autoescape is True
     for name in ("report.html.j2", "class.html.j2"):
-        template = (ROOT / "grader" / "templates" / name).read_text(encoding="utf-8")
+        template = (ROOT / "grader" / "report" / "templates" / name).read_text(encoding="utf-8")
         assert "|safe" not in template.replace(" ", "") and "autoescape false" not in template
 
 

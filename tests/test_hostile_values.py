@@ -23,17 +23,17 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_grade, solution_folder
-from grader import protocol
-from grader.assignment import Tolerance
-from grader.compare import Verdict, _inputs_changed, compare, compare_values, quote
-from grader.engine import MAX_PROBLEMS, Expectations, Problems, _refusals, contained, judge, json_safe, select_cases
-from grader.expected import Expected
-from grader.hints import _CHECKS, property_hint
-from grader.sandbox import Outcome
+from grader.sandbox.runtime import protocol
+from grader.model.assignment import Tolerance
+from grader.grading.compare import Verdict, _inputs_changed, compare, compare_values, quote
+from grader.grading.engine import MAX_PROBLEMS, Expectations, Problems, _refusals, contained, judge, json_safe, select_cases
+from grader.grading.expected import Expected
+from grader.grading.hints import _CHECKS, property_hint
+from grader.sandbox.supervisor import Outcome
 
 TOL = Tolerance(rtol=1e-6, atol=1e-8)
 EXACT = Tolerance()
-SCHEMA = json.loads((ROOT / "grader" / "schemas" / "result.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 MESSAGE_LIMIT = 600  # characters: far above any honest message, far below a quoted 12 MB word
 
 
@@ -409,7 +409,7 @@ def test_every_property_hint_survives_hostile_values():
 
 def test_one_case_whose_judging_fails_is_an_error_naming_the_grader_and_the_others_are_graded(
         assignment, solution, monkeypatch):
-    import grader.engine as engine
+    import grader.grading.engine as engine
     plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment, ["softmax"]))
     victim = plan.cases[1].id
     real_compare = engine.compare

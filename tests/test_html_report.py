@@ -1,4 +1,4 @@
-"""The HTML report (grader/html_report.py): a self-contained page a student reads offline.
+"""The HTML report (grader/report/html.py): a self-contained page a student reads offline.
 
 Results are built by hand over the real assignment file, so lecture cases find their slide.
 """
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from markupsafe import escape
 
-from grader.assignment import load_assignment
-from grader.html_report import as_2d, heatmap_svg, render_html, value_table, write_html
-from grader.result import CaseResult, ExerciseResult, Result
+from grader.model.assignment import load_assignment
+from grader.report.html import as_2d, heatmap_svg, render_html, value_table, write_html
+from grader.model.result import CaseResult, ExerciseResult, Result
 
 ASSIGNMENT = load_assignment(Path(__file__).parents[1] / "assignment.yaml")
 LECTURE_ID = "attention/similarity_attention/an-apple-and-an-orange"   # tokens Orange, Apple, And, An

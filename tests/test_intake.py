@@ -1,4 +1,4 @@
-"""Intake for bulk grading (grader/intake.py): plain folders, Moodle and Canvas exports, and
+"""Intake for bulk grading (grader/bulk/intake.py): plain folders, Moodle and Canvas exports, and
 hostile zips, over real files built in tmp_path."""
 import hashlib
 import io
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import write
-from grader.errors import GraderError
-from grader.intake import MAX_MEMBERS, discover
-from grader.submission import load_submission
+from grader.model.errors import GraderError
+from grader.bulk.intake import MAX_MEMBERS, discover
+from grader.grading.submission import load_submission
 
 SOFTMAX = ("import numpy as np\n\n\ndef softmax(x, axis=-1):\n"
            "    e = np.exp(x - x.max(axis=axis, keepdims=True))\n    return e / e.sum(axis=axis, keepdims=True)\n")

@@ -27,10 +27,11 @@ import pytest
 
 from classgen import make_class
 from conftest import ROOT, run_grade, solution_folder, write
-from grader import intake, rules
-from grader.errors import GraderError
-from grader.intake import MAX_DIRECTORY_BYTES, MAX_ENTRIES, discover, extract_zip
-from grader.submission import (MAX_CELLS, MAX_CODE_BYTES, MAX_DEFINITIONS, MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES,
+from grader.bulk import intake
+from grader.grading import rules
+from grader.model.errors import GraderError
+from grader.bulk.intake import MAX_DIRECTORY_BYTES, MAX_ENTRIES, discover, extract_zip
+from grader.grading.submission import (MAX_CELLS, MAX_CODE_BYTES, MAX_DEFINITIONS, MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES,
                                MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, census, format_size, load_submission)
 
 SOFTMAX = ("import numpy as np\n\n\ndef softmax(x, axis=-1):\n"
@@ -127,7 +128,7 @@ def test_a_notebook_at_the_cap_parses_within_a_few_hundred_mb(tmp_path):
     for path in (v4, v3):
         assert MAX_NOTEBOOK_BYTES * 0.9 < path.stat().st_size <= MAX_NOTEBOOK_BYTES
         code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-                f"from grader.submission import load_submission\n"
+                f"from grader.grading.submission import load_submission\n"
                 f"s = load_submission({str(path)!r}, 'exercises'); assert s.cells, s.notes\n")
         peak, status, stderr = peak_rss_mb([sys.executable, "-c", code])
         assert status == 0, stderr
@@ -143,7 +144,7 @@ def test_an_integer_of_thousands_of_digits_in_the_json_is_refused_not_a_tracebac
 
 def test_too_many_cells_are_refused_before_any_is_compiled(tmp_path, monkeypatch):
     compiled = []
-    monkeypatch.setattr("grader.submission.compile_problem", lambda *a, **k: compiled.append(a) or (None, []))
+    monkeypatch.setattr("grader.grading.submission.compile_problem", lambda *a, **k: compiled.append(a) or (None, []))
     path = write(tmp_path / "devoir.ipynb", notebook_json(*["x = 1\n"] * (MAX_CELLS + 1)))
     refused(path, f"{MAX_CELLS + 1} cells, more than the {MAX_CELLS} a notebook may hold")
     cells = [{"cell_type": "code", "input": "x = 1\n", "outputs": []}] * (MAX_CELLS + 1)
@@ -168,7 +169,7 @@ def test_a_cell_too_large_costs_itself_only_and_is_never_compiled(tmp_path):
 
 def test_code_past_one_mib_in_all_is_refused_before_compiling(tmp_path, monkeypatch):
     compiled = []
-    monkeypatch.setattr("grader.submission.compile_problem", lambda *a, **k: compiled.append(a) or (None, []))
+    monkeypatch.setattr("grader.grading.submission.compile_problem", lambda *a, **k: compiled.append(a) or (None, []))
     cell = "# " + "x" * (MAX_SOURCE_BYTES - 100) + "\n"
     path = write(tmp_path / "devoir.ipynb", notebook_json(*[cell] * (MAX_CODE_BYTES // MAX_SOURCE_BYTES + 1)))
     refused(path, "more than 1 MiB of Python code in all (at most 256 KiB a module or a cell)")
@@ -186,7 +187,7 @@ def test_a_py_file_over_its_cap_is_refused_from_its_size(tmp_path):
 
 def test_old_notebooks_are_converted_as_nbformat_does(tmp_path):
     """The hand conversion of versions 1–3 gives the cells nbformat's converters give."""
-    from grader.submission import _old_cells
+    from grader.grading.submission import _old_cells
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""}, "worksheets": [
         {"cells": [{"cell_type": "heading", "level": 1, "source": "Séance 11", "metadata": {}},
                    {"cell_type": "markdown", "source": ["Some ", "text"], "metadata": {}},

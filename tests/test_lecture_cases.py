@@ -17,9 +17,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from course.lecture import BEAR_EMBEDDINGS, BEAR_FEATURES  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
-from grader.cases import CaseBuilder  # noqa: E402
-from grader.expected import ReferenceOracle  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.cases import CaseBuilder  # noqa: E402
+from grader.grading.expected import ReferenceOracle  # noqa: E402
 from reference.mistakes import by_name  # noqa: E402
 from reference.similarity import cosine_similarity  # noqa: E402
 

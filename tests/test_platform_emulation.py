@@ -17,7 +17,7 @@ import pytest
 
 from conftest import solution_folder
 from platform_emulation import KINDS, emulated_python
-from grader.release import write_release
+from grader.instructor.release import write_release
 
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
 WORKER = {"windows": "a fresh Python process", "macos": "a fresh fork of the worker template"}

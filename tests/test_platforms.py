@@ -11,7 +11,7 @@ import ast
 import pytest
 
 from conftest import ROOT
-from grader import platforms
+from grader.sandbox import platforms
 
 GRADER = ROOT / "grader"
 
@@ -41,10 +41,10 @@ GUARD_EXCEPTIONS = {"ImportError", "ModuleNotFoundError", "AttributeError", "OSE
 
 # Scopes only platform-tested code reaches, and why.
 SCOPES = {
-    "backend_template": "the template backend: sandbox imports it only when backend() is 'template' (CAN_FORK)",
+    "template": "the template backend: the supervisor imports it only when backend() is 'template' (CAN_FORK)",
     "jail": "the Linux jail: worker imports it in a try, and enters it only when the grader asks (Linux)",
     "cgroups": "control groups: sandbox imports it only when isolation_requested() (Linux)",
-    "winjob": "the Windows Job Object: backend_portable imports it only when platforms.WINDOWS",
+    "winjob": "the Windows Job Object: the portable backend imports it only when platforms.WINDOWS",
     "frames.select_reader": "select on a pipe: only the template backend waits this way",
     "protocol.send_control": "the template's control socket",
     "protocol.receive_control": "the template's control socket",
@@ -55,7 +55,12 @@ SCOPES = {
 
 
 def sources():
-    return sorted(p for p in GRADER.glob("*.py"))
+    return sorted(GRADER.rglob("*.py"))
+
+
+def stem(path) -> str:
+    """A module's short name (a package's __init__: the package's)."""
+    return path.parent.name if path.stem == "__init__" else path.stem
 
 
 def _mentions_platform(test) -> bool:
@@ -154,6 +159,10 @@ class Finder(ast.NodeVisitor):
         if node.level and node.module is None:  # from . import x
             for alias in node.names:
                 self._import(node, alias.name)
+        elif node.module and node.module.split(".")[0] == "grader":  # from grader.sandbox import template
+            self._import(node, node.module.split(".")[-1])
+            for alias in node.names:
+                self._import(node, alias.name)
         elif node.module:
             self._import(node, node.module if not node.level else node.module.split(".")[0])
 
@@ -182,21 +191,22 @@ class Finder(ast.NodeVisitor):
 def findings():
     found = {}
     for path in sources():
-        finder = Finder(path.stem)
+        finder = Finder(stem(path))
         finder.visit(ast.parse(path.read_text(encoding="utf-8")))
-        found[path.stem] = finder
+        finder.path = path.relative_to(ROOT).as_posix()
+        found[stem(path)] = finder
     return found
 
 
 def test_every_platform_specific_name_in_grader_is_behind_a_platform_test(findings):
-    unguarded = [f"grader/{m}.py:{line} {what} in {scope}" for m, f in findings.items()
+    unguarded = [f"{f.path}:{line} {what} in {scope}" for m, f in findings.items()
                  for line, what, guarded, scope in f.uses if not guarded]
     assert not unguarded, "platform-specific calls outside a platform test:\n" + "\n".join(unguarded)
 
 
 def test_the_unix_only_modules_are_imported_only_behind_a_platform_test(findings):
     modules = {name for name in SCOPES if "." not in name}
-    loose = [f"grader/{m}.py:{line} imports {name} in {scope}" for m, f in findings.items()
+    loose = [f"{f.path}:{line} imports {name} in {scope}" for m, f in findings.items()
              for line, name, guarded, scope in f.imports if name in modules and not guarded and m != name]
     assert not loose, "\n".join(loose)
 
@@ -207,7 +217,7 @@ def test_the_unix_only_functions_are_called_only_behind_a_platform_test(findings
     for m, f in findings.items():
         for line, called, guarded, scope in f.calls:
             if called in functions and not guarded:
-                loose.append(f"grader/{m}.py:{line} calls {called} in {scope}")
+                loose.append(f"{f.path}:{line} calls {called} in {scope}")
     assert not loose, "\n".join(loose)
 
 
@@ -216,7 +226,7 @@ def test_every_listed_scope_exists(findings):
     defined = set()
     for m, f in findings.items():
         defined.add(m)
-        tree = ast.parse((GRADER / f"{m}.py").read_text(encoding="utf-8"))
+        tree = ast.parse((ROOT / f.path).read_text(encoding="utf-8"))
         defined |= {f"{m}.{n.name}" for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     assert set(SCOPES) <= defined, set(SCOPES) - defined
 
@@ -238,8 +248,8 @@ def test_the_backend_follows_the_platform(monkeypatch):
 
 
 def test_a_wrong_backend_name_is_a_clear_error(monkeypatch):
-    from grader.errors import GraderError
-    from grader.sandbox import backend
+    from grader.model.errors import GraderError
+    from grader.sandbox.supervisor import backend
     monkeypatch.setenv("GRADE_BACKEND", "forking")
     with pytest.raises(GraderError, match="GRADE_BACKEND=forking .*template, portable"):
         backend()
@@ -259,14 +269,14 @@ class _Ended:
                                          (0xC0000409, "fatal error")])
 def test_a_windows_crash_is_named_not_shown_as_an_exit_status(code, words):
     """Windows has no signals: a crashed process ends with an NTSTATUS as its exit code."""
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.supervisor import Limits, Sandbox
     death = Sandbox._death(type("S", (), {"limits": Limits()})(), _Ended(code))
     assert words in death and f"0x{code:08X}" in death
 
 
 def test_the_memory_watchdogs_exit_is_named():
-    from grader import protocol
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.runtime import protocol
+    from grader.sandbox.supervisor import Limits, Sandbox
     death = Sandbox._death(type("S", (), {"limits": Limits(memory_mb=512)})(), _Ended(protocol.EXIT_MEMORY))
     assert "more than 512 MB" in death
 
@@ -287,9 +297,9 @@ def test_the_workers_watchdog_ends_it(memory, parent, code):
     parent-death signal outside Linux: the parent it was started by is no longer its parent)."""
     import subprocess
     import sys
-    from grader import protocol
+    from grader.sandbox.runtime import protocol
     script = ("import os, sys; sys.path.insert(0, %r); import worker; "
-              "worker._watchdog(%r, %s)" % (str(GRADER), memory, "os.getppid() + 1" if parent else "None"))
+              "worker._watchdog(%r, %s)" % (str(GRADER / "sandbox" / "runtime"), memory, "os.getppid() + 1" if parent else "None"))
     proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=30)
     assert proc.returncode == getattr(protocol, code), proc.stderr
 
@@ -298,8 +308,9 @@ def test_where_fork_is_a_guest_a_template_that_cannot_start_gives_way_to_the_por
         assignment, solution, monkeypatch):
     """macOS: if the template cannot start (a framework that does not survive fork, say), the
     grader goes on with a fresh Python per worker instead of failing every student."""
-    from grader import backend_template, sandbox
-    from grader.engine import Expectations, grade, select_cases
+    from grader.sandbox import template as backend_template
+    from grader.sandbox import supervisor as sandbox
+    from grader.grading.engine import Expectations, grade, select_cases
 
     def broken(*args, **kwargs):
         raise backend_template.TemplateGone("the template could not start")

@@ -2,11 +2,11 @@
 public cases as items, one per case, graded in one run of the engine; elsewhere it does nothing.
 
 Every run is a real `python -m pytest` in a subprocess, in a release written by
-`grade release` (grader.release.write_release). The plugin is loaded with `-p
+`grade release` (grader.instructor.release.write_release). The plugin is loaded with `-p
 grader.pytest_plugin` (the entry point may not be installed here) and `-p no:seance11` (so that
 an installed entry point cannot register it a second time under its other name). Verdicts and
 messages are read from pytest's JUnit XML; how often the engine ran, from a conftest that
-counts `grader.engine.grade` calls.
+counts `grader.grading.engine.grade` calls.
 """
 import json
 import os
@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, solution_folder
-from grader.release import write_release
+from grader.instructor.release import write_release
 
 PLUGIN = ["-p", "no:seance11", "-p", "grader.pytest_plugin"]
 
 # Wraps the engine's `grade` to log each call (how many cases) to $GRADE_CALLS.
 COUNTING_CONFTEST = '''
 import json, os
-import grader.engine as engine
+import grader.grading.engine as engine
 
 _grade = engine.grade
 

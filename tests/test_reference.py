@@ -2,7 +2,7 @@
 (`course/generators.py`) give it inputs that are replayable and never degenerate.
 
 Random inputs come from `numpy.random.default_rng` with fixed seeds; the assignment's own
-cases are built with `grader.cases.CaseBuilder`.
+cases are built with `grader.grading.cases.CaseBuilder`.
 """
 import copy
 import sys
@@ -17,10 +17,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from conftest import arrays_in  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
-from grader.cases import CaseBuilder  # noqa: E402
-from grader.compare import compare_values  # noqa: E402
-from grader.expected import ReferenceOracle  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.cases import CaseBuilder  # noqa: E402
+from grader.grading.compare import compare_values  # noqa: E402
+from grader.grading.expected import ReferenceOracle  # noqa: E402
 from reference.attention import (  # noqa: E402
     attention_weights,
     causal_mask,

@@ -1,4 +1,4 @@
-"""`grade release OUT` (grader/release.py): the students' repository holds the stubs, the
+"""`grade release OUT` (grader/instructor/release.py): the students' repository holds the stubs, the
 engine, the public cases and nothing of the instructor's — and it works, installed offline in a
 fresh virtual environment."""
 import ast
@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, arrays_in, see_this_environment, solution_folder
-from grader.assignment import load_assignment
-from grader.errors import GraderError
-from grader.release import write_release
+from grader.model.assignment import load_assignment
+from grader.model.errors import GraderError
+from grader.instructor.release import write_release
 
 HIDDEN_NOTICE = re.compile(r"hidden cases are graded by the instructor", re.IGNORECASE)
 
@@ -76,7 +76,7 @@ def reference_lines() -> set:
 
 
 def hidden_expectations(assignment):
-    from grader.engine import Expectations, select_cases
+    from grader.grading.engine import Expectations, select_cases
     hidden = [c for c in select_cases(assignment) if c.visibility == "hidden"]
     return hidden, Expectations(assignment, use_reference=True).plan(hidden).expected
 
@@ -157,18 +157,18 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
                    ".github", ".gitlab-ci.yml",
                    "exercises", "grader"}
     assert not [p for p in on_disk if "__pycache__" in p or p.endswith(".pyc")]
-    assert "grader/release.py" not in on_disk and not [p for p in on_disk if "templates/release" in p]
+    assert "grader/instructor/release.py" not in on_disk and not [p for p in on_disk if "templates/release" in p]
     stubs = sorted(p.name for p in (ROOT / "exercises").glob("*.py"))
     assert sorted(Path(p).name for p in on_disk if p.startswith("exercises/")) == stubs
     for name in stubs:
         assert (out / "exercises" / name).read_bytes() == (ROOT / "exercises" / name).read_bytes()
-    engine = sorted(p.relative_to(ROOT).as_posix() for pattern in ("grader/*.py", "grader/schemas/*.json",
-                                                                   "grader/templates/*", "grader/locales/*.yaml")
+    engine = sorted(p.relative_to(ROOT).as_posix() for pattern in ("grader/**/*.py", "grader/model/schemas/*.json",
+                                                                   "grader/report/templates/*", "grader/i18n/locales/*.yaml")
                     for p in ROOT.glob(pattern)
                     if p.is_file() and p.name != "release.py")
     assert sorted(p for p in on_disk if p.startswith("grader/")) == engine  # the whole engine, as pip ships it
-    assert "grader/schemas/assignment.schema.json" in on_disk and "grader/templates/report.html.j2" in on_disk
-    assert [p for p in on_disk if p.startswith("grader/locales/")]  # the messages: without them, keys
+    assert "grader/model/schemas/assignment.schema.json" in on_disk and "grader/report/templates/report.html.j2" in on_disk
+    assert [p for p in on_disk if p.startswith("grader/i18n/locales/")]  # the messages: without them, keys
 
     project = (out / "pyproject.toml").read_text()
     for dependency in ("numpy", "pyyaml", "jinja2", "nbformat", "jsonschema"):
@@ -226,7 +226,7 @@ def test_release_assignment_has_exactly_the_public_cases(assignment, release):
     assert [(e.name, e.points, list(e.functions)) for e in students.exercises] == \
         [(e.name, e.points, list(e.functions)) for e in assignment.exercises]
 
-    from grader.expected import PublicCasesFile
+    from grader.grading.public_cases import PublicCasesFile
     stored = PublicCasesFile(out / "public_cases.npz")
     assert set(stored.records) == {c.id for c in public}
     with np.load(out / "public_cases.npz", allow_pickle=False) as archive:  # no object array anywhere
@@ -376,7 +376,7 @@ def test_the_release_speaks_french_too(release):
     """The catalogs ship with the engine: the released grader's messages are not their keys."""
     out, _ = release
     for lang in ("en", "fr"):
-        sections = yaml.safe_load((out / "grader" / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
+        sections = yaml.safe_load((out / "grader" / "i18n" / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
         assert "assignment" in sections and "pytest_plugin" in sections, (lang, sorted(sections))
 
 

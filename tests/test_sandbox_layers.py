@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, _unreachable_ancestor, can_run_unprivileged, solution_folder, with_reachable_interpreter
-from grader.engine import Expectations, grade, select_cases
-from grader.sandbox import Limits
+from grader.grading.engine import Expectations, grade, select_cases
+from grader.sandbox.supervisor import Limits
 
 MODES = ["namespaces", "process"]
 
@@ -57,7 +57,7 @@ def test_a_socket_is_refused_by_the_system_call_filter_not_only_by_the_audit_hoo
 def test_a_daemon_a_worker_leaves_is_killed_before_grading_ends(assignment, tmp_path, mode, monkeypatch):
     """A double-forked daemon (a new session: out of the worker's process group) that sleeps: in the
     jail the PID namespace ends it; without namespaces the template, its subreaper, kills it."""
-    from grader import backend_template
+    from grader.sandbox import template as backend_template
     monkeypatch.setenv("GRADE_BACKEND", "template")
     daemon = ("def dot_product(a, b):\n"
               "    import os, time\n"
@@ -148,7 +148,7 @@ def test_as_root_without_namespaces_the_isolation_says_why_root_was_kept(assignm
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0, reason="chown needs root")
 def test_files_of_a_worker_uid_are_removed_from_the_shared_temporary_folders_and_nothing_else(tmp_path):
-    from grader.tempfiles import remove_files_of
+    from grader.sandbox.tempfiles import remove_files_of
     uid, other = 1_200_999_001, 1_200_999_002
     shared = tmp_path / "tmp"
     (shared / "sticky" / "deeper").mkdir(parents=True)

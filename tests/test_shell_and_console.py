@@ -1,10 +1,10 @@
 """What `grade` prints and the commands it tells people to paste, on Linux, macOS and Windows:
 
-- the replay command is built in one place (grader/replay.py) and quoted for the reader's shell
+- the replay command is built in one place (grader/model/replay.py) and quoted for the reader's shell
   — POSIX sh, PowerShell, cmd.exe — so that a folder named `devoir;touch PWNED;#` stays one
   argument and runs nothing; every exporter shows that command;
 - the output is UTF-8 whatever the console's code page or the pipe's locale;
-- colours only where the terminal shows them (grader/terminal.py).
+- colours only where the terminal shows them (grader/report/terminal.py).
 
 PowerShell and cmd.exe are not installed here (no pwsh on this Linux machine): their quoting is
 checked against strings derived by hand from each shell's rules, written next to each case.
@@ -24,9 +24,9 @@ import pytest
 from markupsafe import escape
 
 from conftest import ROOT, grade_argv, solution_folder
-from grader.replay import (SHELLS, detect_shell, native_path, quote_cmd, quote_command, quote_powershell,
+from grader.model.replay import (SHELLS, detect_shell, native_path, quote_cmd, quote_command, quote_powershell,
                            replay_argv, replay_command, result_seed)
-from grader.terminal import colour_supported, enable_windows_vt, use_colour
+from grader.report.terminal import colour_supported, enable_windows_vt, use_colour
 
 CASE = "softmax/softmax/huge-values"
 HOSTILE = "devoir;touch PWNED;#"
@@ -106,10 +106,11 @@ def test_a_path_starting_with_a_dash_is_not_read_as_an_option():
 
 def test_no_site_builds_its_own_replay_command():
     """Every exporter imports the builder; none formats "grade … --case" itself any more."""
-    for module in ("cli", "bulk", "export_github", "export_junit", "gradescope", "pytest_plugin"):
+    for module in ("cli", "bulk/run", "bulk/student", "export/github", "export/junit", "export/gradescope",
+                   "pytest_plugin"):
         text = (ROOT / "grader" / f"{module}.py").read_text(encoding="utf-8")
-        assert "from .replay import" in text, module
-        assert "from .cli import replay_command" not in text, module
+        assert "from grader.model.replay import" in text, module
+        assert "replay_command" not in text or "from grader.cli import" not in text, module
         assert not re.search(r'"grade [^"\n]*--(case|student)', text), module
         assert '"grade " +' not in text, module
 
@@ -263,8 +264,8 @@ def test_classroom_result_test_code_is_the_builders_replay_command(hostile_run):
 
 
 def test_gradescope_output_and_instructor_stdout_show_the_builders_command(assignment):
-    from grader.gradescope import _case_output, _instructor_summary
-    from grader.result import CaseResult, ExerciseResult, Result
+    from grader.export.gradescope import _case_output, _instructor_summary
+    from grader.model.result import CaseResult, ExerciseResult, Result
 
     case = CaseResult(id=CASE, exercise="softmax", function="softmax", visibility="public", kind="random",
                       status="failed", message="NaN", points=0.0, max_points=1.0)
@@ -276,7 +277,7 @@ def test_gradescope_output_and_instructor_stdout_show_the_builders_command(assig
 
 
 def test_pytest_plugin_failure_text_shows_a_hostile_grade_path_quoted(assignment, tmp_path):
-    from grader.release import write_release
+    from grader.instructor.release import write_release
     from test_pytest_plugin import pytest_in
 
     students = tmp_path / "students"

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.cases import CaseBuilder  # noqa: E402
+from grader.model.assignment import load_assignment  # noqa: E402
+from grader.grading.cases import CaseBuilder  # noqa: E402
 
 # The contract (docs/contract.md): module -> functions, in its order.
 CONTRACT = {

@@ -67,7 +67,7 @@ def test_the_report_in_french(assignment, monkeypatch):
     """The check lines and problems in French (the checks themselves stubbed: their wording only)."""
     from dataclasses import replace
 
-    from grader import validate as module
+    from grader.instructor import validate as module
     from grader.i18n import set_language
 
     monkeypatch.setattr(module, "check_reference", lambda *args: [])

@@ -1,4 +1,4 @@
-"""grader/winjob.py: the Windows job object around a worker, checked on any OS with a fake
+"""grader/sandbox/winjob.py: the Windows job object around a worker, checked on any OS with a fake
 kernel32 that reads the limits structure from the pointer it is given, as Windows would."""
 import ctypes
 import pickle
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader import winjob
+from grader.sandbox import winjob
 
 EXT = winjob.JOBOBJECT_EXTENDED_LIMIT_INFORMATION
 BIG_HANDLE = 0x7FFF_0000_1234 if ctypes.sizeof(ctypes.c_void_p) == 8 else 0x7FFF_1234  # > 32 bits on 64-bit

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from conftest import ROOT, run_grade
-from grader import backend_template as sandbox  # the template backend (Linux, macOS)
-from grader.assignment import load_assignment
-from grader.engine import Expectations, grade, select_cases
+from grader.sandbox import template as sandbox  # the template backend (Linux, macOS)
+from grader.model.assignment import load_assignment
+from grader.grading.engine import Expectations, grade, select_cases
 
 
 @pytest.fixture(autouse=True)

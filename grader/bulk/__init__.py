@@ -1,0 +1,1 @@
+"""`grade bulk`: intake of a class, the pool of graders, resume, Dask."""

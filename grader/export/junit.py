@@ -1,0 +1,233 @@
+"""JUnit XML from the engine's result JSON (`Result.to_json()`): for CI test reporters.
+
+    junit_xml(result) -> str          the document
+    write_junit(result, path)         written atomically (temporary file in the same folder, fsync, rename)
+
+A reader of the result dict, never a second grading path: every count, verdict and message below
+comes from the JSON the engine wrote.
+
+The format — there is no official JUnit XML specification; two schemas are in common use and we
+stay inside both wherever they agree:
+
+* Jenkins xUnit plugin, `junit-10.xsd` (jenkinsci/xunit-plugin,
+  src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd):
+      <xs:element name="testsuites"> <xs:sequence>
+          <xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded" />
+        ... <xs:attribute name="name"/> "time" (SUREFIRE_TIME) "tests" "failures" "errors"
+      <xs:element name="testsuite"> <xs:choice minOccurs="0" maxOccurs="unbounded">
+          testsuite | properties | testcase | system-out | system-err
+        <xs:attribute name="name" use="required"/> "tests" "failures" "errors" (required),
+        "time" type="SUREFIRE_TIME", "skipped", "timestamp", "hostname", "id", "package", "file"
+      <xs:element name="testcase"> ... skipped | error | failure | system-out | system-err
+        <xs:attribute name="name" use="required"/> "time" "classname" "group"
+      failure / error / skipped: mixed content, optional "type" and "message"
+      <xs:pattern value="(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\\.[0-9]*)?"/>   (SUREFIRE_TIME)
+* Windy Road's schema for the Ant JUnit task (windyroad/JUnit-Schema, JUnit.xsd):
+      testsuite: <xs:sequence> <xs:element name="properties"> (first, required) then testcase*
+      failure / error: <xs:attribute name="type" type="xs:string" use="required">
+      testcase: <xs:attribute name="time" type="xs:decimal" use="required">
+      (and no <skipped> element at all)
+
+So: `<testsuites>` holds testsuite elements only — neither schema allows `<properties>` there —
+and carries name/tests/failures/errors/time (no `skipped`, which junit-10.xsd does not declare on
+it). Each `<testsuite>` opens with `<properties>`: the exercise's `score`, `max_score`, `title`, and
+the submission's `total_score`, `total_max_score`, `status` (the total lives here, in every suite,
+because it has nowhere valid to go on `<testsuites>`). Every `<failure>` / `<error>` has a `type`;
+every time is a plain decimal ("0.000002", never "2e-06", which SUREFIRE_TIME rejects).
+
+Verdicts. A test that did not pass must show as failing in every reporter:
+
+* dorny/test-reporter (src/parsers/java-junit/java-junit-parser.ts):
+      if (test.failure || test.error) return 'failed'
+      if (test.skipped) return 'skipped'
+* mikepenz/action-junit-report (src/testParser.ts):
+      const skip = testcase.skipped || ...
+      const failed = testFailure && !skip
+      annotation_level: success || skip ? 'notice' : 'failure', // a skipped test shall not fail the run
+* GitLab (lib/gitlab/ci/parsers/test/junit.rb): failure → STATUS_FAILED, error → STATUS_ERROR,
+  skipped → STATUS_SKIPPED; and it ignores the `message` attribute (gitlab-foss#53668), so the
+  message is also the element's text.
+
+A `<skipped>` not-implemented function would therefore turn a student's CI green (mikepenz) or
+grey, and the Windy Road schema has no `<skipped>` at all. Hence:
+
+    passed                                   → nothing
+    failed, violation, not_implemented,      → <failure type="<status>" message="…">…</failure>
+    missing
+    error, timeout                           → <error type="<status>" message="…">…</error>
+
+and `skipped="0"` on every suite: the grader never skips a case it was asked to grade.
+
+Hidden cases carry no message in the JSON; their text is "hidden case: <verdict>" — nothing more
+is known, nothing more is written. Texts are in the language of the run (grader/i18n/__init__.py, section
+export_junit); element and attribute names, statuses in `type` and property names never change.
+
+Student-controlled text (exception messages) can hold characters XML 1.0 forbids
+(`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
+would write them as they are and produce a file no parser reads. ANSI sequences (CSI, and OSC such
+as a window title) are removed whole, then every character XML forbids, the C1 controls and DEL it
+only discourages (0x9B is a terminal's one-byte CSI: the file is also read with `cat`), and the
+bidirectional overrides and isolates that would reorder what a reader sees. Every text is bounded
+(grader.model.result.clip_text: a 12 MB word returned by a function becomes its first 200 characters
+and its length), and a value that is not what the JSON schema says (a str for a number, a missing
+key) is written as it is, bounded, never an exception.
+"""
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from grader.model.files import atomic_write
+from grader.i18n import t
+from grader.model.replay import replay_command, result_seed
+from grader.model.result import QUOTE, TEXT, as_real, bounded_repr, clip_text
+
+FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
+ERROR_STATUSES = ("error", "timeout")
+
+# CSI (parameters, intermediates, a final byte: classes that do not overlap), OSC up to BEL or ST
+# (its body stops at the next ESC: no two attempts scan the same characters), any other ESC pair.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\u061b\u061d-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff"
+                          "\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text, limit: int = TEXT) -> str:
+    """Text safe for XML 1.0 (and for Markdown / JSON consumers): at most `limit` characters
+    (grader.model.result.clip_text), ANSI sequences and illegal, C1 and bidirectional control characters
+    removed."""
+    return _ILLEGAL_XML.sub("", _ANSI.sub("", clip_text("" if text is None else text, limit)))
+
+
+def _text(value, limit: int = QUOTE) -> str:
+    return clean_text(value, limit)
+
+
+def verdict_text(status: str) -> str:
+    """A case's status in words: "failed", "error", "timeout", "not implemented", …"""
+    words = {"passed": t("export_junit.status.passed"), "failed": t("export_junit.status.failed"),
+             "error": t("export_junit.status.error"), "timeout": t("export_junit.status.timeout"),
+             "not_implemented": t("export_junit.status.not_implemented"),
+             "missing": t("export_junit.status.missing"), "violation": t("export_junit.status.violation")}
+    return words.get(status, str(status).replace("_", " "))
+
+
+def case_message(case: dict) -> str:
+    """The grader's message for a case that did not pass; for a hidden case, only its verdict."""
+    if case.get("visibility") == "hidden" or not case.get("message"):
+        what = _text(verdict_text(case.get("status")))
+        return t("export_junit.hidden_case", verdict=what) if case.get("visibility") == "hidden" else what
+    return clean_text(case["message"])
+
+
+def replay_seed(result: dict) -> int | None:
+    """The `--seed` of a replay command (grader.model.replay.result_seed), when it is a plain int."""
+    seed = result_seed(result)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2 ** 64 else None
+
+
+def _cases(exercise) -> list[dict]:
+    cases = exercise.get("cases") if isinstance(exercise, dict) else None
+    return [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+
+
+def _exercises(result: dict) -> list[dict]:
+    exercises = result.get("exercises")
+    return [e for e in exercises if isinstance(e, dict)] if isinstance(exercises, list) else []
+
+
+def _seconds(value) -> str:
+    """A plain decimal: SUREFIRE_TIME and xs:decimal both reject exponents."""
+    value = as_real(value)
+    if not value >= 0 or value == float("inf"):  # NaN, negative, inf, no number at all
+        value = 0.0
+    return f"{value:.6f}"
+
+
+def _duration(case: dict) -> float:
+    details = case.get("details")
+    value = as_real(details.get("duration")) if isinstance(details, dict) else 0.0
+    return value if math.isfinite(value) and value >= 0 else 0.0
+
+
+def _number(value) -> str:
+    """94.576087 → "94.576087", 100.0 → "100" (the JSON's 6 decimals, no exponent); a value that
+    is no finite number as it is, bounded."""
+    v = as_real(value)
+    if not math.isfinite(v):
+        return _text(value if isinstance(value, str) else bounded_repr(value, 60), 60)
+    return f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def _counts(cases) -> dict:
+    failures = sum(c.get("status") in FAILURE_STATUSES for c in cases)
+    errors = sum(c.get("status") in ERROR_STATUSES for c in cases)
+    return {"tests": len(cases), "failures": failures, "errors": errors}
+
+
+def build_tree(result: dict) -> ET.Element:
+    exercises = _exercises(result)
+    all_cases = [c for e in exercises for c in _cases(e)]
+    student = result.get("student")
+    student = student.get("id") if isinstance(student, dict) else None
+    root = ET.Element("testsuites", {
+        "name": f"grade {_text(student)}" if student else "grade",
+        **{k: str(v) for k, v in _counts(all_cases).items()},
+        "time": _seconds(result.get("duration", 0)),
+    })
+    totals = {"total_score": _number(result.get("score")), "total_max_score": _number(result.get("max_score")),
+              "status": _text(result.get("status"))}
+    for index, exercise in enumerate(exercises):
+        cases = _cases(exercise)
+        suite = ET.SubElement(root, "testsuite", {
+            "name": _text(exercise.get("name")),
+            **{k: str(v) for k, v in _counts(cases).items()},
+            "skipped": "0",
+            "time": _seconds(sum(_duration(c) for c in cases)),
+            "id": str(index),
+            "package": _text(exercise.get("name")),
+        })
+        properties = ET.SubElement(suite, "properties")
+        for name, value in {"score": _number(exercise.get("score")), "max_score": _number(exercise.get("max_score")),
+                            "title": _text(exercise.get("title", "")), **totals}.items():
+            ET.SubElement(properties, "property", {"name": name, "value": value})
+        for case in cases:
+            case_id = _text(case.get("id"))
+            testcase = ET.SubElement(suite, "testcase", {
+                "name": case_id, "classname": _text(exercise.get("name")),
+                "time": _seconds(_duration(case))})
+            status = case.get("status")
+            if status == "passed":
+                continue
+            tag = "error" if status in ERROR_STATUSES else "failure"
+            message = case_message(case)
+            element = ET.SubElement(testcase, tag, {"type": _text(status), "message": message})
+            lines = [message]
+            if case.get("visibility") != "hidden":
+                if case.get("diagnosis"):
+                    lines.append(clean_text(case["diagnosis"]))
+                lines.append(t("export_junit.replay", command=clean_text(replay_command(case_id,
+                                                                                         seed=replay_seed(result)))))
+            element.text = "\n".join(lines)
+        problems = exercise.get("problems")
+        if problems and isinstance(problems, list):  # import errors, rule violations: suite-level output
+            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in problems[:50])
+    return root
+
+
+def junit_xml(result: dict) -> str:
+    """The JUnit XML document (UTF-8 declaration, indented) for one result."""
+    root = build_tree(result)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(result: dict, path: Path) -> Path:
+    """Write `junit_xml(result)` to `path` atomically: a reader sees the old file or the new one,
+    never half of one. Creates the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, junit_xml(result))
+    return path

@@ -1,0 +1,59 @@
+"""Expected values: computed by the reference (instructor side), or read from the
+public-cases file (student side, grading/public_cases.py). Either way they stay in the
+grader's process."""
+from __future__ import annotations
+
+import copy
+import importlib
+import sys
+from dataclasses import dataclass
+
+from grader.model.assignment import Assignment, CaseSpec
+from grader.model.errors import AssignmentError
+from grader.i18n import t
+
+PUBLIC_CASES_FILE = "public_cases.npz"
+
+
+@dataclass
+class Expected:
+    inputs: dict
+    value: object = None
+    error: str | None = None      # the exception type name an expected-error case wants
+
+
+class ReferenceOracle:
+    """Calls the reference package (trusted code) on a copy of the inputs."""
+
+    def __init__(self, assignment: Assignment):
+        self.assignment = assignment
+        root = str(assignment.root)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        self._modules = {}
+
+    def function(self, exercise: str, name: str):
+        if exercise not in self._modules:
+            module_name = f"{self.assignment.reference}.{exercise}"
+            try:
+                self._modules[exercise] = importlib.import_module(module_name)
+            except Exception as exc:
+                raise AssignmentError(t("expected.reference_import", module=module_name, error=exc)) from None
+        return getattr(self._modules[exercise], name)
+
+    def expected(self, case: CaseSpec, inputs: dict) -> Expected:
+        fn = self.function(case.exercise, case.function)
+        if case.expect_error:
+            try:
+                fn(*copy.deepcopy(inputs).values())
+            except Exception as exc:
+                if case.expect_error not in [c.__name__ for c in type(exc).__mro__]:
+                    raise AssignmentError(t("expected.reference_raises_other", case=case.id, type=type(exc).__name__,
+                                            expected=case.expect_error)) from None
+                return Expected(inputs, error=case.expect_error)
+            raise AssignmentError(t("expected.reference_returns", case=case.id, expected=case.expect_error))
+        return Expected(inputs, value=fn(*copy.deepcopy(inputs).values()))
+
+
+def reference_available(assignment: Assignment) -> bool:
+    return bool(assignment.reference) and (assignment.root / assignment.reference / "__init__.py").is_file()

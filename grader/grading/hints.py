@@ -1,0 +1,773 @@
+"""Property hints: why a failing output is wrong, without looking at the expected value.
+
+`compare` says *that* values are off ("3 of 12 values outside tolerance"); a property hint says
+*what* is off, from properties the contract guarantees for every correct output, checked on the
+student's own output and the case's inputs only: softmax slices sum to 1 along `axis`,
+attention weights are 0 where the mask (True = may attend) forbids, a causal mask is the lower
+triangle with its diagonal, cosines lie in [-1, 1], row 0 of the positional encoding is
+[0, 1, 0, 1, …], LayerNorm rows have mean 0 and variance var / (var + eps) once beta and gamma
+are undone, next-token probabilities are non-negative and sum to 1, …
+
+    property_hint(exercise, function, inputs, value) -> str | None
+
+One short sentence in the current language (grader.i18n, catalog section `hints`) — the most
+telling violated property — or None when every property holds, when the function has no
+property check, or when the value is not even an array (tuple, list, word) of the kind the
+contract returns: those are explained by `compare`. It never raises: any value, however odd
+or hostile (object arrays, generators, subclasses, huge strided views), gives a sentence or
+None. Only exact built-in and NumPy types are looked at, so no student-defined method ever
+runs here.
+
+Tolerances are loose (about 1e-4 on the property, more where float32 rounding accumulates):
+a hint explains a failure the comparison has already found; it is never a verdict.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+
+import numpy as np
+
+from grader.grading.compare import quote
+from grader.i18n import t
+
+__all__ = ["property_hint"]
+
+TOL = 1e-4                  # absolute slack on a property: sums to 1, values in [0, 1], ...
+MAX_ELEMENTS = 1 << 20      # far above any case; beyond, no hint (and no large temporaries here)
+MAX_NDIM = 8
+MAX_ITEMS = 100_000         # lists (pairs, generated ids)
+
+
+def property_hint(exercise: str, function: str, inputs: dict, value) -> str | None:
+    """The most telling property of the contract that `value` breaks, as one sentence, or None.
+
+    `exercise`, `function`: the contract's names (e.g. "softmax", "softmax"); `inputs`: the
+    case's arguments by name (defaults may be absent); `value`: what the student returned.
+    """
+    try:
+        if type(exercise) is not str or type(function) is not str:
+            return None
+        check = _CHECKS.get((exercise, function))
+        if check is None:
+            return None
+        if type(inputs) is not dict:
+            inputs = {}
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            hint = check(inputs, value)
+        return hint if type(hint) is str and hint else None
+    except Exception:  # a hint is a bonus: never let it break grading
+        return None
+
+
+# --- reading values safely ------------------------------------------------------------------
+
+def _array(value, kinds="iuf"):
+    """`value` as a float64 ndarray when it is an exact NumPy array (or NumPy / Python number)
+    of an allowed dtype kind and a reasonable size; None otherwise."""
+    if type(value) in (int, float):
+        return np.asarray(float(value))
+    if isinstance(value, np.generic):
+        if type(value).__module__ != "numpy":
+            return None
+        value = np.asarray(value)
+    if type(value) is not np.ndarray:
+        return None
+    if value.dtype.hasobject or value.dtype.kind not in kinds or value.dtype.fields is not None:
+        return None
+    if value.ndim > MAX_NDIM or value.size > MAX_ELEMENTS:
+        return None
+    return value.astype(np.float64)
+
+
+def _pair(value):
+    """(first, second) of a 2-tuple/list result, or None."""
+    if type(value) not in (tuple, list) or len(value) != 2:
+        return None
+    first, second = _array(value[0]), _array(value[1])
+    if first is None or second is None:
+        return None
+    return first, second
+
+
+def _int(value):
+    """A plain integer argument (Python or NumPy int, not bool), or None."""
+    if type(value) is int or (isinstance(value, np.integer) and type(value).__module__ == "numpy"):
+        return int(value)
+    if type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in "iu":
+        return int(value)
+    return None
+
+
+def _bool_mask(value):
+    if type(value) is not np.ndarray or value.dtype.kind not in "biu" or value.size > MAX_ELEMENTS:
+        return None
+    return value.astype(bool)
+
+
+def _fmt(x, avoid=None) -> str:
+    """A short number; with more digits when the short form would read as `avoid`
+    (never "sums to 1, not 1")."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    for digits in (3, 4, 5, 6, 8, 10):
+        text = f"{x:.{digits}g}"
+        if avoid is None or float(text) != avoid:
+            return text
+    return repr(x)
+
+
+def _range(values, avoid=None) -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if abs(hi - lo) <= TOL:
+        return _fmt((lo + hi) / 2, avoid)
+    return t("hints.range", lo=_fmt(lo, avoid), hi=_fmt(hi, avoid))
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _along(axis: int, ndim: int) -> str:
+    """What sums along `axis`, as the `along` field of the hints.softmax.*sums* sentences."""
+    if ndim == 1:
+        return t("hints.along.values")
+    if ndim == 2:
+        return t("hints.along.rows", axis=axis) if axis % 2 == 1 else t("hints.along.columns", axis=axis)
+    return t("hints.along.slices", axis=axis)
+
+
+def _sum_tol(n: int) -> float:
+    return TOL + 1e-6 * n  # float32 rounding grows with the number of terms
+
+
+# --- similarity -----------------------------------------------------------------------------
+
+def _batch_shape(inputs):
+    a, b = _array(inputs.get("a")), _array(inputs.get("b"))
+    if a is None or b is None or a.ndim < 1 or b.ndim < 1:
+        return None
+    try:
+        return np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError:
+        return None
+
+
+def _one_number_for_a_batch(inputs, y):
+    batch = _batch_shape(inputs)
+    if batch and y.ndim == 0:
+        return t("hints.similarity.one_number_for_batch", count=int(np.prod(batch)), shape=_shape(batch))
+    return None
+
+
+def _dot_product(inputs, value):
+    y = _array(value)
+    return None if y is None else _one_number_for_a_batch(inputs, y)
+
+
+def _norms_zero(x):
+    return x is not None and x.ndim >= 1 and bool(np.any(np.linalg.norm(x, axis=-1) == 0))
+
+
+def _cosine_similarity(inputs, value):
+    y = _array(value)
+    if y is None:
+        return None
+    hint = _one_number_for_a_batch(inputs, y)
+    if hint:
+        return hint
+    a, b = _array(inputs.get("a")), _array(inputs.get("b"))
+    finite_inputs = all(v is None or np.all(np.isfinite(v)) for v in (a, b))
+    bad = ~np.isfinite(y)
+    if finite_inputs and np.any(bad):
+        if _norms_zero(a) or _norms_zero(b):
+            return t("hints.similarity.nan_zero_vector", count=int(bad.sum()))
+        return t("hints.similarity.nan_finite_inputs", count=int(bad.sum()))
+    finite = y[np.isfinite(y)]
+    if finite.size and np.max(np.abs(finite)) > 1 + TOL:
+        worst = finite[np.argmax(np.abs(finite))]
+        return t("hints.similarity.out_of_range", worst=_fmt(worst))
+    return None
+
+
+def _cosine_similarity_matrix(inputs, value):
+    y = _array(value)
+    A = _array(inputs.get("A"))
+    B = inputs.get("B")
+    B = None if B is None else _array(B)
+    if y is None or A is None or A.ndim != 2 or y.ndim != 2:
+        return None
+    other = A if B is None else B
+    if other is None or other.ndim != 2 or y.shape != (A.shape[0], other.shape[0]):
+        return None
+    bad = ~np.isfinite(y)
+    if np.all(np.isfinite(A)) and np.all(np.isfinite(other)) and np.any(bad):
+        if _norms_zero(A) or _norms_zero(other):
+            return t("hints.similarity.matrix_nan_zero_row", count=int(bad.sum()))
+        return t("hints.similarity.matrix_nan_finite_inputs", count=int(bad.sum()))
+    finite = y[np.isfinite(y)]
+    if finite.size and np.max(np.abs(finite)) > 1 + TOL:
+        worst = finite[np.argmax(np.abs(finite))]
+        return t("hints.similarity.matrix_out_of_range", worst=_fmt(worst))
+    same = B is None or (B.shape == A.shape and np.array_equal(A, B))
+    if same and y.shape[0] == y.shape[1] and np.all(np.isfinite(y)):
+        asym = np.abs(y - y.T)
+        if np.max(asym, initial=0.0) > TOL:
+            i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
+            return t("hints.similarity.matrix_not_symmetric", i=int(i), j=int(j), s_ij=_fmt(y[i, j]),
+                     s_ji=_fmt(y[j, i]))
+        nonzero = np.linalg.norm(A, axis=-1) > 1e-6
+        diagonal = np.diagonal(y)[nonzero]
+        if diagonal.size and np.max(np.abs(diagonal - 1)) > TOL:
+            return t("hints.similarity.matrix_diagonal", diagonal=_range(diagonal, 1.0))
+    return None
+
+
+# --- softmax --------------------------------------------------------------------------------
+
+def _softmax(inputs, value):
+    y = _array(value)
+    x = _array(inputs.get("x"))
+    axis = inputs.get("axis", -1)
+    axis = _int(axis)
+    if y is None or y.ndim == 0 or axis is None or not -y.ndim <= axis < y.ndim:
+        return None
+    if x is not None and x.shape != y.shape:
+        return None
+    ax = axis % y.ndim
+    # slices the contract says must come out finite: no NaN nor +inf, at least one finite entry
+    if x is not None:
+        good = np.all(np.isfinite(x) | (x == -np.inf), axis=ax, keepdims=True) & \
+            np.any(np.isfinite(x), axis=ax, keepdims=True)
+    else:
+        good = np.ones([1 if k == ax else n for k, n in enumerate(y.shape)], dtype=bool)
+    bad = ~np.isfinite(y) & good
+    if np.any(bad):
+        k = _normalised_along(y, x, ax)
+        if k is not None:
+            shown = k if axis >= 0 else k - y.ndim
+            return t("hints.softmax.wrong_axis_nan", shown=shown, axis=axis)
+        big = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0)) if x is not None else 0.0
+        if big > 80:  # e^x overflows float32 past 88, float64 past 709
+            return t("hints.softmax.overflow", count=int(bad.sum()), big=_fmt(big))
+        return t("hints.softmax.nan_with_finite_entry", count=int(bad.sum()))
+    ok = good & np.all(np.isfinite(y), axis=ax, keepdims=True)   # slices to check
+    if not np.any(ok):
+        return None
+    okb = np.broadcast_to(ok, y.shape)
+    checked = y[okb]
+    negative = float(np.min(checked)) < -TOL
+    sums = np.sum(y, axis=ax, keepdims=True)[ok]
+    tol = _sum_tol(y.shape[ax])
+    if np.max(np.abs(sums - 1)) > tol:
+        if np.all(ok):
+            k = _normalised_along(y, x, ax)
+            if k is not None:
+                shown = k if axis >= 0 else k - y.ndim
+                return t("hints.softmax.wrong_axis_sums", shown=shown, axis=axis, along=_along(axis, y.ndim),
+                         sums=_range(sums, 1.0))
+            if y.size > y.shape[ax] and abs(float(np.sum(y)) - 1) <= _sum_tol(y.size):
+                return t("hints.softmax.whole_array", axis=axis)
+        if negative:
+            return t("hints.softmax.sums_and_negative", along=_along(axis, y.ndim), sums=_range(sums, 1.0),
+                     lowest=_fmt(np.min(checked)))
+        return t("hints.softmax.sums", along=_along(axis, y.ndim), sums=_range(sums, 1.0))
+    if negative:
+        return t("hints.softmax.negative", lowest=_fmt(np.min(checked)))
+    if float(np.max(checked)) > 1 + TOL:
+        return t("hints.softmax.above_one", highest=_fmt(np.max(checked)))
+    return None
+
+
+def _normalised_along(y, x, ax):
+    """The other axis k along which `y` is a softmax (slices summing to 1; a slice of x with no
+    finite entry along k may be NaN), or None."""
+    for k in range(y.ndim):
+        if k == ax or y.shape[k] < 2:
+            continue
+        sums = np.sum(y, axis=k)
+        ok = np.abs(sums - 1) <= _sum_tol(y.shape[k])
+        if x is not None:
+            dead = ~np.any(np.isfinite(x), axis=k)
+            if np.all(dead):
+                continue
+            ok |= dead & np.all(~np.isfinite(y), axis=k)
+        if np.all(ok):
+            return k
+    return None
+
+
+# --- embeddings -----------------------------------------------------------------------------
+
+def _one_hot(inputs, value):
+    y = _array(value, "biuf")
+    ids = inputs.get("ids")
+    ids = _array(ids, "iu") if type(ids) is np.ndarray else None
+    V = _int(inputs.get("vocab_size"))
+    if y is None or y.ndim != 2 or (V is not None and y.shape[1] != V):
+        return None
+    if ids is not None and (ids.shape != y.shape[:1] or np.any(ids < 0) or np.any(ids >= y.shape[1])):
+        return None  # wrong length is a shape problem; an id out of range must raise (compare says so)
+    if not np.all(np.isfinite(y)):
+        return t("hints.one_hot.nan")
+    odd = (y != 0) & (y != 1)
+    if np.any(odd):
+        i, j = np.argwhere(odd)[0]
+        return t("hints.one_hot.not_binary", value=_fmt(y[i, j]), i=int(i), j=int(j))
+    ones = np.sum(y == 1, axis=1)
+    if np.any(ones != 1):
+        k = int(np.argmax(ones != 1))
+        return t("hints.one_hot.ones_per_row", row=k, count=int(ones[k]))
+    if ids is not None:
+        where = np.argmax(y, axis=1)
+        wrong = where != ids
+        if np.any(wrong):
+            k = int(np.argmax(wrong))
+            shift = np.unique(where - ids)
+            if shift.size == 1:
+                return t("hints.one_hot.shifted", row=k, column=int(where[k]), id=int(ids[k]), count=int(shift[0]))
+            return t("hints.one_hot.wrong_column", row=k, column=int(where[k]), id=int(ids[k]))
+    return None
+
+
+def _skipgram_pairs(inputs, value):
+    if type(value) not in (list, tuple) or len(value) > MAX_ITEMS:
+        return None
+    pairs = []
+    for item in value:
+        if type(item) not in (list, tuple) or len(item) != 2 or type(item[0]) is not str or type(item[1]) is not str:
+            return None
+        pairs.append((item[0], item[1]))
+    tokens = inputs.get("tokens")
+    if type(tokens) in (list, tuple) and all(type(token) is str for token in tokens):
+        words = set(tokens)
+        stray = [p for p in pairs if p[0] not in words or p[1] not in words]
+        if stray:
+            return t("hints.skipgram.stray_word", pair=quote(stray[0]))
+    counts = Counter(pairs)
+    for (center, context), n in counts.items():
+        back = counts.get((context, center), 0)
+        if back != n:
+            return t("hints.skipgram.not_symmetric", center=quote(center), context=quote(context), n=n, back=back)
+    return None
+
+
+def _analogy(inputs, value):
+    if type(value) is not str:
+        return None
+    asked = [inputs.get(k) for k in ("a", "b", "c")]
+    if value in [w for w in asked if type(w) is str]:
+        return t("hints.analogy.question_word", word=quote(value))
+    words = inputs.get("words")
+    if type(words) in (list, tuple) and all(type(w) is str for w in words) and value not in words:
+        return t("hints.analogy.not_in_words", word=quote(value))
+    return None
+
+
+# --- attention ------------------------------------------------------------------------------
+
+def _is_causal(mask) -> bool:
+    return mask.ndim == 2 and np.array_equal(mask, np.tril(np.ones(mask.shape, dtype=bool)))
+
+
+def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
+    """Attention weights: 0 where the mask is False, finite, rows (last axis) summing to 1,
+    values in [0, 1]. `mask` is already broadcast to w's shape (or None); `per_head`: the
+    weights of each head (multi-head attention); `fix`: the advice ending a sum or range
+    sentence, when not the default one."""
+    if w.ndim < 2 or w.size == 0:
+        return None
+    # "the weights" as a subject, and as a complement ("each column of the weights")
+    what = t("hints.weights.what_per_head") if per_head else t("hints.weights.what")
+    of_what = t("hints.weights.of_what_per_head") if per_head else t("hints.weights.of_what")
+    if mask is None:
+        mask = np.ones(w.shape, dtype=bool)
+    live = np.any(mask, axis=-1, keepdims=True)          # rows that may attend somewhere
+    finite = np.isfinite(w)
+    leak = ~mask & finite & (np.abs(w) > TOL)
+    if np.any(leak):
+        allowed = mask & live
+        inverted = bool(np.any(allowed)) and bool(np.all(~finite[allowed] | (np.abs(w[allowed]) <= TOL)))
+        ignored = not inverted and bool(np.all(leak | mask))    # every forbidden pair got a weight
+        how = t("hints.weights.how.inverted") if inverted else t("hints.weights.how.ignored") if ignored \
+            else t("hints.weights.how.ignored_or_inverted")
+        biggest = _fmt(np.max(np.abs(w[leak])))
+        if causal:
+            if inverted:
+                return t("hints.weights.causal_inverted", what=what, biggest=biggest)
+            return t("hints.weights.causal_leak", what=what, biggest=biggest, how=how)
+        if inverted:
+            return t("hints.weights.mask_inverted", what=what, biggest=biggest)
+        return t("hints.weights.mask_leak", count=int(leak.sum()), of_what=of_what, biggest=biggest, how=how)
+    rows_ok = live & np.all(finite, axis=-1, keepdims=True)
+    cols_ok = np.any(mask, axis=-2, keepdims=True) & np.all(finite, axis=-2, keepdims=True)
+    row_sums = np.sum(w, axis=-1, keepdims=True)[rows_ok]
+    rows_bad = bool(row_sums.size) and np.max(np.abs(row_sums - 1)) > _sum_tol(w.shape[-1])
+    if (rows_bad or not row_sums.size) and w.shape[-2] >= 2:
+        col_sums = np.sum(w, axis=-2, keepdims=True)[cols_ok]
+        if col_sums.size and np.max(np.abs(col_sums - 1)) <= _sum_tol(w.shape[-2]) and \
+                (rows_bad or np.any(~finite)):
+            return t("hints.weights.columns_sum", of_what=of_what)
+    if rows_bad and w.ndim > 2 and np.all(finite):
+        k = _normalised_along(w, None, w.ndim - 1)
+        if k is not None:
+            return t("hints.weights.wrong_axis", what=what, axis=k - w.ndim)
+    bad = ~finite & live
+    if np.any(bad):
+        return t("hints.weights.nan", what=what, count=int(bad.sum()))
+    if rows_bad:
+        values = w[np.broadcast_to(rows_ok, w.shape)]
+        fix = fix or t("hints.weights.fix.last_axis")
+        if values.size and float(np.min(values)) < -TOL:
+            return t("hints.weights.rows_sum_and_negative", of_what=of_what, sums=_range(row_sums, 1.0),
+                     lowest=_fmt(np.min(values)), fix=fix)
+        return t("hints.weights.rows_sum", of_what=of_what, sums=_range(row_sums, 1.0), fix=fix)
+    values = w[np.broadcast_to(live, w.shape) & finite]
+    if values.size and float(np.min(values)) < -TOL:
+        return t("hints.weights.below_zero", what=what, lowest=_fmt(np.min(values)),
+                 fix=fix or t("hints.weights.fix.softmax"))
+    if values.size and float(np.max(values)) > 1 + TOL:
+        return t("hints.weights.above_one", what=what, highest=_fmt(np.max(values)),
+                 fix=fix or t("hints.weights.fix.softmax"))
+    return None
+
+
+def _broadcast_mask(raw, shape, heads=False):
+    """(mask broadcast to `shape`, whether it is the causal mask) or (None, False)."""
+    if raw is None:
+        return None, False
+    mask = _bool_mask(raw)
+    if mask is None or mask.ndim < 2:
+        return None, False
+    causal = _is_causal(mask)
+    if heads:
+        mask = mask[..., np.newaxis, :, :]  # one mask for every head
+    try:
+        return np.broadcast_to(mask, shape), causal
+    except ValueError:
+        return None, False
+
+
+def _attention_weights(inputs, value):
+    w = _array(value)
+    Q, K = _array(inputs.get("Q")), _array(inputs.get("K"))
+    if w is None or w.ndim < 2:
+        return None
+    if Q is not None and K is not None and Q.ndim >= 2 and K.ndim >= 2 and w.shape[-2:] != (Q.shape[-2], K.shape[-2]):
+        return _weights_shape_hint(w.shape, Q.shape[-2], K.shape[-2])
+    mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
+    return _weights_hint(w, mask, causal=causal)
+
+
+def _weights_shape_hint(shape, n_q, n_k):
+    if shape[-2:] == (n_k, n_q):
+        return t("hints.weights.transposed", shape=_shape(shape), n_q=n_q, n_k=n_k)
+    return t("hints.weights.shape", n_q=n_q, n_k=n_k)
+
+
+def _values_hint(out, w, V, name="V"):
+    """The output must be weights @ V (on the student's own weights)."""
+    try:
+        mixed = w @ V
+    except ValueError:
+        return None
+    if mixed.shape != out.shape or not np.all(np.isfinite(mixed)) or not np.all(np.isfinite(out)):
+        return None
+    scale = max(1.0, float(np.max(np.abs(mixed), initial=0.0)))
+    gap = float(np.max(np.abs(out - mixed), initial=0.0))
+    if gap > 1e-3 * scale:
+        return t("hints.attention.output_not_weights_at_values", name=name, gap=_fmt(gap))
+    return None
+
+
+def _similarity_attention(inputs, value):
+    pair = _pair(value)
+    E = _array(inputs.get("E"))
+    if pair is None or E is None or E.ndim != 2:
+        return None
+    out, w = pair
+    n, d = E.shape
+    if w.shape != (n, n) or out.shape != (n, d):
+        if out.shape == (n, n) and w.shape == (n, d):
+            return t("hints.attention.wrong_order")
+        return None
+    return _weights_hint(w, None, fix=t("hints.weights.fix.cosine")) or _values_hint(out, w, E, "E")
+
+
+def _scaled_dot_product_attention(inputs, value):
+    pair = _pair(value)
+    Q, K, V = (_array(inputs.get(k)) for k in ("Q", "K", "V"))
+    if pair is None or Q is None or K is None or V is None or min(Q.ndim, K.ndim, V.ndim) < 2:
+        return None
+    out, w = pair
+    n_q, n_k, d_k, d_v = Q.shape[-2], K.shape[-2], Q.shape[-1], V.shape[-1]
+    if out.ndim < 2 or w.ndim < 2:
+        return None
+    if w.shape[-2:] != (n_q, n_k):
+        if out.shape[-2:] == (n_q, n_k) and w.shape[-2:] == (n_q, d_v):
+            return t("hints.attention.wrong_order")
+        return _weights_shape_hint(w.shape, n_q, n_k)
+    if out.shape[-2:] != (n_q, d_v):
+        if out.shape[-1] == d_k and d_k != d_v:
+            return t("hints.attention.output_d_k", d_k=d_k, d_v=d_v)
+        return t("hints.attention.output_shape", n_q=n_q, d_v=d_v)
+    mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
+    return _weights_hint(w, mask, causal=causal) or _values_hint(out, w, V)
+
+
+def _causal_mask(inputs, value):
+    y = _array(value, "biuf")
+    n_q = _int(inputs.get("n_q"))
+    n_k = inputs.get("n_k")
+    n_k = n_q if n_k is None else _int(n_k)
+    if y is None or y.ndim != 2 or n_q is None or n_k is None or y.shape != (n_q, n_k):
+        return None
+    if not np.all((y == 0) | (y == 1)):
+        return None  # not a mask at all: compare explains the dtype and values
+    b = y != 0
+    i, j = np.indices(b.shape)
+    want = j <= i
+    if np.array_equal(b, want):
+        return None  # right pattern: any remaining failure is the dtype (bool), which compare explains
+    below, diag, above = j < i, j == i, j > i
+    if b.all():
+        return t("hints.causal_mask.all_true")
+    if not b.any():
+        return t("hints.causal_mask.all_false")
+    if np.array_equal(b, below):
+        return t("hints.causal_mask.no_diagonal")
+    if np.array_equal(b, above | diag):
+        return t("hints.causal_mask.upper_triangle")
+    if np.array_equal(b, above):
+        return t("hints.causal_mask.inverted")
+    counts = b.sum(axis=1)
+    partial = np.flatnonzero((counts > 0) & (counts < n_k))
+    if partial.size:                     # np.tril(…, k): row r holds r + k + 1 Trues (clipped)
+        k = int(counts[partial[0]]) - int(partial[0]) - 1
+        if k not in (0, -1) and np.array_equal(b, j <= i + k):
+            return t("hints.causal_mask.shifted_diagonal", k=k)
+    wrong = np.argwhere(b != want)[0]
+    return t("hints.causal_mask.first_wrong", i=int(wrong[0]), j=int(wrong[1]))
+
+
+def _multi_head_attention(inputs, value):
+    pair = _pair(value)
+    X = _array(inputs.get("X"))
+    h = _int(inputs.get("n_heads"))
+    if pair is None or X is None or X.ndim < 2 or h is None or h < 1:
+        return None
+    out, w = pair
+    n = X.shape[-2]
+    want_w = X.shape[:-2] + (h, n, n)
+    if w.shape != want_w:
+        if w.shape == X.shape[:-2] + (n, n):
+            return t("hints.multi_head.one_matrix_per_head", want=_shape(want_w), got=_shape(w.shape))
+        if w.ndim >= 3 and w.shape[-2:] == (n, n) and w.shape[-3] != h:
+            return t("hints.multi_head.head_count", count=int(w.shape[-3]), n_heads=h)
+        return None
+    if out.shape != X.shape:
+        return t("hints.multi_head.output_shape", want=_shape(X.shape), got=_shape(out.shape))
+    mask, causal = _broadcast_mask(inputs.get("mask"), w.shape, heads=True)
+    return _weights_hint(w, mask, per_head=True, causal=causal)
+
+
+# --- positional -----------------------------------------------------------------------------
+
+def _positional_encoding(inputs, value):
+    y = _array(value)
+    n = _int(inputs.get("n_positions"))
+    d = _int(inputs.get("d_model"))
+    if y is None or y.ndim != 2 or n is None or d is None or y.shape != (n, d) or n < 1 or d < 1:
+        return None
+    if not np.all(np.isfinite(y)):
+        return t("hints.positional.nan", count=int(np.sum(~np.isfinite(y))))
+    top = float(np.max(np.abs(y)))
+    if top > 1 + TOL:
+        return t("hints.positional.out_of_range", top=_fmt(top))
+    row0 = y[0]
+    want = np.zeros(d)
+    want[1::2] = 1.0
+    if np.max(np.abs(row0 - want)) > TOL:
+        start = ", ".join(_fmt(v) for v in row0[:4]) + (", …" if d > 4 else "")
+        swapped = np.zeros(d)
+        swapped[0::2] = 1.0
+        if d >= 2 and np.max(np.abs(row0 - swapped[:d])) <= TOL:
+            return t("hints.positional.swapped")
+        half = np.concatenate([np.zeros((d + 1) // 2), np.ones(d // 2)])
+        if d >= 4 and np.max(np.abs(row0 - half)) <= TOL:
+            return t("hints.positional.halves")
+        if d >= 2 and abs(row0[0] - math.sin(1.0)) <= TOL and abs(row0[1] - math.cos(1.0)) <= TOL:
+            return t("hints.positional.starts_at_one", start=start)
+        return t("hints.positional.row_zero", start=start)
+    if d >= 2:
+        pairs = y[:, 0:2 * (d // 2):2] ** 2 + y[:, 1:2 * (d // 2):2] ** 2
+        off = np.abs(pairs - 1)
+        if np.max(off) > 1e-3:
+            p, i = np.unravel_index(int(np.argmax(off)), off.shape)
+            return t("hints.positional.not_a_pair", even=2 * int(i), odd=2 * int(i) + 1, position=int(p),
+                     value=_fmt(pairs[p, i]))
+    return None
+
+
+# --- transformer ----------------------------------------------------------------------------
+
+def _layer_norm(inputs, value):
+    y = _array(value)
+    x = _array(inputs.get("x"))
+    gamma, beta = _array(inputs.get("gamma")), _array(inputs.get("beta"))
+    eps = inputs.get("eps", 1e-5)
+    eps = float(eps) if type(eps) in (int, float) or (isinstance(eps, np.floating) and type(eps).__module__ == "numpy") \
+        else None
+    if y is None or x is None or gamma is None or beta is None or eps is None or eps < 0:
+        return None
+    if y.shape != x.shape or x.ndim < 1 or x.shape[-1] < 2 or not np.all(np.isfinite(x)):
+        return None
+    d = x.shape[-1]
+    try:
+        gamma, beta = np.broadcast_to(gamma, (d,)), np.broadcast_to(beta, (d,))
+    except ValueError:
+        return None
+    if np.min(np.abs(gamma)) < 1e-3 or not np.all(np.isfinite(gamma)) or not np.all(np.isfinite(beta)):
+        return None  # (y - beta) / gamma would magnify rounding: no reliable hint
+    if not np.all(np.isfinite(y)):
+        return t("hints.layer_norm.nan", count=int(np.sum(~np.isfinite(y))))
+    who = t("hints.layer_norm.each_row") if np.all(gamma == 1) and np.all(beta == 0) \
+        else t("hints.layer_norm.each_row_undone")
+    z = (y - beta) / gamma
+    var_x = np.var(x, axis=-1)
+    spread = var_x > 1e-12 * np.maximum(1.0, np.mean(x, axis=-1) ** 2)   # a constant row has no variance
+    if not np.any(spread):
+        return None
+    target = var_x / (var_x + eps)                                      # the variance the contract gives
+    mean_z, var_z = np.mean(z, axis=-1)[spread], np.var(z, axis=-1)[spread]
+    if np.max(np.abs(mean_z)) > 1e-3:
+        worst = _fmt(mean_z[np.argmax(np.abs(mean_z))])
+        if x.ndim >= 2 and x.shape[-2] >= 2 and np.max(np.abs(np.mean(z, axis=-2))) <= 1e-3:
+            return t("hints.layer_norm.mean_over_columns", who=who, worst=worst)
+        return t("hints.layer_norm.mean", who=who, worst=worst)
+    target_t = target[spread]
+    vx = var_x[spread]
+    if np.max(np.abs(var_z / target_t - 1)) > 2e-3:
+        shown = _range(var_z, 1.0)
+        unit = np.max(np.abs(target_t - 1)) < 1e-3
+        want = "1" if unit else t("hints.layer_norm.target_variance", target=_range(target_t))
+        unbiased = vx / (vx * d / (d - 1) + eps)
+        if np.max(np.abs(var_z / unbiased - 1)) <= 2e-3:
+            if unit:
+                return t("hints.layer_norm.unbiased_unit", who=who, shown=shown)
+            return t("hints.layer_norm.unbiased", who=who, want=want, shown=shown, ratio=_fmt((d - 1) / d))
+        outside = vx / (np.sqrt(vx) + eps) ** 2
+        if np.max(np.abs(var_z / outside - 1)) <= 2e-3 or np.max(np.abs(var_z - 1)) <= 2e-3:
+            return t("hints.layer_norm.eps_outside_root", who=who, target=_range(target_t), eps=_fmt(eps), shown=shown)
+        return t("hints.layer_norm.variance", who=who, want=want, shown=shown)
+    return None
+
+
+def _gelu(inputs, value):
+    y = _array(value)
+    x = _array(inputs.get("x"))
+    if y is None or x is None or y.shape != x.shape:
+        return None
+    fin = np.isfinite(x)
+    bad = fin & ~np.isfinite(y)
+    if np.any(bad):
+        return t("hints.gelu.nan", count=int(bad.sum()), x=_fmt(x[bad][0]))
+    zero = (x == 0) & (np.abs(y) > TOL)
+    if np.any(zero):
+        return t("hints.gelu.zero", value=_fmt(y[zero][0]))
+    large = fin & (x >= 4) & (np.abs(y - x) > 1e-3 * np.maximum(1.0, np.abs(x)))
+    if np.any(large):
+        k = np.flatnonzero(large.ravel())[0]
+        return t("hints.gelu.large", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+    small = fin & (x <= -4) & (np.abs(y) > 1e-2)
+    if np.any(small):
+        k = np.flatnonzero(small.ravel())[0]
+        return t("hints.gelu.very_negative", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+    relu = fin & (x <= -0.1) & (x >= -2.5) & (y >= 0)
+    if np.any(relu):
+        k = np.flatnonzero(relu.ravel())[0]
+        return t("hints.gelu.relu", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+    return None
+
+
+def _next_token_probabilities(inputs, value):
+    y = _array(value)
+    params = inputs.get("params")
+    V = None
+    if type(params) is dict:
+        table = _array(params.get("token_embedding"))
+        V = table.shape[0] if table is not None and table.ndim == 2 else None
+    if y is None or y.ndim == 0 or (V is not None and y.shape[-1] != V):
+        return None
+    if y.ndim == 2 and np.all(np.isfinite(y)) and np.max(np.abs(y.sum(-1) - 1)) <= _sum_tol(y.shape[-1]) \
+            and np.min(y) >= -TOL:
+        return t("hints.next_token.every_position", shape=_shape(y.shape), vocab=int(y.shape[-1]))
+    if y.ndim != 1:
+        return None
+    if not np.all(np.isfinite(y)):
+        return t("hints.next_token.nan", count=int(np.sum(~np.isfinite(y))))
+    total = float(np.sum(y))
+    if np.min(y) < -TOL or np.max(y) > 1 + TOL:
+        return t("hints.next_token.logits", lowest=_fmt(np.min(y)), highest=_fmt(np.max(y)), total=_fmt(total, 1.0))
+    if abs(total - 1) > _sum_tol(y.size):
+        return t("hints.next_token.sums", total=_fmt(total, 1.0))
+    return None
+
+
+def _generate(inputs, value):
+    if type(value) is np.ndarray:
+        if value.ndim != 1 or value.dtype.kind not in "iu" or value.size > MAX_ITEMS:
+            return None
+        ids = [int(v) for v in value]
+    elif type(value) in (list, tuple) and len(value) <= MAX_ITEMS:
+        ids = [_int(v) for v in value]
+        if any(v is None for v in ids):
+            return None
+    else:
+        return None
+    n_new = _int(inputs.get("n_new"))
+    prompt = inputs.get("token_ids")
+    if type(prompt) is np.ndarray and prompt.ndim == 1 and prompt.dtype.kind in "iu" and prompt.size <= MAX_ITEMS:
+        prompt = [int(v) for v in prompt]
+    elif type(prompt) in (list, tuple) and len(prompt) <= MAX_ITEMS:
+        prompt = [_int(v) for v in prompt]
+        prompt = None if any(v is None for v in prompt) else prompt
+    else:
+        prompt = None
+    if n_new is not None and len(ids) != n_new:
+        if prompt is not None and len(ids) == len(prompt) + n_new and ids[:len(prompt)] == prompt:
+            return t("hints.generate.prompt_included", count=len(ids), n_new=n_new)
+        return t("hints.generate.wrong_count", count=len(ids), n_new=n_new)
+    params = inputs.get("params")
+    if type(params) is dict:
+        table = _array(params.get("token_embedding"))
+        if table is not None and table.ndim == 2:
+            outside = [v for v in ids if not 0 <= v < table.shape[0]]
+            if outside:
+                return t("hints.generate.outside_vocabulary", id=quote(outside[0]), vocab=int(table.shape[0]))
+    return None
+
+
+_CHECKS = {
+    ("similarity", "dot_product"): _dot_product,
+    ("similarity", "cosine_similarity"): _cosine_similarity,
+    ("similarity", "scaled_dot_product"): _dot_product,
+    ("similarity", "cosine_similarity_matrix"): _cosine_similarity_matrix,
+    ("softmax", "softmax"): _softmax,
+    ("embeddings", "one_hot"): _one_hot,
+    ("embeddings", "skipgram_pairs"): _skipgram_pairs,
+    ("embeddings", "analogy"): _analogy,
+    ("attention", "similarity_attention"): _similarity_attention,
+    ("attention", "attention_weights"): _attention_weights,
+    ("attention", "scaled_dot_product_attention"): _scaled_dot_product_attention,
+    ("attention", "causal_mask"): _causal_mask,
+    ("attention", "multi_head_attention"): _multi_head_attention,
+    ("positional", "positional_encoding"): _positional_encoding,
+    ("transformer", "layer_norm"): _layer_norm,
+    ("transformer", "gelu"): _gelu,
+    ("transformer", "next_token_probabilities"): _next_token_probabilities,
+    ("transformer", "generate"): _generate,
+}

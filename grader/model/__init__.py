@@ -1,0 +1,1 @@
+"""The data every stage shares: the assignment, the result, errors, the replay command."""

@@ -1,0 +1,1 @@
+"""Running students' code: the supervisor, the worker backends, limits, temporary folders."""

@@ -1,0 +1,201 @@
+"""The template backend (Linux, macOS): one worker template per grader process, one fork of
+it per worker. See worker.py for what the template and its children do.
+
+Control messages travel on a UNIX socket pair: SOCK_SEQPACKET where the kernel has it (one
+message per packet), SOCK_STREAM with length-prefixed messages on macOS (protocol.send_control).
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+from grader.sandbox import platforms
+from grader.sandbox.runtime import protocol
+from grader.model.errors import GraderError
+from grader.sandbox.frames import select_reader
+from grader.i18n import t
+from grader.sandbox.runtime_files import copy_runtime, minimal_env
+
+IMPORT_TIMEOUT = 10.0  # seconds for the template's first message (Python and NumPy started)
+
+
+class TemplateGone(GraderError):
+    """The template died or could not start (a fresh one is tried once)."""
+
+
+def control_pair():
+    """SEQPACKET where it exists (Linux); a stream with framing where it does not (macOS)."""
+    kind = socket.SOCK_SEQPACKET if platforms.seqpacket_supported() else socket.SOCK_STREAM
+    return socket.socketpair(socket.AF_UNIX, kind)
+
+
+class WorkerTemplate:
+    """The worker template of this grader process (see worker.py): started once, with NumPy
+    imported, from its own copy of the runtime; forks one fresh worker per request."""
+
+    def __init__(self):
+        self.dir = copy_runtime("grade-template-")
+        self.control, theirs = control_pair()
+        self.lock = threading.Lock()
+        self.log_path = self.dir / "template.log"
+        with open(self.log_path, "wb") as log:
+            try:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-I", str(self.dir / "worker.py"), "--template", str(theirs.fileno())],
+                    cwd=self.dir, env=minimal_env(str(self.dir)), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=log, pass_fds=[theirs.fileno()], start_new_session=True, close_fds=True)
+            finally:
+                theirs.close()
+        self.pid = self.process.pid
+        self.ready = False
+        self.address_space = None  # bytes a worker starts with, as the template reports it
+
+    def _receive(self, timeout: float) -> dict | None:
+        ready, _, _ = select.select([self.control], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data, _ = protocol.receive_control(self.control)
+        except (OSError, protocol.ProtocolError):
+            return None
+        return json.loads(data) if data else None
+
+    def _ensure_ready(self):
+        """The template's first message (NumPy imported), once; the caller holds the lock."""
+        if not self.ready:
+            started = self._receive(IMPORT_TIMEOUT)
+            if not started:
+                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                self.close()
+                raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
+            self.ready = True
+            self.address_space = started.get("address_space")
+
+    def _command(self, message: dict, fds=(), timeout: float = 30.0) -> dict:
+        with self.lock:
+            self._ensure_ready()
+            try:
+                protocol.send_control(self.control, json.dumps(message).encode(), fds)
+            except OSError:
+                raise TemplateGone(t("sandbox.template_gone")) from None
+            reply = self._receive(timeout)
+            if reply is None:
+                raise TemplateGone(t("sandbox.template_silent"))
+            return reply
+
+    def spawn(self, spec: dict, fds) -> int:
+        return self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
+
+    def check_memory(self, memory_mb: int):
+        """A worker starts with the template's address space (NumPy loaded): a cap below it, plus
+        room to work, would fail every case: the assignment's fault, not the students'."""
+        with self.lock:
+            self._ensure_ready()
+        needed = (self.address_space or 0) + protocol.WORKING_ROOM
+        if memory_mb * 2**20 < needed:
+            raise GraderError(t("sandbox.memory_too_small", memory=memory_mb, needed=-(-needed // 2**20)))
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """The waitpid status of `pid` (the template reaps it), or None if it still runs."""
+        return self._command({"wait": pid, "timeout": timeout}, timeout=timeout + 30)["status"]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self):
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_TEMPLATE: dict = {}  # {pid of this grader process: its template}; a forked grader starts its own
+
+
+def worker_template() -> WorkerTemplate:
+    """This process's template, started now if there is none."""
+    current = _TEMPLATE.get(os.getpid())
+    if current is None or not current.alive():
+        if current is not None:
+            current.close()
+        current = _TEMPLATE[os.getpid()] = WorkerTemplate()
+        atexit.register(current.close)
+    return current
+
+
+def discard_template():
+    """Stop this process's template (it failed a command): the next worker gets a fresh one."""
+    current = _TEMPLATE.pop(os.getpid(), None)
+    if current is not None:
+        current.close()
+
+
+class ForkedWorker:
+    """A worker forked by the template: its frames, its exit status, its end."""
+
+    def __init__(self, template: WorkerTemplate, pid: int, fd: int, group):
+        self.template, self.pid, self.fd, self.group = template, pid, fd, group
+        self.reader = select_reader(fd)
+        self.returncode = None
+
+    def wait(self, timeout: float) -> int:
+        if self.returncode is None:
+            try:
+                status = self.template.wait(self.pid, timeout)
+            except TemplateGone:  # its children died with it (parent-death signal)
+                status = signal.SIGKILL
+            if status is None:
+                raise subprocess.TimeoutExpired("worker", timeout)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self):
+        """The worker's whole process group (children, grandchildren that stayed in it)."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        os.close(self.fd)
+        if self.group is not None:
+            self.group.close()
+
+
+def spawn(spec: dict, request: bytes, log_path, memory_mb: int, group) -> ForkedWorker:
+    """A fresh worker forked from the template; `spec` as worker._become_worker reads it."""
+    request_path = os.path.join(spec["cwd"], os.pardir, "request.bin")
+    with open(request_path, "wb") as f:
+        f.write(request)
+    spec = {**spec, "request": os.path.realpath(request_path)}
+    read_fd, write_fd = os.pipe()
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        try:
+            template = worker_template()
+            template.check_memory(memory_mb)
+            pid = template.spawn(spec, [write_fd, log])
+        except TemplateGone:  # once more, with a fresh template
+            discard_template()
+            template = worker_template()
+            pid = template.spawn(spec, [write_fd, log])
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+        os.close(log)
+    return ForkedWorker(template, pid, read_fd, group)

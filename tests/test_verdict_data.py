@@ -1,0 +1,148 @@
+"""Verdicts are data: a case's verdict is stored as a code and its fields (`said` in the JSON),
+and rendering a stored result in either language gives exactly the text grading in that language
+gives — so `grade bulk` resumed with another --lang, or a result re-read by an exporter, never
+mixes languages."""
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+
+from conftest import ROOT, solution_folder
+from grader.grading.engine import Expectations, grade, select_cases
+from grader.i18n import language, set_language
+from grader.model.result import Result
+from grader.model.said import Said, concat, joined
+from grader.sandbox.supervisor import Limits
+
+SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
+
+# one way to reach each comparison stage, written as students write them
+WRONG = {
+    "similarity": '''
+def dot_product(a, b):
+    return np.sum(a * b)                                   # the whole batch summed: a scalar
+
+def cosine_similarity(a, b, eps=1e-8):
+    return [float(np.sum(a * b))]                          # a list, not an array
+''',
+    "softmax": '''
+def softmax(x, axis=-1):
+    x -= np.max(x, axis=axis, keepdims=True)               # in place: the caller's array changes
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+''',
+    "embeddings": '''
+def analogy(words, E, a, b, c):
+    return "w" * 500                                       # a long word: quoted, cut, counted
+
+def skipgram_pairs(tokens, window=2):
+    pairs = []
+    for i, center in enumerate(tokens):
+        for j in range(max(0, i - window), min(len(tokens), i + window + 2)):
+            if j != i:
+                pairs.append((center, tokens[j]))
+    return pairs
+
+def embed(ids, E):
+    raise ValueError("E and ids do not fit")
+
+def one_hot(ids, vocab_size):
+    raise RuntimeError
+''',
+    "attention": '''
+def causal_mask(n_q, n_k=None):
+    n_k = n_q if n_k is None else n_k
+    return np.tril(np.ones((n_q, n_k))).astype(int)         # 0/1, not booleans
+
+def attention_weights(Q, K, mask=None):
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(K.shape[-1])
+    return scores                                           # no softmax
+''',
+    "positional": '''
+def positional_encoding(n_positions, d_model):
+    return np.full((n_positions, d_model), np.nan)
+''',
+    "transformer": '''
+def layer_norm(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=-1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * 1.01 + beta
+''',
+}
+
+
+def graded_in(lang, assignment, folder):
+    before = language()
+    set_language(lang)
+    try:
+        plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment))
+        return grade(assignment, folder, plan, limits=Limits(timeout=assignment.timeout,
+                                                               memory_mb=assignment.memory_mb))
+    finally:
+        set_language(before)
+
+
+@pytest.fixture(scope="module")
+def both(assignment, tmp_path_factory):
+    folder = solution_folder(tmp_path_factory.mktemp("wrong") / "exercises")
+    for module, code in WRONG.items():
+        path = folder / f"{module}.py"
+        path.write_text(path.read_text() + "\n\n# ---- written the way students write them ----\n" + code)
+    return graded_in("en", assignment, folder), graded_in("fr", assignment, folder)
+
+
+def test_a_stored_result_renders_in_either_language_as_grading_in_it_does(both):
+    english, french = both
+    stored = Result.from_json(json.loads(json.dumps(english.to_json(instructor=True), allow_nan=False)))
+    en_cases, fr_cases = {c.id: c for c in english.cases}, {c.id: c for c in french.cases}
+    codes, checked = set(), 0
+    for case in stored.cases:  # hidden ones too: the instructor's JSON keeps their data
+        if case.said is None:
+            continue
+        codes.add(case.said.code)
+        assert case.render("en") == en_cases[case.id].message, case.id
+        assert case.render("fr") == fr_cases[case.id].message, case.id
+        checked += 1
+    # every stage the submission reaches is data, so every one of them was checked
+    assert {"compare.wrong_shape", "compare.not_an_array", "compare.modified_input", "compare.exact.named",
+            "compare.raised", "compare.raised_no_message", "compare.not_boolean", "compare.nonfinite",
+            "compare.outside_tolerance"} <= codes, codes
+    assert checked >= 40
+
+
+def test_the_json_carries_the_code_and_validates(both):
+    english, _ = both
+    data = english.to_json()
+    jsonschema.validate(data, SCHEMA)
+    failing = [c for e in data["exercises"] for c in e["cases"] if c["status"] != "passed"]
+    public = [c for c in failing if c["visibility"] == "public"]
+    assert public and all(c["code"] and c["said"]["code"] for c in public)
+    hidden = [c for c in failing if c["visibility"] == "hidden"]
+    # a student's JSON says nothing of a hidden case but its status and points
+    assert hidden and all(c["code"] is None and c["said"] is None and c["message"] == "" for c in hidden)
+    instructor = english.to_json(instructor=True)
+    assert all(c["code"] for e in instructor["exercises"] for c in e["cases"]
+               if c["status"] in ("failed", "error") and c["visibility"] == "hidden")
+
+
+def test_fix_first_is_data_appended_to_the_verdict(both):
+    english, french = both
+    cases = [c for c in english.cases if c.function == "scaled_dot_product_attention" and c.status == "failed"]
+    assert cases
+    for case in cases:
+        assert case.said.key == "concat" and case.said.fields["parts"][-1].key == "engine.fix_first"
+        assert case.said.code == case.said.fields["parts"][0].code  # grouped by what failed, not by the advice
+
+
+def test_said_survives_json_with_tuples_nested_data_and_no_language_inside():
+    value = concat(Said("compare.wrong_shape", name=Said("compare.the_result"), shape=(3, 4), expected=(4,)),
+                   joined([Said("compare.the_scalar"), Said("compare.str_array")]))
+    back = Said.from_json(json.loads(json.dumps(value.to_json(), allow_nan=False)))
+    assert back == value
+    nan = Said("compare.nonfinite", name="x", count=1, where="[0]", student=float("nan"), expected=float("-inf"))
+    again = Said.from_json(json.loads(json.dumps(nan.to_json(), allow_nan=False)))  # strict JSON: no NaN literal
+    assert again.render("en") == nan.render("en") and "nan" in nan.render("en")
+    for lang in ("en", "fr"):
+        assert back.render(lang) == value.render(lang)
+    assert "(3, 4)" in value.render("en") and "(4,)" in value.render("fr")
+    assert Said.from_json({"code": 3}) is None and Said.from_json("text") is None
