@@ -4,7 +4,7 @@ each fixture of tests/adversarial/, graded through the real CLI, in each isolati
     python bench/adversarial.py [--modes namespaces,nons] [-k NAME]
 
 `namespaces`: the jail (as the machine allows); `nons`: as root where namespaces are refused
-(tests/no_namespaces.py). Peak RSS is the CLI process's VmHWM (Linux /proc), read until it
+(tests/no_namespaces.py), the worker under a uid of its own. Peak RSS is the CLI process's VmHWM (Linux /proc), read until it
 exits: the grader's own memory, not its workers' (they have their own caps). Targets from the
 issue: at most 10 s and 500 MB per submission. Prints a Markdown table, worst first, and the
 worst of each column; exits 1 if a target is missed.
@@ -21,14 +21,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import solution_folder  # noqa: E402
+from conftest import solution_folder, with_reachable_interpreter  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from speed import _vm_hwm_kb  # noqa: E402  (a process's peak RSS from /proc)
 
 CORPUS = ROOT / "tests" / "adversarial"
 TARGET_SECONDS, TARGET_MB = 10.0, 500
-WRAPPERS = {"namespaces": [], "nons": [sys.executable, str(ROOT / "tests" / "no_namespaces.py")]}
+# nons: as the test corpus runs it, with the interpreter where every user can read it (the worker drops root)
+WRAPPERS = {"namespaces": [], "nons": with_reachable_interpreter([sys.executable,
+                                                                  str(ROOT / "tests" / "no_namespaces.py")])}
 
 
 def header(path: Path) -> dict:

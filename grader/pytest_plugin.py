@@ -68,6 +68,7 @@ from grader.model.assignment import ASSIGNMENT_FILE, find_assignment
 from grader.model.errors import GraderError
 from grader.i18n import t
 from grader.model.replay import replay_command
+from grader.model.statuses import describe
 
 PLUGIN_NAME = "seance11"
 STATE = pytest.StashKey()
@@ -249,8 +250,9 @@ class CaseItem(pytest.Item):
         if case is None:
             raise CaseFailed(t("pytest_plugin.no_expected.short", case_id=self.case.id),
                              t("pytest_plugin.no_expected.long", case_id=self.case.id))
-        if case.status != "passed":
-            raise CaseFailed(_safe(case.message) or case.status, self._detail(state, case, False),
+        status = describe(case.status)
+        if not status.passed:     # the short summary: the message, else the verdict ("timed out"…)
+            raise CaseFailed(_safe(case.message) or _safe(status.word()), self._detail(state, case, False),
                              self._detail(state, case, True))
 
     def _detail(self, state, case, colour: bool) -> str:

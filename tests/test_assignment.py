@@ -56,6 +56,18 @@ def test_no_assignment_file_in_french(tmp_path, french):
         find_assignment(tmp_path)
 
 
+def test_properties_names_the_module_of_the_courses_property_checks(tmp_path):
+    """`properties:` is a module name, loaded like `generators` (grader/grading/properties.py)."""
+    assert load_assignment(ROOT / "assignment.yaml").properties == "course.properties"
+    assert load_assignment(broken(tmp_path, "properties: course.properties", "properties: other.checks")).properties \
+        == "other.checks"
+    path = broken(tmp_path, "properties: course.properties", "properties: course/properties.py")
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("properties:"))
+    assert error_of(path).startswith(f"{path}:{line}: at properties: 'course/properties.py' does not match")
+    path = broken(tmp_path, "properties: course.properties", "properties: [course.properties]")
+    assert f"{path}:{line}: at properties: ['course.properties'] is not of type 'string'" == error_of(path)
+
+
 MUTATIONS = [
     lambda d: d.update(timeout="soon"),                                            # type
     lambda d: d.pop("title"),                                                      # required
@@ -70,6 +82,7 @@ MUTATIONS = [
     lambda d: d["exercises"][0].update(functions={}),                              # minProperties
     lambda d: d["exercises"][0]["cases"][0].update(dtypes={"x": "int8"}),          # enum
     lambda d: d.update(schema_version=2),                                          # const
+    lambda d: d.update(properties="course/properties.py"),                         # pattern (a module name)
 ]
 
 

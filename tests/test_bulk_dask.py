@@ -1,13 +1,15 @@
 """`grade bulk --dask ADDRESS` on a real Dask cluster (a LocalCluster of separate worker
 processes on this machine): the same results as a local run, resume included."""
 import json
+import os
+import subprocess
 import re
 from pathlib import Path
 
 import pytest
 
 from classgen import make_class
-from conftest import run_grade
+from conftest import ROOT, grade_argv, run_grade
 
 distributed = pytest.importorskip("distributed", reason="optional extra: pip install '.[dask]'")
 
@@ -75,7 +77,9 @@ def test_results_on_a_cluster_are_those_of_a_local_run_and_resume(tmp_path, clus
 def test_an_address_where_no_scheduler_answers_is_a_clear_error(tmp_path):
     subs = tmp_path / "submissions"
     make_class(subs, 1, {"correct": 1.0}, seed=1)
-    done = run_grade("bulk", subs, "--out", tmp_path / "out", "--dask", "tcp://127.0.0.1:9", "--quiet", timeout=120)
+    done = subprocess.run([*grade_argv(), "bulk", subs, "--out", tmp_path / "out", "--dask", "tcp://127.0.0.1:9",
+                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
     assert done.returncode == 2
     assert "no Dask scheduler answered at tcp://127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr

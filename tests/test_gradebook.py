@@ -268,7 +268,7 @@ def test_moodle_feedback_score_status_and_first_problem(tmp_path):
     assert "<" not in fb["Participant 2"]
     assert fb["Participant 3"].startswith("Autograder: 0.00/100.00 (not graded: the submission could not be read). "
                                           "First problem: report.docx is not a folder")
-    assert "secret" not in fb["Participant 4"] and "softmax/softmax: a hidden case failed" in fb["Participant 4"]
+    assert "secret" not in fb["Participant 4"] and "softmax/softmax: a hidden case: failed" in fb["Participant 4"]
     assert "(graded, with a rule violation). First problem: softmax: imports torch" in fb["Participant 5"]
     assert len(fb["Participant 6"]) < 300 and fb["Participant 6"].endswith("…")
     assert all("\n" not in f for f in fb.values())
@@ -296,7 +296,7 @@ def test_in_french_the_words_change_and_the_headers_do_not(tmp_path, class_resul
     assert by_id["Participant 123456"]["Status"] == "Corrigé automatiquement : ok"
     assert by_id["Participant 123456"]["Feedback comments"] == "Correction automatique : 100.00/100.00 (noté)."
     assert by_id["Participant 7"]["Feedback comments"] == (
-        "Correction automatique : 12.00/100.00 (noté). Premier problème : softmax/softmax : un cas caché non implémenté")
+        "Correction automatique : 12.00/100.00 (noté). Premier problème : softmax/softmax : un cas caché : à implémenter")
     others = [r for r in rows if r["Identifier"] == "Participant 0"]
     assert {r["Status"] for r in others} >= {"Pas un rendu Moodle (plain : zoe) : cette ligne n'est pas importée"}
     carla = next(r for r in others if r["Full name"] == "carla")

@@ -1,5 +1,8 @@
-"""Property hints (grader/grading/hints.py): sentences built from the student's own output and the
-case's inputs, never from the expected value.
+"""Property hints: sentences built from the student's own output and the case's inputs, never from
+the expected value. The checks are the course's (course/properties.py, named by assignment.yaml's
+`properties:`), with their own catalogs (course/properties.{fr,en}.yaml); the engine's part
+(grader/grading/properties.py) declares, runs and renders them, and is called here as the engine
+calls it (`property_hint(assignment, exercise, function, inputs, value)`).
 
 (a) the reference never gets a hint, on every case of the assignment, at several seeds, in
     float64 and in float32, as returned and after the wire (what the engine really sees);
@@ -9,7 +12,11 @@ case's inputs, never from the expected value.
 (c) each property on hand-made outputs, with the number it quotes;
 (d) hostile and odd values give None (or a sentence) and never raise;
 (e) the sentence is in the current language: French under set_language("fr"), English under
-    "en", and every `hints.*` key of the catalogs is one hints.py uses.
+    "en"; the course's two catalogs have the same keys and fields, every key the course's checks
+    say exists and is used, and so are the engine's own `hints.*` keys;
+(f) the engine's part: the module is loaded from the assignment's `properties:` (none named, or
+    absent from a students' repository: no hints; broken: the course's error), a check declared
+    twice is refused, and only exact built-in and NumPy values of bounded size reach a check.
 """
 import ast
 import copy
@@ -18,6 +25,7 @@ import math
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +40,18 @@ from grader.sandbox.runtime import protocol
 from grader.model.assignment import load_assignment  # noqa: E402
 from grader.grading.compare import compare_values  # noqa: E402
 from grader.grading.engine import Expectations, select_cases  # noqa: E402
-from grader.grading.hints import property_hint  # noqa: E402
+from grader.grading import properties as engine  # noqa: E402
+from grader.model.errors import AssignmentError  # noqa: E402
 from reference.mistakes import MISTAKES  # noqa: E402
 
 ASSIGNMENT = load_assignment(ROOT / "assignment.yaml")
+COURSE_PROPERTIES = ROOT / "course" / "properties.py"
+
+
+def property_hint(exercise, function, inputs, value):
+    """The hint as the engine computes it for this course (grader.grading.engine.judge)."""
+    return engine.property_hint(ASSIGNMENT, exercise, function, inputs, value)
+
 SEEDS = [None, 1, 7, 2024, 31337]          # None: the assignment's own seed (2026)
 EXPECTATIONS = Expectations(ASSIGNMENT, use_reference=True)
 
@@ -648,12 +664,12 @@ def test_the_hint_is_in_the_current_language(name, in_language):
     assert property_hint(*make()) == english
 
 
-def _keys_used_by_hints():
-    """The keys of every t(...) call in grader/grading/hints.py; each must be a string literal."""
-    tree = ast.parse((ROOT / "grader" / "grading" / "hints.py").read_text(encoding="utf-8"))
+def _keys_used(path, function):
+    """The keys of every `function(...)` call in `path`; each must be a string literal."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     used, computed = set(), []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t":
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function:
             key = node.args[0] if node.args else None
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 used.add(key.value)
@@ -668,14 +684,135 @@ def _fields(message):
     return [{field for _, field, _, _ in string.Formatter().parse(str(form)) if field} for form in forms]
 
 
-def test_every_hints_key_is_used_and_exists_in_both_catalogs():
-    used = _keys_used_by_hints()
-    english = {k: v for k, v in i18n.catalog("en").items() if k.startswith("hints.")}
-    french = {k: v for k, v in i18n.catalog("fr").items() if k.startswith("hints.")}
+def _same_keys_and_fields(english, french, used, who):
     assert set(english) == set(french), sorted(set(english) ^ set(french))
     assert used <= set(english), f"missing from the catalogs: {sorted(used - set(english))}"
-    assert set(english) <= used, f"never used by hints.py: {sorted(set(english) - used)}"
+    assert set(english) <= used, f"never used by {who}: {sorted(set(english) - used)}"
     for key in english:   # same fields in every form of both languages, and plural forms alike
         assert isinstance(english[key], dict) == isinstance(french[key], dict), key
+        if isinstance(english[key], dict):
+            assert set(english[key]) == set(french[key]) == {"one", "other"}, key
         forms = _fields(english[key]) + _fields(french[key])
         assert all(f == forms[0] for f in forms), (key, forms)
+
+
+def test_every_key_the_course_says_is_used_and_exists_in_both_of_its_catalogs():
+    checks = engine.load_properties(ASSIGNMENT)
+    assert set(checks.catalogs) == set(i18n.LANGUAGES)
+    _same_keys_and_fields(checks.messages("en"), checks.messages("fr"), _keys_used(COURSE_PROPERTIES, "say"),
+                          "course/properties.py")
+
+
+def test_every_engine_hints_key_is_used_and_exists_in_both_catalogs():
+    english = {k: v for k, v in i18n.catalog("en").items() if k.startswith("hints.")}
+    french = {k: v for k, v in i18n.catalog("fr").items() if k.startswith("hints.")}
+    _same_keys_and_fields(english, french, _keys_used(ROOT / "grader" / "grading" / "properties.py", "t"),
+                          "grader/grading/properties.py")
+
+
+# --- (f) the engine's part: loading, declaring, what a check may see --------------------------
+
+def _course_module(tmp_path, name, source):
+    """A course folder holding one module `name` (a fresh name: modules are imported once)."""
+    (tmp_path / f"{name}.py").write_text(source)
+    return replace(ASSIGNMENT, path=tmp_path / "assignment.yaml", properties=name)
+
+
+def test_no_properties_named_or_none_in_a_students_repository_means_no_hint():
+    value = np.exp(np.ones(3)) / 2   # a softmax summing to 4: this course's check has a hint for it
+    assert property_hint("softmax", "softmax", {"x": np.ones(3)}, value)
+    students = replace(ASSIGNMENT, reference=None)    # no reference here: a students' repository
+    for other in (replace(ASSIGNMENT, properties=None), replace(students, properties="course.no_such_module"),
+                  replace(students, properties="no_such_package.properties")):
+        assert engine.load_properties(other) is None, other.properties
+        assert engine.property_hint(other, "softmax", "softmax", {"x": np.ones(3)}, value) is None
+    assert engine.property_hint(None, "softmax", "softmax", {"x": np.ones(3)}, value) is None
+
+
+@pytest.mark.parametrize("name", ["course.no_such_module", "no_such_package.properties"])
+def test_a_property_module_missing_beside_the_reference_is_the_courses_error(name):
+    """A typo in `properties:` is said where the instructor grades, not silently hint-less."""
+    with pytest.raises(AssignmentError, match=name.split(".")[-1]):
+        engine.property_hint(replace(ASSIGNMENT, properties=name), "softmax", "softmax", {}, np.ones(3))
+
+
+@pytest.mark.parametrize("source, words", [
+    ("raise RuntimeError('boom')\n", "boom"),
+    ("import no_such_dependency_of_the_course\n", "no_such_dependency_of_the_course"),
+    ("CHECKS = {}\n", "PROPERTIES"),
+], ids=["raises", "missing-dependency", "no-PROPERTIES"])
+def test_a_broken_property_module_is_the_courses_error(tmp_path, source, words):
+    broken = _course_module(tmp_path, f"broken_properties_{abs(hash(source)) % 10**8}", source)
+    with pytest.raises(AssignmentError, match=words):
+        engine.property_hint(broken, "softmax", "softmax", {}, np.ones(3))
+    with pytest.raises(AssignmentError, match=words):  # remembered: not imported again for every case
+        engine.load_properties(broken)
+
+
+def test_a_check_is_declared_once():
+    checks = engine.PropertyChecks({})
+    checks.check("ex", "f")(lambda inputs, value: None)
+    with pytest.raises(ValueError, match="declared twice"):
+        checks.check("ex", "f")(lambda inputs, value: None)
+
+
+def test_only_plain_values_of_bounded_size_reach_a_check():
+    seen = []
+    checks = engine.PropertyChecks({})
+
+    @checks.check("ex", "f")
+    def record(inputs, value):
+        seen.append(value)
+        return "broken"
+
+    plain = [np.ones(3), np.float32(1), 3, 2.5, "word", None, (np.ones(2), [1, 2]), {"a": np.zeros(2)},
+             [[1, 2]] * 1000, np.ones(engine.MAX_ELEMENTS)]
+    for value in plain:
+        assert checks.hint("ex", "f", {}, value) == "broken"
+    assert len(seen) == len(plain)
+    seen.clear()
+    for kind in ("object-array", "huge-view", "subclass", "evil", "tuple-of-evil", "long-list", "recursive-list",
+                 "generator", "set", "type", "function", "np.matrix", "masked-array", "tuple-of-huge"):
+        assert checks.hint("ex", "f", {}, HOSTILE[kind]()) is None, kind
+    assert not seen, "a check saw a value it should not"
+
+
+def test_a_check_that_raises_or_returns_nonsense_gives_no_hint():
+    checks = engine.PropertyChecks({})
+    checks.check("ex", "raises")(lambda inputs, value: 1 / 0)
+    checks.check("ex", "number")(lambda inputs, value: 42)
+    checks.check("ex", "empty")(lambda inputs, value: "")
+    checks.check("ex", "warns")(lambda inputs, value: str(np.float64(1) / 0))
+    for function in ("raises", "number", "empty", "nothing"):
+        assert checks.hint("ex", function, {}, np.ones(2)) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert checks.hint("ex", "warns", {}, np.ones(2)) == "inf"   # warnings silenced, not raised
+
+
+def test_say_renders_the_courses_catalog_in_the_current_language(tmp_path, in_language):
+    (tmp_path / "en.yaml").write_text('a:\n  n:\n    one: "{count} thing"\n    other: "{count} things"\n'
+                                      'only_en: "in English"\n')
+    (tmp_path / "fr.yaml").write_text('a:\n  n:\n    one: "{count} chose"\n    other: "{count} choses"\n')
+    checks = engine.PropertyChecks({"en": tmp_path / "en.yaml", "fr": tmp_path / "fr.yaml"})
+    in_language("fr")
+    assert [checks.say("a.n", count=n) for n in (0, 1, 2)] == ["0 chose", "1 chose", "2 choses"]
+    assert checks.say("only_en") == "in English"     # missing in French: English, as the engine's messages
+    assert checks.say("unknown.key") == "unknown.key"
+    in_language("en")
+    assert [checks.say("a.n", count=n) for n in (0, 1, 2)] == ["0 things", "1 thing", "2 things"]
+    assert checks.say("a.n", other=1) in ("{count} things",)  # a field missing: the message as it is
+
+
+def test_every_check_is_of_a_function_of_the_assignment():
+    checks = engine.load_properties(ASSIGNMENT)
+    declared = {(e.name, f) for e in ASSIGNMENT.exercises for f in e.functions}
+    assert checks.functions() <= declared, sorted(checks.functions() - declared)
+    assert len(checks.functions()) == 18
+
+
+def test_property_files_are_the_module_its_package_and_its_catalogs():
+    files = [p.relative_to(ROOT).as_posix() for p in engine.property_files(ASSIGNMENT)]
+    assert files == ["course/properties.py", "course/__init__.py", "course/properties.en.yaml",
+                     "course/properties.fr.yaml"]
+    assert engine.property_files(replace(ASSIGNMENT, properties=None)) == []

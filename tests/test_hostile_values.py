@@ -28,12 +28,20 @@ from grader.model.assignment import Tolerance
 from grader.grading.compare import Verdict, _inputs_changed, compare, compare_values, quote
 from grader.grading.engine import MAX_PROBLEMS, Expectations, Problems, _refusals, contained, judge, json_safe, select_cases
 from grader.grading.expected import Expected
-from grader.grading.hints import _CHECKS, property_hint
+from grader.grading import properties as property_engine
+from grader.model.assignment import load_assignment
 from grader.sandbox.supervisor import Outcome
 
 TOL = Tolerance(rtol=1e-6, atol=1e-8)
 EXACT = Tolerance()
 SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
+COURSE = load_assignment(ROOT / "assignment.yaml")
+CHECKED = sorted(property_engine.load_properties(COURSE).functions())
+
+
+def property_hint(exercise, function, inputs, value):
+    """The course's property hint, as the engine asks for it."""
+    return property_engine.property_hint(COURSE, exercise, function, inputs, value)
 MESSAGE_LIMIT = 600  # characters: far above any honest message, far below a quoted 12 MB word
 
 
@@ -401,7 +409,7 @@ def test_diagnosis_hints_and_comparison_judge_hostile_values_of_every_function_a
 
 
 def test_every_property_hint_survives_hostile_values():
-    for (exercise, function) in _CHECKS:
+    for (exercise, function) in CHECKED:
         for value in _hostile(np.zeros((2, 3)), ("out", "weights")):
             hint = property_hint(exercise, function, {"x": np.array(["a"]), "ids": 10**400, "n_q": 10**400}, value)
             assert hint is None or len(hint) < MESSAGE_LIMIT
@@ -456,7 +464,7 @@ def test_refusals_are_deduplicated_in_linear_time_and_capped():
     assert time.perf_counter() - started < 5
     listed = texts["embeddings"].texts()
     assert len(listed) == MAX_PROBLEMS + 1 and listed[-1] == "… and 59980 more"
-    assert cases["embeddings/one_hot/random-0"] == listed[0]
+    assert cases["embeddings/one_hot/random-0"].render() == listed[0]
     problems = Problems()
     for text in ["b", "a", "b"]:
         problems.add(text)

@@ -151,8 +151,8 @@ def test_exercise_problems_are_listed_in_its_section():
 # --- cases --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("status, text", [("passed", "passed"), ("failed", "failed"), ("error", "error"),
-                                          ("timeout", "timeout"), ("not_implemented", "not implemented"),
-                                          ("missing", "missing"), ("violation", "rule violation")])
+                                          ("timeout", "timed out"), ("not_implemented", "not implemented"),
+                                          ("missing", "function missing"), ("violation", "rule violation")])
 def test_status_badge_says_the_status_in_words(status, text):
     html = render_html(result(case("softmax/softmax/random-0", status)), ASSIGNMENT, replay)
     assert re.search(rf'<span class="badge {status}"><span aria-hidden="true">[^<]*</span> {text}</span>', html)

@@ -270,14 +270,14 @@ class _Ended:
 def test_a_windows_crash_is_named_not_shown_as_an_exit_status(code, words):
     """Windows has no signals: a crashed process ends with an NTSTATUS as its exit code."""
     from grader.sandbox.supervisor import Limits, Sandbox
-    death = Sandbox._death(type("S", (), {"limits": Limits()})(), _Ended(code))
+    death = Sandbox._death(type("S", (), {"limits": Limits()})(), _Ended(code)).render("en")
     assert words in death and f"0x{code:08X}" in death
 
 
 def test_the_memory_watchdogs_exit_is_named():
     from grader.sandbox.runtime import protocol
     from grader.sandbox.supervisor import Limits, Sandbox
-    death = Sandbox._death(type("S", (), {"limits": Limits(memory_mb=512)})(), _Ended(protocol.EXIT_MEMORY))
+    death = Sandbox._death(type("S", (), {"limits": Limits(memory_mb=512)})(), _Ended(protocol.EXIT_MEMORY)).render("en")
     assert "more than 512 MB" in death
 
 

@@ -155,7 +155,7 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
     top = {p.split("/")[0] for p in on_disk}
     assert top == {"README.md", "pyproject.toml", ".gitignore", "assignment.yaml", "public_cases.npz",
                    ".github", ".gitlab-ci.yml",
-                   "exercises", "grader"}
+                   "exercises", "grader", "course"}
     assert not [p for p in on_disk if "__pycache__" in p or p.endswith(".pyc")]
     assert "grader/instructor/release.py" not in on_disk and not [p for p in on_disk if "templates/release" in p]
     stubs = sorted(p.name for p in (ROOT / "exercises").glob("*.py"))

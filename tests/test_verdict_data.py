@@ -25,6 +25,11 @@ def dot_product(a, b):
 
 def cosine_similarity(a, b, eps=1e-8):
     return [float(np.sum(a * b))]                          # a list, not an array
+
+def scaled_dot_product(a, b):
+    with open("/tmp/scores-for-later.txt", "w") as f:      # outside its folder: refused by the worker
+        f.write("x")
+    return np.sum(a * b, axis=-1) / np.sqrt(a.shape[-1])
 ''',
     "softmax": '''
 def softmax(x, axis=-1):
@@ -64,6 +69,10 @@ def positional_encoding(n_positions, d_model):
     return np.full((n_positions, d_model), np.nan)
 ''',
     "transformer": '''
+def gelu(x):
+    import os
+    os._exit(3)                                            # the worker dies: a crash, then "not run"
+
 def layer_norm(x, gamma, beta, eps=1e-5):
     mu = x.mean(axis=-1, keepdims=True)
     return gamma * (x - mu) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * 1.01 + beta
@@ -106,7 +115,7 @@ def test_a_stored_result_renders_in_either_language_as_grading_in_it_does(both):
     # every stage the submission reaches is data, so every one of them was checked
     assert {"compare.wrong_shape", "compare.not_an_array", "compare.modified_input", "compare.exact.named",
             "compare.raised", "compare.raised_no_message", "compare.not_boolean", "compare.nonfinite",
-            "compare.outside_tolerance"} <= codes, codes
+            "compare.outside_tolerance", "engine.refused", "sandbox.exited_status"} <= codes, codes
     assert checked >= 40
 
 
@@ -146,3 +155,20 @@ def test_said_survives_json_with_tuples_nested_data_and_no_language_inside():
         assert back.render(lang) == value.render(lang)
     assert "(3, 4)" in value.render("en") and "(4,)" in value.render("fr")
     assert Said.from_json({"code": 3}) is None and Said.from_json("text") is None
+
+
+def test_the_class_overview_groups_by_code_whatever_the_language_and_the_values(both):
+    from grader.report.class_overview import reason_key
+    english, french = both
+    en = {c["id"]: c for e in english.to_json(instructor=True)["exercises"] for c in e["cases"]}
+    fr = {c["id"]: c for e in french.to_json(instructor=True)["exercises"] for c in e["cases"]}
+    keys = {}
+    for cid, case in en.items():
+        if case["said"] is None or case["diagnosis"]:  # a property hint is still text: grouped by it
+            continue
+        key = reason_key(case, set())[0]
+        assert key == reason_key(fr[cid], set())[0], cid  # a class graded half in French groups as one
+        keys.setdefault((case["function"], case["code"]), set()).add(key)
+    # cases of one function failing the same way on different values are one reason
+    assert len(keys[("layer_norm", "compare.outside_tolerance")]) == 1
+    assert len([c for c in en.values() if c["function"] == "layer_norm" and c["status"] == "failed"]) > 1

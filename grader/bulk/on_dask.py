@@ -110,7 +110,9 @@ def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: l
 
     budget = DEFAULT_BUDGET if budget is None else budget
     try:
-        client = Client(address, timeout="20s", set_as_default=False)
+        # how long to wait for the scheduler: Dask's own setting, distributed.comm.timeouts.connect
+        # (30 s; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s in the environment)
+        client = Client(address, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise GraderError(t("bulk_dask.no_cluster", address=address, error=exc)) from None
     bar = tqdm(total=len(todo), unit="student", disable=not progress, file=sys.stderr, dynamic_ncols=True,

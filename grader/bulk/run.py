@@ -107,13 +107,14 @@ def _digest_tree(top: Path, base: Path, found: dict):
 def course_inputs(assignment: Assignment) -> dict:
     """{file: sha256} of what the course is, apart from the students' package: the assignment
     file, reference/ and course/, and every package the assignment names (reference, mistakes,
-    generators)."""
+    generators, properties)."""
     import importlib.util
 
     root, found = assignment.root, {}
     _digest_tree(assignment.path, root, found)
     tops = {"reference", "course"} | {name.split(".")[0] for name in
-                                      (assignment.reference, assignment.mistakes, *assignment.generators) if name}
+                                      (assignment.reference, assignment.mistakes, *assignment.generators,
+                                       assignment.properties) if name}
     for top in sorted(tops - {assignment.package}):
         if (root / top).is_dir():
             _digest_tree(root / top, root, found)
@@ -537,7 +538,7 @@ def _results(entries: list[Entry], out: Path):
 
 
 _CASE_KEYS = ("id", "function", "visibility", "kind", "status", "message", "diagnosis", "mistake", "points",
-              "max_points")
+              "max_points", "code", "said")
 
 
 def compact(result: dict) -> dict:

@@ -49,7 +49,8 @@ GitHub Classroom — what the reporter reads. Sources (public action code):
 
 Consequences, all followed below:
 * One test per case, `name` = case id; `status` "pass" (passed), "fail" (failed, violation,
-  not_implemented, missing), "error" (error, timeout); top-level `status` "pass" when every case
+  not_implemented, missing), "error" (error, timeout) — the `classroom` column of
+  grader/model/statuses.py; top-level `status` "pass" when every case
   passed, "error" when the submission as a whole could not be graded (result status crash,
   invalid, timeout), "fail" otherwise.
 * `score` per test, so that the reporter's running sum (`acc.totalPoints += score`, left to right,
@@ -68,7 +69,8 @@ Consequences, all followed below:
 
 The step summary is Markdown for $GITHUB_STEP_SUMMARY: a points line, a table per exercise,
 failing public cases with their messages in <details>, hidden cases only as counts; its words are
-in the language of the run (grader/i18n/__init__.py, section export_github), the runner result's field
+in the language of the run (grader/i18n/__init__.py, sections export_github and status: a verdict is
+its status's tag, "FAIL", "todo"…), the runner result's field
 names and statuses never change (the reporter reads them).
 
 Messages, notes, problems and student ids are student-influenced text, rendered by GitHub as
@@ -94,10 +96,11 @@ import os
 import re
 from pathlib import Path
 
-from grader.export.junit import ERROR_STATUSES, case_message, clean_text, replay_seed
+from grader.export.junit import case_message, clean_text, replay_seed
 from grader.i18n import t
 from grader.model.replay import replay_command
 from grader.model.result import QUOTE, as_real, bounded_repr
+from grader.model.statuses import ClassroomStatus, describe
 
 MESSAGE_LIMIT = 500
 PASS, FAIL, ERROR = "pass", "fail", "error"
@@ -105,10 +108,7 @@ PASS, FAIL, ERROR = "pass", "fail", "error"
 
 def verdict_label(status: str) -> str:
     """The verdict column of the summary's case tables ("FAIL", "todo"…); an unknown status escaped."""
-    labels = {"failed": t("export_github.label.failed"), "error": t("export_github.label.error"),
-              "timeout": t("export_github.label.timeout"), "not_implemented": t("export_github.label.not_implemented"),
-              "missing": t("export_github.label.missing"), "violation": t("export_github.label.violation")}
-    return labels.get(status) or md_escape(clean_text(status, QUOTE))
+    return md_escape(clean_text(describe(status).tag(), QUOTE))
 
 
 def _exercises(result: dict) -> list[dict]:
@@ -295,10 +295,9 @@ def append_step_summary(result: dict, path=None):
 # ---------------------------------------------------------------------------------------------
 # GitHub Classroom
 
-def classroom_status(case_status: str) -> str:
-    if case_status == "passed":
-        return PASS
-    return ERROR if case_status in ERROR_STATUSES else FAIL
+def classroom_status(case_status: str) -> ClassroomStatus:
+    """A case's status as the Classroom reporter reads it: "pass", "fail" or "error"."""
+    return describe(case_status).classroom
 
 
 def _js_sum(values) -> float:

@@ -57,6 +57,7 @@ from pathlib import Path, PurePath
 
 from grader.model.files import atomic_write
 from grader.i18n import t
+from grader.model.statuses import describe
 from grader.bulk.intake import CANVAS_FILE, CANVAS_TEXT, MOODLE_FILE, MOODLE_FOLDER
 from grader.model.result import QUOTE, as_real, bounded_repr, clip_text
 
@@ -183,14 +184,7 @@ def _case_words(visibility, status) -> tuple[str, str]:
     """A case's visibility and status (words of the JSON) as the feedback comment says them."""
     visibilities = {"hidden": lambda: t("gradebook.visibility.hidden"),
                     "public": lambda: t("gradebook.visibility.public")}
-    statuses = {"failed": lambda: t("gradebook.case_status.failed"),
-                "error": lambda: t("gradebook.case_status.error"),
-                "timeout": lambda: t("gradebook.case_status.timeout"),
-                "not_implemented": lambda: t("gradebook.case_status.not_implemented"),
-                "missing": lambda: t("gradebook.case_status.missing"),
-                "violation": lambda: t("gradebook.case_status.violation")}
-    return (visibilities[visibility]() if visibility in visibilities else str(visibility),
-            statuses[status]() if status in statuses else str(status).replace("_", " "))
+    return visibilities[visibility]() if visibility in visibilities else str(visibility), describe(status).word()
 
 
 def write_gradebooks(results: list[dict], exercises: list[tuple[str, float]], out: Path, assignment_title: str,

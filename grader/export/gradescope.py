@@ -74,6 +74,7 @@ from grader.model.errors import GraderError
 from grader.model.files import atomic_write
 from grader.i18n import LANGUAGES, set_language, t
 from grader.model.replay import replay_command
+from grader.model.statuses import describe
 
 from grader import PACKAGE as ENGINE
 
@@ -101,15 +102,6 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the same course gives the same zip, byte for
 UNITS = 10**6                     # points are split in millionths: the tests add up exactly
 MAX_TEST_OUTPUT = 4000
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
-
-
-def status_words(status: str) -> str:
-    """A test's verdict in words, for its output (students read it); an unknown status as it is."""
-    words = {"passed": t("gradescope.status.passed"), "failed": t("gradescope.status.failed"),
-             "error": t("gradescope.status.error"), "timeout": t("gradescope.status.timeout"),
-             "not_implemented": t("gradescope.status.not_implemented"),
-             "missing": t("gradescope.status.missing"), "violation": t("gradescope.status.violation")}
-    return words.get(status, status)
 
 
 # --- the zip (instructor side) -------------------------------------------------------------------
@@ -346,7 +338,8 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
         units = split_units(exercise.max_score, [c.max_points for c in exercise.cases])
         public_units = public_max = public_passed = public_count = 0
         for index, (case, case_units) in enumerate(zip(exercise.cases, units), 1):
-            passed = case.status == "passed"
+            status = describe(case.status)
+            passed = status.gradescope == "passed"
             earned = case_units if passed else 0
             total += earned
             hidden = case.visibility == "hidden"
@@ -357,8 +350,9 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
                 public_units += earned
                 public_max += case_units
             tests.append({"name": case.id, "number": f"{number}.{index}", "score": earned / UNITS,
-                          "max_score": case_units / UNITS, "status": "passed" if passed else "failed",
-                          "output": status_words("passed") if passed else status_words("failed") if hidden
+                          "max_score": case_units / UNITS, "status": status.gradescope,
+                          # a hidden case says its Gradescope verdict ("passed", "failed"), nothing else
+                          "output": describe(status.gradescope).word() if passed or hidden
                           else tidy(_case_output(case)),
                           "output_format": "text", "name_format": "text",
                           "tags": [exercise.name], "visibility": VISIBILITY[case.visibility]})
@@ -386,9 +380,9 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
 
 def _case_output(case) -> str:
     if case.message:
-        text = t("gradescope.output.verdict_message", verdict=status_words(case.status), message=case.message)
+        text = t("gradescope.output.verdict_message", verdict=describe(case.status).word(), message=case.message)
     else:
-        text = status_words(case.status)
+        text = describe(case.status).word()
     if case.diagnosis:
         text += f"\n{case.diagnosis}"
     text += "\n" + t("gradescope.output.replay", command=replay_command(case.id))

@@ -35,7 +35,8 @@ the submission's `total_score`, `total_max_score`, `status` (the total lives her
 because it has nowhere valid to go on `<testsuites>`). Every `<failure>` / `<error>` has a `type`;
 every time is a plain decimal ("0.000002", never "2e-06", which SUREFIRE_TIME rejects).
 
-Verdicts. A test that did not pass must show as failing in every reporter:
+Verdicts (the `junit` column of grader/model/statuses.py). A test that did not pass must show as
+failing in every reporter:
 
 * dorny/test-reporter (src/parsers/java-junit/java-junit-parser.ts):
       if (test.failure || test.error) return 'failed'
@@ -56,11 +57,12 @@ grey, and the Windy Road schema has no `<skipped>` at all. Hence:
     missing
     error, timeout                           → <error type="<status>" message="…">…</error>
 
-and `skipped="0"` on every suite: the grader never skips a case it was asked to grade.
+and `skipped="0"` on every suite: the grader never skips a case it was asked to grade. A status
+none of these (a forged result) is written as a failure, counted in `tests` only.
 
 Hidden cases carry no message in the JSON; their text is "hidden case: <verdict>" — nothing more
-is known, nothing more is written. Texts are in the language of the run (grader/i18n/__init__.py, section
-export_junit); element and attribute names, statuses in `type` and property names never change.
+is known, nothing more is written. Texts are in the language of the run (grader/i18n/__init__.py, sections
+export_junit and status); element and attribute names, statuses in `type` and property names never change.
 
 Student-controlled text (exception messages) can hold characters XML 1.0 forbids
 (`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
@@ -83,9 +85,7 @@ from grader.model.files import atomic_write
 from grader.i18n import t
 from grader.model.replay import replay_command, result_seed
 from grader.model.result import QUOTE, TEXT, as_real, bounded_repr, clip_text
-
-FAILURE_STATUSES = ("failed", "violation", "not_implemented", "missing")
-ERROR_STATUSES = ("error", "timeout")
+from grader.model.statuses import describe
 
 # CSI (parameters, intermediates, a final byte: classes that do not overlap), OSC up to BEL or ST
 # (its body stops at the next ESC: no two attempts scan the same characters), any other ESC pair.
@@ -105,19 +105,11 @@ def _text(value, limit: int = QUOTE) -> str:
     return clean_text(value, limit)
 
 
-def verdict_text(status: str) -> str:
-    """A case's status in words: "failed", "error", "timeout", "not implemented", …"""
-    words = {"passed": t("export_junit.status.passed"), "failed": t("export_junit.status.failed"),
-             "error": t("export_junit.status.error"), "timeout": t("export_junit.status.timeout"),
-             "not_implemented": t("export_junit.status.not_implemented"),
-             "missing": t("export_junit.status.missing"), "violation": t("export_junit.status.violation")}
-    return words.get(status, str(status).replace("_", " "))
-
-
 def case_message(case: dict) -> str:
-    """The grader's message for a case that did not pass; for a hidden case, only its verdict."""
+    """The grader's message for a case that did not pass; for a hidden case, only its verdict
+    ("failed", "timed out", "not implemented"…)."""
     if case.get("visibility") == "hidden" or not case.get("message"):
-        what = _text(verdict_text(case.get("status")))
+        what = _text(describe(case.get("status")).word())
         return t("export_junit.hidden_case", verdict=what) if case.get("visibility") == "hidden" else what
     return clean_text(case["message"])
 
@@ -162,9 +154,9 @@ def _number(value) -> str:
 
 
 def _counts(cases) -> dict:
-    failures = sum(c.get("status") in FAILURE_STATUSES for c in cases)
-    errors = sum(c.get("status") in ERROR_STATUSES for c in cases)
-    return {"tests": len(cases), "failures": failures, "errors": errors}
+    """tests, failures, errors; a case whose status is none of the seven is a test and no more."""
+    elements = [row.junit for row in map(describe, (c.get("status") for c in cases)) if row.known]
+    return {"tests": len(cases), "failures": elements.count("failure"), "errors": elements.count("error")}
 
 
 def build_tree(result: dict) -> ET.Element:
@@ -199,9 +191,9 @@ def build_tree(result: dict) -> ET.Element:
                 "name": case_id, "classname": _text(exercise.get("name")),
                 "time": _seconds(_duration(case))})
             status = case.get("status")
-            if status == "passed":
+            tag = describe(status).junit
+            if tag is None:     # passed
                 continue
-            tag = "error" if status in ERROR_STATUSES else "failure"
             message = case_message(case)
             element = ET.SubElement(testcase, tag, {"type": _text(status), "message": message})
             lines = [message]

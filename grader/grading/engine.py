@@ -17,7 +17,7 @@ from grader.model.assignment import Assignment, CaseSpec
 from grader.grading.cases import CaseBuilder, student_seed
 from grader.grading.compare import Verdict, compare, quote
 from grader.model.errors import GraderError
-from grader.grading.hints import property_hint
+from grader.grading.properties import property_hint
 from grader.i18n import t
 from grader.grading.expected import PUBLIC_CASES_FILE, ReferenceOracle, reference_available
 from grader.grading.public_cases import PublicCasesFile, public_diagnoser
@@ -234,7 +234,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
             targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
             for name in set(targets) - static:
-                violations[name].add(_runtime_violation(v))
+                violations[name].add(_runtime_violation(v).render())
 
     exercises = []
     for exercise in assignment.exercises:
@@ -294,7 +294,9 @@ def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None
         known = diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
         diagnosis, mistake = (known.text(), known.name) if known else (None, None)
     if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
-        diagnosis = property_hint(case.exercise, case.function, expected.inputs, outcome.value)
+        # the course's property checks (assignment.yaml `properties:`), for the diagnoser's course
+        diagnosis = property_hint(getattr(diagnoser, "assignment", None), case.exercise, case.function,
+                                  expected.inputs, outcome.value)
     details = {**verdict.details, "margin": verdict.margin,
                **({"traceback": (outcome.exception or {}).get("traceback", [])} if outcome.exception else {})}
     return verdict, diagnosis, mistake, json_safe(details)
@@ -367,7 +369,7 @@ def _refusals(outcomes, by_id, submission, sources, function_exercise, modules):
                 problems = texts.get(owner)
                 if problems is None:
                     problems = texts[owner] = Problems()
-                problems.add(v.get("name"), _runtime_violation, v)  # worded only if kept
+                problems.add(v.get("name"), lambda v: _runtime_violation(v).render(), v)  # worded only if kept
     return cases, exercises, texts
 
 
@@ -396,11 +398,22 @@ def _defined(source: str) -> set:
         return set()
 
 
-def _runtime_violation(v: dict) -> str:
-    """A refusal the worker reported, in plain words (the worker's text is untrusted but checked)."""
+def _runtime_violation(v: dict) -> Said:
+    """A refusal the worker reported, as data: its code and fields (untrusted, checked and
+    clipped by the supervisor), worded where it is shown."""
     if v.get("kind", "import") == "import":
-        return t("engine.runtime_import", name=v.get("name"))
-    return t("engine.refused", name=v.get("name"))
+        return Said("engine.runtime_import", name=v.get("name"))
+    fields = v.get("fields") or {}
+    refusal = {"signal": Said("worker.signal", target=fields.get("target", "?")),
+               "program": Said("worker.program", event=fields.get("event", "?")),
+               "network": Said("worker.network", event=fields.get("event", "?")),
+               "memory": Said("worker.memory", event=fields.get("event", "?")),
+               "write": Said("worker.write", path=fields.get("path", "?")),
+               "read_hidden": Said("worker.read_hidden", path=fields.get("path", "?")),
+               "read_process": Said("worker.read_process", path=fields.get("path", "?")),
+               "change": Said("worker.change", path=fields.get("path", "?"), event=fields.get("event", "?"))
+               }.get(v.get("code"))
+    return Said("engine.refused", name=refusal if refusal is not None else v.get("name"))
 
 
 def overall_status(result: Result) -> str:

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from grader.model.assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from grader.model.errors import GraderError
 from grader.grading.expected import PUBLIC_CASES_FILE, reference_available
+from grader.grading.properties import property_files
 from grader.grading.public_cases import PublicCasesFile, write_public_cases
 from grader.i18n import t
 
@@ -257,6 +258,8 @@ def write_release(assignment: Assignment, out: Path, force: bool = False) -> dic
     managed_folders = ["grader", assignment.package]
     for rel, source in {**_engine_files(), **_stub_files(assignment)}.items():
         files[rel] = source.read_bytes()
+    for source in property_files(assignment):  # the course's property checks: hints on the students' side too
+        files[source.relative_to(assignment.root.resolve()).as_posix()] = source.read_bytes()
 
     out.mkdir(parents=True, exist_ok=True)
     for folder in managed_folders:  # replaced whole: no stale module survives a --force

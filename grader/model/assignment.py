@@ -99,6 +99,7 @@ class Assignment:
     memory_mb: int
     forbidden_imports: tuple
     exercises: tuple
+    properties: str | None = None  # the module of the course's property checks (grader/grading/properties.py)
 
     @property
     def root(self) -> Path:
@@ -296,4 +297,5 @@ def _build(path, data, fail) -> Assignment:
         reference=data.get("reference"), mistakes=data.get("mistakes"),
         generators=tuple(data.get("generators", ())), seed=int(data.get("seed", 0)),
         salt=str(data.get("salt", "")), timeout=timeout, memory_mb=int(data.get("memory_mb", 2048)),
-        forbidden_imports=tuple(data.get("forbidden_imports", ())), exercises=tuple(exercises))
+        forbidden_imports=tuple(data.get("forbidden_imports", ())), exercises=tuple(exercises),
+        properties=data.get("properties"))

@@ -12,9 +12,9 @@ import numpy as np
 
 from grader.i18n import t
 from grader.model.said import Said
+from grader.model.statuses import Status
 
 SCHEMA_VERSION = 2
-STATUSES = ("passed", "failed", "error", "timeout", "not_implemented", "missing", "violation")
 
 
 @dataclass
@@ -24,7 +24,7 @@ class CaseResult:
     function: str
     visibility: str
     kind: str
-    status: str
+    status: Status                                 # one of STATUSES (grader/model/statuses.py)
     message: str
     points: float
     max_points: float

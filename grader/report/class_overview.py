@@ -46,6 +46,8 @@ from markupsafe import Markup, escape
 from grader.report.html import kind_label, points_text, status_count, status_label
 from grader.i18n import language, t
 from grader.model.result import QUOTE, bounded_repr, clip_text, inert
+from grader.model.said import CONCAT, JOINED, Said
+from grader.model.statuses import repeated_statuses
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_REASONS = 15        # failure reasons listed
@@ -214,11 +216,83 @@ def normalise_message(message: str) -> str:
     return _clip(_SPACES.sub(" ", text).strip(), MAX_REASON)
 
 
+# --- grouping by code: a verdict stored as data (schema 2) -------------------------------------------
+#
+# What identifies a failure is its code and the fields that name things (which output, which
+# type or dtype, which function to fix first); the numbers, shapes, indexes and values quoted
+# from the submission differ from case to case and are left out — no text is parsed, in no
+# language. An exception's own text (Python's, in English) keeps its words, its numbers stripped.
+NAMING_FIELDS = ("name", "type", "dtype", "function", "error", "outputs", "names")
+TEXT_FIELDS = ("message", "detail")   # free text from Python or the sandbox: numbers stripped
+
+
+class _Elided:
+    """A field left out of a reason: "…" whatever the format asks for."""
+
+    def __format__(self, spec):
+        return "…"
+
+    def __repr__(self):
+        return "…"
+
+    __str__ = __repr__
+
+
+ELIDED = _Elided()
+
+
+def _kept(said: Said) -> Said:
+    """`said` with only what identifies the failure: values elided, free text without numbers."""
+    fields = {}
+    for name, value in said.fields.items():
+        if isinstance(value, Said):
+            fields[name] = _kept(value)
+        elif name == "parts" and said.key in (CONCAT, JOINED):
+            fields[name] = tuple(_kept(p) if isinstance(p, Said) else ELIDED for p in value)
+        elif isinstance(value, str) and name in NAMING_FIELDS:
+            fields[name] = _shown(value, MAX_NAME)
+        elif isinstance(value, str) and name in TEXT_FIELDS:
+            fields[name] = normalise_message(value)
+        else:
+            fields[name] = ELIDED
+    return Said(said.key, **fields)
+
+
+def _identity(value):
+    """A hashable form of a kept Said."""
+    if isinstance(value, Said):
+        return (value.key,) + tuple((k, _identity(v)) for k, v in sorted(value.fields.items()))
+    if isinstance(value, tuple):
+        return tuple(_identity(v) for v in value)
+    return "…" if value is ELIDED else value
+
+
+def _short(kept: Said) -> Said | None:
+    """A shorter sentence for the verdicts whose every other field is a value."""
+    name = kept.fields.get("name", ELIDED)
+    return {"compare.outside_tolerance": Said("class_report.codes.outside_tolerance", name=name),
+            "compare.nonfinite": Said("class_report.codes.nonfinite", name=name),
+            "compare.wrong_shape": Said("class_report.codes.wrong_shape", name=name),
+            "compare.exact_values_differ": Said("class_report.codes.exact_values_differ", name=name)}.get(kept.key)
+
+
+def said_reason(said: Said) -> tuple[tuple, str]:
+    """(group key, text shown) of a verdict stored as data."""
+    kept = _kept(said)
+    first = kept.fields["parts"][0] if kept.key in (CONCAT, JOINED) and kept.fields.get("parts") else kept
+    short = _short(first) if isinstance(first, Said) and kept.key != JOINED else None
+    if short is not None:
+        rest = kept.fields["parts"][1:] if kept.key == CONCAT else ()
+        text = short.render() + "".join(p.render() if isinstance(p, Said) else "" for p in rest)
+    else:
+        text = kept.render()
+    return _identity(kept), _clip(_SPACES.sub(" ", text).strip(), MAX_REASON)
+
+
 def _reason_status_text(status: str) -> str:
     return t("class_report.reasons.likely_mistake") if status == "mistake" else status_label(status)
 
 
-SAME_MESSAGE = ("not_implemented", "missing", "violation")   # one message for every case of a function
 
 
 def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -> tuple[tuple, str, str]:
@@ -243,10 +317,14 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
     diagnosis = case.get("diagnosis")
     if diagnosis:
         return ("diagnosis", _clip(_text(diagnosis), MAX_REASON)), "mistake", _clip(_text(diagnosis), MAX_REASON)
-    message = _text(case.get("message"))
     function = _shown(case.get("function"), MAX_NAME)
-    if not message and public:
-        message = public.get((function, status), "")
+    said = Said.from_json(case.get("said"))
+    message = _text(case.get("message"))
+    if said is None and not message and public:  # a hidden case of a student's JSON: its public cases' verdict
+        message, said = public.get((function, status), ("", None))
+    if said is not None:  # a verdict stored as data: grouped by its code
+        key, text = said_reason(said)
+        return ("said", function, status, key), status, text
     if not message:
         return ("hidden", function, status), status, t("class_report.reasons.hidden_case")
     normal = normalise_message(message)
@@ -258,7 +336,8 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
 
 
 def _public_messages(cases: list[dict]) -> dict:
-    """(function, status) -> the message a hidden case of that function and status takes.
+    """(function, status) -> (the message, the verdict as data or None) a hidden case of that
+    function and status takes.
 
     Not implemented, missing, a rule violation: the message is the same for every case of a
     function. A timeout or an error: when every public case of the function with that status
@@ -271,10 +350,11 @@ def _public_messages(cases: list[dict]) -> dict:
         if not message or status in (None, "passed", "failed") or c.get("visibility") == "hidden":
             continue
         key = (_shown(c.get("function"), MAX_NAME), status)
-        entry = seen.setdefault(key, [_text(message), set()])
-        entry[1].add(normalise_message(_text(message)))
+        said = Said.from_json(c.get("said"))
+        entry = seen.setdefault(key, [(_text(message), said), set()])
+        entry[1].add(said_reason(said)[0] if said is not None else normalise_message(_text(message)))
     return {key: first for key, (first, normals) in seen.items()
-            if key[1] in SAME_MESSAGE or len(normals) == 1}
+            if key[1] in repeated_statuses() or len(normals) == 1}
 
 
 # --- SVG charts ------------------------------------------------------------------------------
@@ -508,8 +588,8 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                 reason["students"].setdefault(index, sid)
                 if not reason["example_case"] and c.get("message"):
                     message = _text(c.get("message"))
-                    # an example only says more when normalising took something out
-                    reason["example"] = _clip(message, MAX_EXAMPLE) if normalise_message(message) != message else ""
+                    # an example only says more when grouping took something out
+                    reason["example"] = _clip(message, MAX_EXAMPLE) if text != message else ""
                     reason["example_case"] = cid
         row["passed"], row["total"] = passed, total
         row["detail"] = _problem_detail(r, status, exercises)

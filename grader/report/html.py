@@ -26,8 +26,9 @@ from markupsafe import Markup, escape
 
 from grader.model.assignment import Assignment, CaseSpec, Lecture
 from grader.i18n import language, t
-from grader.model.result import (QUOTE, STATUSES, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
+from grader.model.result import (QUOTE, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
                      inert)
+from grader.model.statuses import describe, order
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
@@ -38,37 +39,19 @@ MAX_INPUTS = 4_000      # characters of the inputs' description
 MAX_TRACEBACK_LINE = 1_000   # characters of one traceback entry (its source line included)
 MAX_CELL = 60           # characters of one cell of a value table (a value it cannot write as a number)
 
-STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "◔", "not_implemented": "…",
-                "missing": "?", "violation": "⊘"}
-REPEATED_STATUSES = ("not_implemented", "missing", "violation")   # cases shown closed: same message each
 
 
 # --- words of the current language (looked up when a page is built, never at import) --------
-
-@lru_cache(maxsize=None)
-def _status_labels(lang: str) -> dict:
-    """Per language, once: the labels are read for every case of every report."""
-    return {"passed": t("html_report.status.passed", lang), "failed": t("html_report.status.failed", lang),
-            "error": t("html_report.status.error", lang), "timeout": t("html_report.status.timeout", lang),
-            "not_implemented": t("html_report.status.not_implemented", lang),
-            "missing": t("html_report.status.missing", lang), "violation": t("html_report.status.violation", lang)}
-
+# A status's words, icon and whether it repeats one message come from grader/model/statuses.py.
 
 def status_label(status: str) -> str:
     """A case's verdict in words ("passed", "rule violation"…); an unknown status as it is."""
-    return _status_labels(language()).get(status, status)
+    return describe(status).word()
 
 
 def status_count(status: str, n: int) -> str:
     """"3 passed", "1 rule violation": a number of cases with that verdict."""
-    counts = {"passed": t("html_report.status_count.passed", count=n),
-              "failed": t("html_report.status_count.failed", count=n),
-              "error": t("html_report.status_count.error", count=n),
-              "timeout": t("html_report.status_count.timeout", count=n),
-              "not_implemented": t("html_report.status_count.not_implemented", count=n),
-              "missing": t("html_report.status_count.missing", count=n),
-              "violation": t("html_report.status_count.violation", count=n)}
-    return counts.get(status, f"{n} {status}")
+    return describe(status).count(n)
 
 
 @lru_cache(maxsize=None)
@@ -649,8 +632,9 @@ def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
 
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
+    status = describe(case.status)
     view = {"id": case.id, "anchor": _slug(case.id), "status": case.status,
-            "icon": STATUS_ICONS.get(case.status, "•"), "status_text": status_label(case.status),
+            "icon": status.icon, "status_text": _shown(status.word(), QUOTE),
             "kind": case.kind, "kind_text": kind_label(case.kind), "points": points_text(case.points),
             "max_points": points_text(case.max_points), "hidden": case.visibility == "hidden",
             "passed": case.passed}
@@ -710,15 +694,13 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
         # open the failures that say something of their own; a case that only repeats the
         # exercise's problem (import error, rule violation) or "not implemented" stays closed
         message = case.message if isinstance(case.message, str) else ""
-        view["open"] = not case.passed and case.status not in REPEATED_STATUSES and not any(
+        view["open"] = not case.passed and not describe(case.status).repeated and not any(
             message and isinstance(p, str) and (message in p or p in message) for p in exercise.problems)
     first_open = next((c for c in cases if c.get("open")), None)
     counts = {}
     for c in exercise.cases:
         counts[c.status] = counts.get(c.status, 0) + 1
-    statuses = " · ".join(status_count(status, n)
-                          for status, n in sorted(counts.items(), key=lambda item: STATUSES.index(item[0])
-                                                  if item[0] in STATUSES else len(STATUSES)))
+    statuses = " · ".join(status_count(status, n) for status, n in sorted(counts.items(), key=lambda kv: order(kv[0])))
     public_failures = [c for c in cases if not c["passed"] and not c["hidden"]]
     return {"name": exercise.name, "title": exercise.title, "score": points_text(exercise.score),
             "max_score": points_text(exercise.max_score), "percent": _percent(exercise.score, exercise.max_score),

@@ -8,19 +8,10 @@ import numpy as np
 
 from grader.i18n import t
 from grader.model.result import QUOTE, TEXT, Result, as_real, bounded_repr, clip_text, inert
+from grader.model.statuses import describe
 
-COLOURS = {"passed": "32", "failed": "31", "error": "31", "timeout": "33", "not_implemented": "90",
-           "missing": "33", "violation": "35"}
 SUMMARY_REASON = 500    # characters of a failing case's reason in the summary (one line each)
 BLOCK_PREFIX = "  │ "    # before each line of a submission's own text in `grade --case`
-
-
-def labels() -> dict:
-    """{status: its short label in the table}, in the current language."""
-    return {"passed": t("terminal.label.passed"), "failed": t("terminal.label.failed"),
-            "error": t("terminal.label.error"), "timeout": t("terminal.label.timeout"),
-            "not_implemented": t("terminal.label.not_implemented"), "missing": t("terminal.label.missing"),
-            "violation": t("terminal.label.violation")}
 
 
 # --- text from a submission ---------------------------------------------------------------------
@@ -153,7 +144,6 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
         lines.append(f"{names[id(e)].ljust(width)}  {paint(f'{e.passed:>4}/{len(e.cases):<4}', state)}  "
                      f"{as_real(e.score):>6.1f} / {as_real(e.max_score):<5.1f}")
     if not quiet:
-        label = labels()
         for e in result.exercises:
             for problem in e.problems:
                 lines.append(paint("  " + t("terminal.problem", exercise=names[id(e)], problem=safe(problem)), "31"))
@@ -162,18 +152,19 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
             if todo:
                 functions = list(dict.fromkeys(safe(c.function, QUOTE) for c in todo))
                 lines.append(paint("  " + t("terminal.not_implemented", exercise=names[id(e)],
-                                            functions=", ".join(functions), count=len(functions)), "90"))
+                                            functions=", ".join(functions), count=len(functions)),
+                                   describe("not_implemented").colour))
             for c in others:
                 reason = safe(c.message, SUMMARY_REASON) if c.visibility == "public" else t("terminal.hidden_case")
-                lines.append("  " + t("terminal.case", label=paint(label.get(c.status) or safe(c.status, QUOTE),
-                                                                     COLOURS.get(c.status, "0")),
+                status = describe(c.status)
+                lines.append("  " + t("terminal.case", label=paint(safe(status.tag(), QUOTE), status.colour),
                                       id=safe(c.id, QUOTE), reason=reason))
                 if c.diagnosis and c.visibility == "public":
                     lines.append("      " + t("terminal.likely", diagnosis=safe(c.diagnosis, SUMMARY_REASON)))
     lines.append(paint(t("terminal.points", score=as_real(result.score), total=as_real(result.max_score)), "1"))
     if result.source == "public-cases file":  # a students' repository: no hidden case here
         lines.append(t("terminal.public_only"))
-    failing = [c for c in result.cases if c.visibility == "public" and c.status not in ("passed", "not_implemented")]
+    failing = [c for c in result.cases if c.visibility == "public" and not c.passed and c.status != "not_implemented"]
     if replay and failing and not quiet:
         lines.append(t("terminal.replay", command=safe(replay(failing[0].id))))
     if report:
@@ -221,7 +212,7 @@ def case_detail(result: Result, case_id: str, colour: bool) -> str:
     case = next(c for c in result.cases if c.id == case_id)
     lines = [paint(t("terminal.detail.title", id=safe(case.id, QUOTE), visibility=safe(case.visibility, QUOTE),
                      kind=safe(case.kind, QUOTE), seed=safe(result.seed, QUOTE)), "1"),
-             t("terminal.detail.status", status=paint(safe(case.status, QUOTE), COLOURS.get(case.status, "0")),
+             t("terminal.detail.status", status=paint(safe(case.status, QUOTE), describe(case.status).colour),
                points=as_real(case.points), max_points=as_real(case.max_points))]
     if case.message:
         lines.append(t("terminal.detail.message", message=safe(case.message)))

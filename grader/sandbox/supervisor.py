@@ -24,6 +24,7 @@ from grader.sandbox.runtime import protocol
 from grader.model.errors import GraderError
 from grader.sandbox.frames import TIMEOUT
 from grader.i18n import t
+from grader.model.said import Said
 from grader.sandbox.runtime_files import minimal_env
 
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
@@ -116,7 +117,7 @@ class Outcome:
     inputs_after: dict | None = None
     output: str = ""
     duration: float = 0.0
-    detail: str = ""
+    detail: "str | Said" = ""   # what happened, as data where the grader says it (a Said)
     violations: list = field(default_factory=list)
     claimed: str | None = None   # a rejected message: the step it claimed to answer
     skipped: bool = False        # not run: its function (or one it calls) timed out or crashed twice
@@ -124,9 +125,9 @@ class Outcome:
 
 WORKER_KINDS = {"template": "a fresh fork of the worker template", "portable": "a fresh Python process"}
 # how a Windows process ends when it crashes: its exit code is the NTSTATUS
-WINDOWS_DEATHS = {0xC0000005: lambda: t("sandbox.windows_access_violation"),
-                  0xC00000FD: lambda: t("sandbox.windows_stack_overflow"),
-                  0xC0000409: lambda: t("sandbox.windows_fail_fast")}
+WINDOWS_DEATHS = {0xC0000005: lambda: Said("sandbox.windows_access_violation"),
+                  0xC00000FD: lambda: Said("sandbox.windows_stack_overflow"),
+                  0xC0000409: lambda: Said("sandbox.windows_fail_fast")}
 
 
 def _signal_name(returncode: int) -> str:
@@ -134,14 +135,6 @@ def _signal_name(returncode: int) -> str:
         return signal.Signals(-returncode).name
     except ValueError:
         return f"signal {-returncode}"
-
-
-def refusal_words() -> dict:
-    """The worker's refusals, in this run's language (the worker has no catalog of its own)."""
-    return {"refused": t("worker.refused"), "import": t("worker.import"), "signal": t("worker.signal"),
-            "program": t("worker.program"), "network": t("worker.network"), "memory": t("worker.memory"),
-            "write": t("worker.write"), "read_hidden": t("worker.read_hidden"),
-            "read_process": t("worker.read_process"), "change": t("worker.change")}
 
 
 def _rlimits(limits: Limits, cpu_seconds: int) -> dict:
@@ -197,7 +190,7 @@ class Sandbox:
             if calls and time.monotonic() >= self.deadline:  # the submission's whole budget is spent
                 for s in calls:
                     outcomes[s.key] = Outcome("timeout", skipped=True,
-                                              detail=t("sandbox.budget_exhausted", budget=self.limits.total()))
+                                              detail=Said("sandbox.budget_exhausted", budget=self.limits.total()))
                 return outcomes
             skip = [s.key for s in steps if s.kind == "import" and (s.key in self.reimport_failed or s.key in outcomes
                     and outcomes[s.key].status in ("timeout", "crash", "rejected"))]
@@ -208,7 +201,7 @@ class Sandbox:
             self._one_worker(make_request(skip, [s.key for s in calls]), imports + calls, outcomes)
             if len(outcomes) + len(self.reimport_failed) == before:  # no progress at all: never loop forever
                 for s in calls:
-                    outcomes[s.key] = Outcome("crash", detail=t("sandbox.could_not_start"))
+                    outcomes[s.key] = Outcome("crash", detail=Said("sandbox.could_not_start"))
                 return outcomes
 
     def _give_up_on_slow_groups(self, steps, outcomes, limit=2):
@@ -229,9 +222,9 @@ class Sandbox:
             if culprit is not None:
                 timeout = stuck[culprit] == "timeout"
                 if culprit == s.group:
-                    why = t("sandbox.skipped_timeouts" if timeout else "sandbox.skipped_crashes", count=limit)
+                    why = Said("sandbox.skipped_timeouts" if timeout else "sandbox.skipped_crashes", count=limit)
                 else:
-                    why = t("sandbox.skipped_callee_timeouts" if timeout else "sandbox.skipped_callee_crashes",
+                    why = Said("sandbox.skipped_callee_timeouts" if timeout else "sandbox.skipped_callee_crashes",
                             function=culprit, count=limit)
                 outcomes[s.key] = Outcome(stuck[culprit], detail=why, skipped=True)
 
@@ -249,7 +242,7 @@ class Sandbox:
         payload = protocol.encode({
             **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
             "hide": self.hide, "expose": [*self.expose, str(self.dir)], "readable": self.expose, "grader_pid": os.getpid(),
-            "words": refusal_words(), "jail": jail if isolation_requested() else None,
+            "jail": jail if isolation_requested() else None,
             "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20})
         spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
 
@@ -295,9 +288,9 @@ class Sandbox:
                 elapsed = time.monotonic() - started
                 if frame is TIMEOUT and time.monotonic() >= self.deadline and elapsed < step.timeout:
                     outcome = Outcome("timeout", duration=elapsed, skipped=True,
-                                      detail=t("sandbox.budget_exhausted", budget=self.limits.total()))
+                                      detail=Said("sandbox.budget_exhausted", budget=self.limits.total()))
                 elif frame is TIMEOUT or frame is None:  # no answer in time, or the worker died
-                    outcome = Outcome("timeout", duration=elapsed, detail=t("sandbox.no_answer", timeout=step.timeout)) \
+                    outcome = Outcome("timeout", duration=elapsed, detail=Said("sandbox.no_answer", timeout=step.timeout)) \
                         if frame is TIMEOUT else Outcome("crash", duration=elapsed, detail=self._death(process))
                 if frame is TIMEOUT or frame is None:
                     if step.key in outcomes:  # a module that imported before: skip it from now on
@@ -309,7 +302,7 @@ class Sandbox:
                 if outcome.status == "rejected" and outcome.claimed in answered:
                     # a second answer for an earlier step (written straight on the pipe): that step is
                     # the one at fault; this one is run again by a fresh worker
-                    outcomes[outcome.claimed] = Outcome("rejected", detail=t("sandbox.two_answers"))
+                    outcomes[outcome.claimed] = Outcome("rejected", detail=Said("sandbox.two_answers"))
                     return
                 answered.add(step.key)
                 if step.key not in outcomes or outcome.status == "rejected":
@@ -344,27 +337,27 @@ class Sandbox:
             self.isolation["memory and processes"] = self.memory_cap
             self.isolation["worker"] = WORKER_KINDS[backend()]
 
-    def _death(self, process) -> str:
+    def _death(self, process) -> Said:
         try:
             code = process.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            return t("sandbox.stopped_answering")
+            return Said("sandbox.stopped_answering")
         if code < 0:
             name = _signal_name(code)
             if name == "SIGSEGV":
-                return t("sandbox.died_segfault", signal=name)
+                return Said("sandbox.died_segfault", signal=name)
             if name == "SIGKILL":
-                return t("sandbox.died_killed", signal=name)
+                return Said("sandbox.died_killed", signal=name)
             if name == "SIGXCPU":
-                return t("sandbox.died_cpu", signal=name)
-            return t("sandbox.died", signal=name)
+                return Said("sandbox.died_cpu", signal=name)
+            return Said("sandbox.died", signal=name)
         if code == 0:
-            return t("sandbox.exited_early")
+            return Said("sandbox.exited_early")
         if code == protocol.EXIT_MEMORY:
-            return t("sandbox.died_memory", memory=self.limits.memory_mb)
+            return Said("sandbox.died_memory", memory=self.limits.memory_mb)
         if code in WINDOWS_DEATHS:  # an NTSTATUS: Windows has no signals
-            return t("sandbox.died_windows", name=WINDOWS_DEATHS[code](), code=f"0x{code:08X}")
-        return t("sandbox.exited_status", code=code)
+            return Said("sandbox.died_windows", name=WINDOWS_DEATHS[code](), code=f"0x{code:08X}")
+        return Said("sandbox.exited_status", code=code)
 
     @staticmethod
     def _outcome(frame: bytes, step: Step, elapsed: float) -> Outcome:
@@ -378,14 +371,16 @@ class Sandbox:
             if message.get("type") != expected_type or key != step.key:
                 claimed = message.get("module") or message.get("id")
                 return Outcome("rejected", duration=elapsed, claimed=claimed if type(claimed) is str else None,
-                               detail=t("sandbox.out_of_order_import" if step.kind == "import"
+                               detail=Said("sandbox.out_of_order_import" if step.kind == "import"
                                         else "sandbox.out_of_order_result", key=step.key))
         except protocol.ProtocolError as exc:
-            return Outcome("rejected", duration=elapsed, detail=t("sandbox.protocol_error", error=exc))
+            return Outcome("rejected", duration=elapsed, detail=Said("sandbox.protocol_error", error=str(exc)))
         output = _text(message.get("output"), 4000)
         raw_violations = message.get("violations")
         violations = [{"name": _text(v.get("name"), 300), "phase": _text(v.get("phase"), 200),
-                       "kind": _text(v.get("kind"), 20) or "import"}
+                       "kind": _text(v.get("kind"), 20) or "import", "code": _text(v.get("code"), 40),
+                       "fields": {_text(k, 40): _text(f, 300) for k, f in list(v["fields"].items())[:8]}
+                       if type(v.get("fields")) is dict else {}}
                       for v in (raw_violations[:protocol.MAX_VIOLATIONS] if type(raw_violations) is list else [])
                       if type(v) is dict]
         if step.kind == "import":
@@ -394,7 +389,7 @@ class Sandbox:
                            output=output, duration=elapsed, violations=violations)
         status = message.get("status")
         if status not in ("returned", "raised", "missing", "unsupported"):
-            return Outcome("rejected", duration=elapsed, detail=t("sandbox.unknown_status"))
+            return Outcome("rejected", duration=elapsed, detail=Said("sandbox.unknown_status"))
         return Outcome(status, value=message.get("value"),
                        exception=_exception(message.get("exception")),
                        inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,

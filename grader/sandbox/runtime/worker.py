@@ -64,7 +64,6 @@ class Worker:
         self.exposed = tuple(request.get("expose", []))
         self.writable = (self.root, os.devnull) + tuple(request.get("writable_extra", []))
         self.grader_pid = request.get("grader_pid")
-        self.words = request.get("words") or {}  # {refusal code: message template}
         self.phase = None  # the module or function running now, for import violations
         self.log = open(request["output_log"], "rb")
         self.log.seek(0, 2)
@@ -155,19 +154,15 @@ class Worker:
         if path is not None and not any(_inside(path, w) for w in self.writable):
             self.refuse("file", "change", path=path, event=event)
 
-    def say(self, code, **fields):
-        """A refusal in the grading run's language: the grader sends the catalog's templates."""
-        template = self.words.get(code)
-        try:
-            return template.format(**fields)
-        except (AttributeError, KeyError, IndexError, ValueError):
-            return "%s %s" % (code, " ".join(str(v) for v in fields.values()))
-
     def refuse(self, kind, code, name=None, **fields):
-        what = self.say(code, **fields)
+        """Report a refusal as data (its code and fields: the grader words it in the reader's
+        language), and raise it in the submission with the same data, in no language."""
+        fields = {k: str(v) for k, v in fields.items()}
+        what = "%s (%s)" % (code, ", ".join("%s=%s" % kv for kv in sorted(fields.items())))
         if len(self.violations) < protocol.MAX_VIOLATIONS:  # a flood of refusals costs nothing more
-            self.violations.append({"kind": kind, "name": name or what, "phase": self.phase})
-        raise (ImportError if kind == "import" else PermissionError)(self.say("refused", what=what))
+            self.violations.append({"kind": kind, "code": code, "fields": fields, "name": name or what,
+                                    "phase": self.phase})
+        raise (ImportError if kind == "import" else PermissionError)("refused by the grader: " + what)
 
     # --- loading ----------------------------------------------------------------------------
     def load_package(self):

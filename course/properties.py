@@ -1,22 +1,22 @@
-"""Property hints: why a failing output is wrong, without looking at the expected value.
+"""Property checks of séance 11: what a correct output always satisfies, checked on the
+student's own output and the case's inputs only (never the expected value).
 
-`compare` says *that* values are off ("3 of 12 values outside tolerance"); a property hint says
-*what* is off, from properties the contract guarantees for every correct output, checked on the
-student's own output and the case's inputs only: softmax slices sum to 1 along `axis`,
-attention weights are 0 where the mask (True = may attend) forbids, a causal mask is the lower
-triangle with its diagonal, cosines lie in [-1, 1], row 0 of the positional encoding is
-[0, 1, 0, 1, …], LayerNorm rows have mean 0 and variance var / (var + eps) once beta and gamma
-are undone, next-token probabilities are non-negative and sum to 1, …
+`assignment.yaml` names this module (`properties: course.properties`); the engine
+(grader/grading/properties.py) runs the check of a failing case's function on what the student
+returned and shows its sentence under the case, as `likely:` when no classic mistake matched:
+softmax slices sum to 1 along `axis`, attention weights are 0 where the mask (True = may attend)
+forbids, a causal mask is the lower triangle with its diagonal, cosines lie in [-1, 1], row 0 of
+the positional encoding is [0, 1, 0, 1, …], LayerNorm rows have mean 0 and variance
+var / (var + eps) once beta and gamma are undone, next-token probabilities are non-negative and
+sum to 1, …
 
-    property_hint(exercise, function, inputs, value) -> str | None
-
-One short sentence in the current language (grader.i18n, catalog section `hints`) — the most
-telling violated property — or None when every property holds, when the function has no
-property check, or when the value is not even an array (tuple, list, word) of the kind the
-contract returns: those are explained by `compare`. It never raises: any value, however odd
-or hostile (object arrays, generators, subclasses, huge strided views), gives a sentence or
-None. Only exact built-in and NumPy types are looked at, so no student-defined method ever
-runs here.
+Each check is `check(inputs, value) -> str | None`: one short sentence — the most telling
+violated property — or None when every property holds or the value is not even of the kind
+the contract returns (tuple, list, word): those are explained by `compare`. The engine hands a
+check only exact built-in and NumPy values of bounded size and silences its warnings; the
+readers below (`as_array`, `as_pair`, …) return None for anything else, so no student-defined
+method ever runs here. The sentences are this course's own, in French and in English:
+properties.fr.yaml and properties.en.yaml, rendered by `say` in the grading run's language.
 
 Tolerances are loose (about 1e-4 on the property, more where float32 rounding accumulates):
 a hint explains a failure the comparison has already found; it is never a verdict.
@@ -24,120 +24,39 @@ a hint explains a failure the comparison has already found; it is never a verdic
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
-from grader.grading.compare import quote
-from grader.i18n import t
+from grader.grading.properties import (
+    MAX_ITEMS,
+    TOL,
+    PropertyChecks,
+    as_array,
+    as_bool_mask,
+    as_int,
+    as_pair,
+    number,
+    quote,
+    shape_text,
+    value_range,
+)
 
-__all__ = ["property_hint"]
-
-TOL = 1e-4                  # absolute slack on a property: sums to 1, values in [0, 1], ...
-MAX_ELEMENTS = 1 << 20      # far above any case; beyond, no hint (and no large temporaries here)
-MAX_NDIM = 8
-MAX_ITEMS = 100_000         # lists (pairs, generated ids)
-
-
-def property_hint(exercise: str, function: str, inputs: dict, value) -> str | None:
-    """The most telling property of the contract that `value` breaks, as one sentence, or None.
-
-    `exercise`, `function`: the contract's names (e.g. "softmax", "softmax"); `inputs`: the
-    case's arguments by name (defaults may be absent); `value`: what the student returned.
-    """
-    try:
-        if type(exercise) is not str or type(function) is not str:
-            return None
-        check = _CHECKS.get((exercise, function))
-        if check is None:
-            return None
-        if type(inputs) is not dict:
-            inputs = {}
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            hint = check(inputs, value)
-        return hint if type(hint) is str and hint else None
-    except Exception:  # a hint is a bonus: never let it break grading
-        return None
+HERE = Path(__file__).resolve().parent
+PROPERTIES = PropertyChecks({"en": HERE / "properties.en.yaml", "fr": HERE / "properties.fr.yaml"})
+say = PROPERTIES.say
 
 
-# --- reading values safely ------------------------------------------------------------------
-
-def _array(value, kinds="iuf"):
-    """`value` as a float64 ndarray when it is an exact NumPy array (or NumPy / Python number)
-    of an allowed dtype kind and a reasonable size; None otherwise."""
-    if type(value) in (int, float):
-        return np.asarray(float(value))
-    if isinstance(value, np.generic):
-        if type(value).__module__ != "numpy":
-            return None
-        value = np.asarray(value)
-    if type(value) is not np.ndarray:
-        return None
-    if value.dtype.hasobject or value.dtype.kind not in kinds or value.dtype.fields is not None:
-        return None
-    if value.ndim > MAX_NDIM or value.size > MAX_ELEMENTS:
-        return None
-    return value.astype(np.float64)
-
-
-def _pair(value):
-    """(first, second) of a 2-tuple/list result, or None."""
-    if type(value) not in (tuple, list) or len(value) != 2:
-        return None
-    first, second = _array(value[0]), _array(value[1])
-    if first is None or second is None:
-        return None
-    return first, second
-
-
-def _int(value):
-    """A plain integer argument (Python or NumPy int, not bool), or None."""
-    if type(value) is int or (isinstance(value, np.integer) and type(value).__module__ == "numpy"):
-        return int(value)
-    if type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in "iu":
-        return int(value)
-    return None
-
-
-def _bool_mask(value):
-    if type(value) is not np.ndarray or value.dtype.kind not in "biu" or value.size > MAX_ELEMENTS:
-        return None
-    return value.astype(bool)
-
-
-def _fmt(x, avoid=None) -> str:
-    """A short number; with more digits when the short form would read as `avoid`
-    (never "sums to 1, not 1")."""
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    for digits in (3, 4, 5, 6, 8, 10):
-        text = f"{x:.{digits}g}"
-        if avoid is None or float(text) != avoid:
-            return text
-    return repr(x)
-
-
-def _range(values, avoid=None) -> str:
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if abs(hi - lo) <= TOL:
-        return _fmt((lo + hi) / 2, avoid)
-    return t("hints.range", lo=_fmt(lo, avoid), hi=_fmt(hi, avoid))
-
-
-def _shape(shape) -> str:
-    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
+# --- helpers of several checks --------------------------------------------------------------
 
 def _along(axis: int, ndim: int) -> str:
-    """What sums along `axis`, as the `along` field of the hints.softmax.*sums* sentences."""
+    """What sums along `axis`, as the `along` field of the softmax.*sums* sentences."""
     if ndim == 1:
-        return t("hints.along.values")
+        return say("along.values")
     if ndim == 2:
-        return t("hints.along.rows", axis=axis) if axis % 2 == 1 else t("hints.along.columns", axis=axis)
-    return t("hints.along.slices", axis=axis)
+        return say("along.rows", axis=axis) if axis % 2 == 1 else say("along.columns", axis=axis)
+    return say("along.slices", axis=axis)
 
 
 def _sum_tol(n: int) -> float:
@@ -147,7 +66,7 @@ def _sum_tol(n: int) -> float:
 # --- similarity -----------------------------------------------------------------------------
 
 def _batch_shape(inputs):
-    a, b = _array(inputs.get("a")), _array(inputs.get("b"))
+    a, b = as_array(inputs.get("a")), as_array(inputs.get("b"))
     if a is None or b is None or a.ndim < 1 or b.ndim < 1:
         return None
     try:
@@ -159,12 +78,14 @@ def _batch_shape(inputs):
 def _one_number_for_a_batch(inputs, y):
     batch = _batch_shape(inputs)
     if batch and y.ndim == 0:
-        return t("hints.similarity.one_number_for_batch", count=int(np.prod(batch)), shape=_shape(batch))
+        return say("similarity.one_number_for_batch", count=int(np.prod(batch)), shape=shape_text(batch))
     return None
 
 
+@PROPERTIES.check("similarity", "scaled_dot_product")
+@PROPERTIES.check("similarity", "dot_product")
 def _dot_product(inputs, value):
-    y = _array(value)
+    y = as_array(value)
     return None if y is None else _one_number_for_a_batch(inputs, y)
 
 
@@ -172,32 +93,34 @@ def _norms_zero(x):
     return x is not None and x.ndim >= 1 and bool(np.any(np.linalg.norm(x, axis=-1) == 0))
 
 
+@PROPERTIES.check("similarity", "cosine_similarity")
 def _cosine_similarity(inputs, value):
-    y = _array(value)
+    y = as_array(value)
     if y is None:
         return None
     hint = _one_number_for_a_batch(inputs, y)
     if hint:
         return hint
-    a, b = _array(inputs.get("a")), _array(inputs.get("b"))
+    a, b = as_array(inputs.get("a")), as_array(inputs.get("b"))
     finite_inputs = all(v is None or np.all(np.isfinite(v)) for v in (a, b))
     bad = ~np.isfinite(y)
     if finite_inputs and np.any(bad):
         if _norms_zero(a) or _norms_zero(b):
-            return t("hints.similarity.nan_zero_vector", count=int(bad.sum()))
-        return t("hints.similarity.nan_finite_inputs", count=int(bad.sum()))
+            return say("similarity.nan_zero_vector", count=int(bad.sum()))
+        return say("similarity.nan_finite_inputs", count=int(bad.sum()))
     finite = y[np.isfinite(y)]
     if finite.size and np.max(np.abs(finite)) > 1 + TOL:
         worst = finite[np.argmax(np.abs(finite))]
-        return t("hints.similarity.out_of_range", worst=_fmt(worst))
+        return say("similarity.out_of_range", worst=number(worst))
     return None
 
 
+@PROPERTIES.check("similarity", "cosine_similarity_matrix")
 def _cosine_similarity_matrix(inputs, value):
-    y = _array(value)
-    A = _array(inputs.get("A"))
+    y = as_array(value)
+    A = as_array(inputs.get("A"))
     B = inputs.get("B")
-    B = None if B is None else _array(B)
+    B = None if B is None else as_array(B)
     if y is None or A is None or A.ndim != 2 or y.ndim != 2:
         return None
     other = A if B is None else B
@@ -206,33 +129,34 @@ def _cosine_similarity_matrix(inputs, value):
     bad = ~np.isfinite(y)
     if np.all(np.isfinite(A)) and np.all(np.isfinite(other)) and np.any(bad):
         if _norms_zero(A) or _norms_zero(other):
-            return t("hints.similarity.matrix_nan_zero_row", count=int(bad.sum()))
-        return t("hints.similarity.matrix_nan_finite_inputs", count=int(bad.sum()))
+            return say("similarity.matrix_nan_zero_row", count=int(bad.sum()))
+        return say("similarity.matrix_nan_finite_inputs", count=int(bad.sum()))
     finite = y[np.isfinite(y)]
     if finite.size and np.max(np.abs(finite)) > 1 + TOL:
         worst = finite[np.argmax(np.abs(finite))]
-        return t("hints.similarity.matrix_out_of_range", worst=_fmt(worst))
+        return say("similarity.matrix_out_of_range", worst=number(worst))
     same = B is None or (B.shape == A.shape and np.array_equal(A, B))
     if same and y.shape[0] == y.shape[1] and np.all(np.isfinite(y)):
         asym = np.abs(y - y.T)
         if np.max(asym, initial=0.0) > TOL:
             i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
-            return t("hints.similarity.matrix_not_symmetric", i=int(i), j=int(j), s_ij=_fmt(y[i, j]),
-                     s_ji=_fmt(y[j, i]))
+            return say("similarity.matrix_not_symmetric", i=int(i), j=int(j), s_ij=number(y[i, j]),
+                     s_ji=number(y[j, i]))
         nonzero = np.linalg.norm(A, axis=-1) > 1e-6
         diagonal = np.diagonal(y)[nonzero]
         if diagonal.size and np.max(np.abs(diagonal - 1)) > TOL:
-            return t("hints.similarity.matrix_diagonal", diagonal=_range(diagonal, 1.0))
+            return say("similarity.matrix_diagonal", diagonal=value_range(diagonal, 1.0))
     return None
 
 
 # --- softmax --------------------------------------------------------------------------------
 
+@PROPERTIES.check("softmax", "softmax")
 def _softmax(inputs, value):
-    y = _array(value)
-    x = _array(inputs.get("x"))
+    y = as_array(value)
+    x = as_array(inputs.get("x"))
     axis = inputs.get("axis", -1)
-    axis = _int(axis)
+    axis = as_int(axis)
     if y is None or y.ndim == 0 or axis is None or not -y.ndim <= axis < y.ndim:
         return None
     if x is not None and x.shape != y.shape:
@@ -249,11 +173,11 @@ def _softmax(inputs, value):
         k = _normalised_along(y, x, ax)
         if k is not None:
             shown = k if axis >= 0 else k - y.ndim
-            return t("hints.softmax.wrong_axis_nan", shown=shown, axis=axis)
+            return say("softmax.wrong_axis_nan", shown=shown, axis=axis)
         big = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0)) if x is not None else 0.0
         if big > 80:  # e^x overflows float32 past 88, float64 past 709
-            return t("hints.softmax.overflow", count=int(bad.sum()), big=_fmt(big))
-        return t("hints.softmax.nan_with_finite_entry", count=int(bad.sum()))
+            return say("softmax.overflow", count=int(bad.sum()), big=number(big))
+        return say("softmax.nan_with_finite_entry", count=int(bad.sum()))
     ok = good & np.all(np.isfinite(y), axis=ax, keepdims=True)   # slices to check
     if not np.any(ok):
         return None
@@ -267,18 +191,18 @@ def _softmax(inputs, value):
             k = _normalised_along(y, x, ax)
             if k is not None:
                 shown = k if axis >= 0 else k - y.ndim
-                return t("hints.softmax.wrong_axis_sums", shown=shown, axis=axis, along=_along(axis, y.ndim),
-                         sums=_range(sums, 1.0))
+                return say("softmax.wrong_axis_sums", shown=shown, axis=axis, along=_along(axis, y.ndim),
+                         sums=value_range(sums, 1.0))
             if y.size > y.shape[ax] and abs(float(np.sum(y)) - 1) <= _sum_tol(y.size):
-                return t("hints.softmax.whole_array", axis=axis)
+                return say("softmax.whole_array", axis=axis)
         if negative:
-            return t("hints.softmax.sums_and_negative", along=_along(axis, y.ndim), sums=_range(sums, 1.0),
-                     lowest=_fmt(np.min(checked)))
-        return t("hints.softmax.sums", along=_along(axis, y.ndim), sums=_range(sums, 1.0))
+            return say("softmax.sums_and_negative", along=_along(axis, y.ndim), sums=value_range(sums, 1.0),
+                     lowest=number(np.min(checked)))
+        return say("softmax.sums", along=_along(axis, y.ndim), sums=value_range(sums, 1.0))
     if negative:
-        return t("hints.softmax.negative", lowest=_fmt(np.min(checked)))
+        return say("softmax.negative", lowest=number(np.min(checked)))
     if float(np.max(checked)) > 1 + TOL:
-        return t("hints.softmax.above_one", highest=_fmt(np.max(checked)))
+        return say("softmax.above_one", highest=number(np.max(checked)))
     return None
 
 
@@ -302,25 +226,26 @@ def _normalised_along(y, x, ax):
 
 # --- embeddings -----------------------------------------------------------------------------
 
+@PROPERTIES.check("embeddings", "one_hot")
 def _one_hot(inputs, value):
-    y = _array(value, "biuf")
+    y = as_array(value, "biuf")
     ids = inputs.get("ids")
-    ids = _array(ids, "iu") if type(ids) is np.ndarray else None
-    V = _int(inputs.get("vocab_size"))
+    ids = as_array(ids, "iu") if type(ids) is np.ndarray else None
+    V = as_int(inputs.get("vocab_size"))
     if y is None or y.ndim != 2 or (V is not None and y.shape[1] != V):
         return None
     if ids is not None and (ids.shape != y.shape[:1] or np.any(ids < 0) or np.any(ids >= y.shape[1])):
         return None  # wrong length is a shape problem; an id out of range must raise (compare says so)
     if not np.all(np.isfinite(y)):
-        return t("hints.one_hot.nan")
+        return say("one_hot.nan")
     odd = (y != 0) & (y != 1)
     if np.any(odd):
         i, j = np.argwhere(odd)[0]
-        return t("hints.one_hot.not_binary", value=_fmt(y[i, j]), i=int(i), j=int(j))
+        return say("one_hot.not_binary", value=number(y[i, j]), i=int(i), j=int(j))
     ones = np.sum(y == 1, axis=1)
     if np.any(ones != 1):
         k = int(np.argmax(ones != 1))
-        return t("hints.one_hot.ones_per_row", row=k, count=int(ones[k]))
+        return say("one_hot.ones_per_row", row=k, count=int(ones[k]))
     if ids is not None:
         where = np.argmax(y, axis=1)
         wrong = where != ids
@@ -328,11 +253,12 @@ def _one_hot(inputs, value):
             k = int(np.argmax(wrong))
             shift = np.unique(where - ids)
             if shift.size == 1:
-                return t("hints.one_hot.shifted", row=k, column=int(where[k]), id=int(ids[k]), count=int(shift[0]))
-            return t("hints.one_hot.wrong_column", row=k, column=int(where[k]), id=int(ids[k]))
+                return say("one_hot.shifted", row=k, column=int(where[k]), id=int(ids[k]), count=int(shift[0]))
+            return say("one_hot.wrong_column", row=k, column=int(where[k]), id=int(ids[k]))
     return None
 
 
+@PROPERTIES.check("embeddings", "skipgram_pairs")
 def _skipgram_pairs(inputs, value):
     if type(value) not in (list, tuple) or len(value) > MAX_ITEMS:
         return None
@@ -346,24 +272,25 @@ def _skipgram_pairs(inputs, value):
         words = set(tokens)
         stray = [p for p in pairs if p[0] not in words or p[1] not in words]
         if stray:
-            return t("hints.skipgram.stray_word", pair=quote(stray[0]))
+            return say("skipgram.stray_word", pair=quote(stray[0]))
     counts = Counter(pairs)
     for (center, context), n in counts.items():
         back = counts.get((context, center), 0)
         if back != n:
-            return t("hints.skipgram.not_symmetric", center=quote(center), context=quote(context), n=n, back=back)
+            return say("skipgram.not_symmetric", center=quote(center), context=quote(context), n=n, back=back)
     return None
 
 
+@PROPERTIES.check("embeddings", "analogy")
 def _analogy(inputs, value):
     if type(value) is not str:
         return None
     asked = [inputs.get(k) for k in ("a", "b", "c")]
     if value in [w for w in asked if type(w) is str]:
-        return t("hints.analogy.question_word", word=quote(value))
+        return say("analogy.question_word", word=quote(value))
     words = inputs.get("words")
     if type(words) in (list, tuple) and all(type(w) is str for w in words) and value not in words:
-        return t("hints.analogy.not_in_words", word=quote(value))
+        return say("analogy.not_in_words", word=quote(value))
     return None
 
 
@@ -381,8 +308,8 @@ def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
     if w.ndim < 2 or w.size == 0:
         return None
     # "the weights" as a subject, and as a complement ("each column of the weights")
-    what = t("hints.weights.what_per_head") if per_head else t("hints.weights.what")
-    of_what = t("hints.weights.of_what_per_head") if per_head else t("hints.weights.of_what")
+    what = say("weights.what_per_head") if per_head else say("weights.what")
+    of_what = say("weights.of_what_per_head") if per_head else say("weights.of_what")
     if mask is None:
         mask = np.ones(w.shape, dtype=bool)
     live = np.any(mask, axis=-1, keepdims=True)          # rows that may attend somewhere
@@ -392,16 +319,16 @@ def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
         allowed = mask & live
         inverted = bool(np.any(allowed)) and bool(np.all(~finite[allowed] | (np.abs(w[allowed]) <= TOL)))
         ignored = not inverted and bool(np.all(leak | mask))    # every forbidden pair got a weight
-        how = t("hints.weights.how.inverted") if inverted else t("hints.weights.how.ignored") if ignored \
-            else t("hints.weights.how.ignored_or_inverted")
-        biggest = _fmt(np.max(np.abs(w[leak])))
+        how = say("weights.how.inverted") if inverted else say("weights.how.ignored") if ignored \
+            else say("weights.how.ignored_or_inverted")
+        biggest = number(np.max(np.abs(w[leak])))
         if causal:
             if inverted:
-                return t("hints.weights.causal_inverted", what=what, biggest=biggest)
-            return t("hints.weights.causal_leak", what=what, biggest=biggest, how=how)
+                return say("weights.causal_inverted", what=what, biggest=biggest)
+            return say("weights.causal_leak", what=what, biggest=biggest, how=how)
         if inverted:
-            return t("hints.weights.mask_inverted", what=what, biggest=biggest)
-        return t("hints.weights.mask_leak", count=int(leak.sum()), of_what=of_what, biggest=biggest, how=how)
+            return say("weights.mask_inverted", what=what, biggest=biggest)
+        return say("weights.mask_leak", count=int(leak.sum()), of_what=of_what, biggest=biggest, how=how)
     rows_ok = live & np.all(finite, axis=-1, keepdims=True)
     cols_ok = np.any(mask, axis=-2, keepdims=True) & np.all(finite, axis=-2, keepdims=True)
     row_sums = np.sum(w, axis=-1, keepdims=True)[rows_ok]
@@ -410,28 +337,28 @@ def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
         col_sums = np.sum(w, axis=-2, keepdims=True)[cols_ok]
         if col_sums.size and np.max(np.abs(col_sums - 1)) <= _sum_tol(w.shape[-2]) and \
                 (rows_bad or np.any(~finite)):
-            return t("hints.weights.columns_sum", of_what=of_what)
+            return say("weights.columns_sum", of_what=of_what)
     if rows_bad and w.ndim > 2 and np.all(finite):
         k = _normalised_along(w, None, w.ndim - 1)
         if k is not None:
-            return t("hints.weights.wrong_axis", what=what, axis=k - w.ndim)
+            return say("weights.wrong_axis", what=what, axis=k - w.ndim)
     bad = ~finite & live
     if np.any(bad):
-        return t("hints.weights.nan", what=what, count=int(bad.sum()))
+        return say("weights.nan", what=what, count=int(bad.sum()))
     if rows_bad:
         values = w[np.broadcast_to(rows_ok, w.shape)]
-        fix = fix or t("hints.weights.fix.last_axis")
+        fix = fix or say("weights.fix.last_axis")
         if values.size and float(np.min(values)) < -TOL:
-            return t("hints.weights.rows_sum_and_negative", of_what=of_what, sums=_range(row_sums, 1.0),
-                     lowest=_fmt(np.min(values)), fix=fix)
-        return t("hints.weights.rows_sum", of_what=of_what, sums=_range(row_sums, 1.0), fix=fix)
+            return say("weights.rows_sum_and_negative", of_what=of_what, sums=value_range(row_sums, 1.0),
+                     lowest=number(np.min(values)), fix=fix)
+        return say("weights.rows_sum", of_what=of_what, sums=value_range(row_sums, 1.0), fix=fix)
     values = w[np.broadcast_to(live, w.shape) & finite]
     if values.size and float(np.min(values)) < -TOL:
-        return t("hints.weights.below_zero", what=what, lowest=_fmt(np.min(values)),
-                 fix=fix or t("hints.weights.fix.softmax"))
+        return say("weights.below_zero", what=what, lowest=number(np.min(values)),
+                 fix=fix or say("weights.fix.softmax"))
     if values.size and float(np.max(values)) > 1 + TOL:
-        return t("hints.weights.above_one", what=what, highest=_fmt(np.max(values)),
-                 fix=fix or t("hints.weights.fix.softmax"))
+        return say("weights.above_one", what=what, highest=number(np.max(values)),
+                 fix=fix or say("weights.fix.softmax"))
     return None
 
 
@@ -439,7 +366,7 @@ def _broadcast_mask(raw, shape, heads=False):
     """(mask broadcast to `shape`, whether it is the causal mask) or (None, False)."""
     if raw is None:
         return None, False
-    mask = _bool_mask(raw)
+    mask = as_bool_mask(raw)
     if mask is None or mask.ndim < 2:
         return None, False
     causal = _is_causal(mask)
@@ -451,9 +378,10 @@ def _broadcast_mask(raw, shape, heads=False):
         return None, False
 
 
+@PROPERTIES.check("attention", "attention_weights")
 def _attention_weights(inputs, value):
-    w = _array(value)
-    Q, K = _array(inputs.get("Q")), _array(inputs.get("K"))
+    w = as_array(value)
+    Q, K = as_array(inputs.get("Q")), as_array(inputs.get("K"))
     if w is None or w.ndim < 2:
         return None
     if Q is not None and K is not None and Q.ndim >= 2 and K.ndim >= 2 and w.shape[-2:] != (Q.shape[-2], K.shape[-2]):
@@ -464,8 +392,8 @@ def _attention_weights(inputs, value):
 
 def _weights_shape_hint(shape, n_q, n_k):
     if shape[-2:] == (n_k, n_q):
-        return t("hints.weights.transposed", shape=_shape(shape), n_q=n_q, n_k=n_k)
-    return t("hints.weights.shape", n_q=n_q, n_k=n_k)
+        return say("weights.transposed", shape=shape_text(shape), n_q=n_q, n_k=n_k)
+    return say("weights.shape", n_q=n_q, n_k=n_k)
 
 
 def _values_hint(out, w, V, name="V"):
@@ -479,27 +407,29 @@ def _values_hint(out, w, V, name="V"):
     scale = max(1.0, float(np.max(np.abs(mixed), initial=0.0)))
     gap = float(np.max(np.abs(out - mixed), initial=0.0))
     if gap > 1e-3 * scale:
-        return t("hints.attention.output_not_weights_at_values", name=name, gap=_fmt(gap))
+        return say("attention.output_not_weights_at_values", name=name, gap=number(gap))
     return None
 
 
+@PROPERTIES.check("attention", "similarity_attention")
 def _similarity_attention(inputs, value):
-    pair = _pair(value)
-    E = _array(inputs.get("E"))
+    pair = as_pair(value)
+    E = as_array(inputs.get("E"))
     if pair is None or E is None or E.ndim != 2:
         return None
     out, w = pair
     n, d = E.shape
     if w.shape != (n, n) or out.shape != (n, d):
         if out.shape == (n, n) and w.shape == (n, d):
-            return t("hints.attention.wrong_order")
+            return say("attention.wrong_order")
         return None
-    return _weights_hint(w, None, fix=t("hints.weights.fix.cosine")) or _values_hint(out, w, E, "E")
+    return _weights_hint(w, None, fix=say("weights.fix.cosine")) or _values_hint(out, w, E, "E")
 
 
+@PROPERTIES.check("attention", "scaled_dot_product_attention")
 def _scaled_dot_product_attention(inputs, value):
-    pair = _pair(value)
-    Q, K, V = (_array(inputs.get(k)) for k in ("Q", "K", "V"))
+    pair = as_pair(value)
+    Q, K, V = (as_array(inputs.get(k)) for k in ("Q", "K", "V"))
     if pair is None or Q is None or K is None or V is None or min(Q.ndim, K.ndim, V.ndim) < 2:
         return None
     out, w = pair
@@ -508,21 +438,22 @@ def _scaled_dot_product_attention(inputs, value):
         return None
     if w.shape[-2:] != (n_q, n_k):
         if out.shape[-2:] == (n_q, n_k) and w.shape[-2:] == (n_q, d_v):
-            return t("hints.attention.wrong_order")
+            return say("attention.wrong_order")
         return _weights_shape_hint(w.shape, n_q, n_k)
     if out.shape[-2:] != (n_q, d_v):
         if out.shape[-1] == d_k and d_k != d_v:
-            return t("hints.attention.output_d_k", d_k=d_k, d_v=d_v)
-        return t("hints.attention.output_shape", n_q=n_q, d_v=d_v)
+            return say("attention.output_d_k", d_k=d_k, d_v=d_v)
+        return say("attention.output_shape", n_q=n_q, d_v=d_v)
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
     return _weights_hint(w, mask, causal=causal) or _values_hint(out, w, V)
 
 
+@PROPERTIES.check("attention", "causal_mask")
 def _causal_mask(inputs, value):
-    y = _array(value, "biuf")
-    n_q = _int(inputs.get("n_q"))
+    y = as_array(value, "biuf")
+    n_q = as_int(inputs.get("n_q"))
     n_k = inputs.get("n_k")
-    n_k = n_q if n_k is None else _int(n_k)
+    n_k = n_q if n_k is None else as_int(n_k)
     if y is None or y.ndim != 2 or n_q is None or n_k is None or y.shape != (n_q, n_k):
         return None
     if not np.all((y == 0) | (y == 1)):
@@ -534,29 +465,30 @@ def _causal_mask(inputs, value):
         return None  # right pattern: any remaining failure is the dtype (bool), which compare explains
     below, diag, above = j < i, j == i, j > i
     if b.all():
-        return t("hints.causal_mask.all_true")
+        return say("causal_mask.all_true")
     if not b.any():
-        return t("hints.causal_mask.all_false")
+        return say("causal_mask.all_false")
     if np.array_equal(b, below):
-        return t("hints.causal_mask.no_diagonal")
+        return say("causal_mask.no_diagonal")
     if np.array_equal(b, above | diag):
-        return t("hints.causal_mask.upper_triangle")
+        return say("causal_mask.upper_triangle")
     if np.array_equal(b, above):
-        return t("hints.causal_mask.inverted")
+        return say("causal_mask.inverted")
     counts = b.sum(axis=1)
     partial = np.flatnonzero((counts > 0) & (counts < n_k))
     if partial.size:                     # np.tril(…, k): row r holds r + k + 1 Trues (clipped)
         k = int(counts[partial[0]]) - int(partial[0]) - 1
         if k not in (0, -1) and np.array_equal(b, j <= i + k):
-            return t("hints.causal_mask.shifted_diagonal", k=k)
+            return say("causal_mask.shifted_diagonal", k=k)
     wrong = np.argwhere(b != want)[0]
-    return t("hints.causal_mask.first_wrong", i=int(wrong[0]), j=int(wrong[1]))
+    return say("causal_mask.first_wrong", i=int(wrong[0]), j=int(wrong[1]))
 
 
+@PROPERTIES.check("attention", "multi_head_attention")
 def _multi_head_attention(inputs, value):
-    pair = _pair(value)
-    X = _array(inputs.get("X"))
-    h = _int(inputs.get("n_heads"))
+    pair = as_pair(value)
+    X = as_array(inputs.get("X"))
+    h = as_int(inputs.get("n_heads"))
     if pair is None or X is None or X.ndim < 2 or h is None or h < 1:
         return None
     out, w = pair
@@ -564,60 +496,62 @@ def _multi_head_attention(inputs, value):
     want_w = X.shape[:-2] + (h, n, n)
     if w.shape != want_w:
         if w.shape == X.shape[:-2] + (n, n):
-            return t("hints.multi_head.one_matrix_per_head", want=_shape(want_w), got=_shape(w.shape))
+            return say("multi_head.one_matrix_per_head", want=shape_text(want_w), got=shape_text(w.shape))
         if w.ndim >= 3 and w.shape[-2:] == (n, n) and w.shape[-3] != h:
-            return t("hints.multi_head.head_count", count=int(w.shape[-3]), n_heads=h)
+            return say("multi_head.head_count", count=int(w.shape[-3]), n_heads=h)
         return None
     if out.shape != X.shape:
-        return t("hints.multi_head.output_shape", want=_shape(X.shape), got=_shape(out.shape))
+        return say("multi_head.output_shape", want=shape_text(X.shape), got=shape_text(out.shape))
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape, heads=True)
     return _weights_hint(w, mask, per_head=True, causal=causal)
 
 
 # --- positional -----------------------------------------------------------------------------
 
+@PROPERTIES.check("positional", "positional_encoding")
 def _positional_encoding(inputs, value):
-    y = _array(value)
-    n = _int(inputs.get("n_positions"))
-    d = _int(inputs.get("d_model"))
+    y = as_array(value)
+    n = as_int(inputs.get("n_positions"))
+    d = as_int(inputs.get("d_model"))
     if y is None or y.ndim != 2 or n is None or d is None or y.shape != (n, d) or n < 1 or d < 1:
         return None
     if not np.all(np.isfinite(y)):
-        return t("hints.positional.nan", count=int(np.sum(~np.isfinite(y))))
+        return say("positional.nan", count=int(np.sum(~np.isfinite(y))))
     top = float(np.max(np.abs(y)))
     if top > 1 + TOL:
-        return t("hints.positional.out_of_range", top=_fmt(top))
+        return say("positional.out_of_range", top=number(top))
     row0 = y[0]
     want = np.zeros(d)
     want[1::2] = 1.0
     if np.max(np.abs(row0 - want)) > TOL:
-        start = ", ".join(_fmt(v) for v in row0[:4]) + (", …" if d > 4 else "")
+        start = ", ".join(number(v) for v in row0[:4]) + (", …" if d > 4 else "")
         swapped = np.zeros(d)
         swapped[0::2] = 1.0
         if d >= 2 and np.max(np.abs(row0 - swapped[:d])) <= TOL:
-            return t("hints.positional.swapped")
+            return say("positional.swapped")
         half = np.concatenate([np.zeros((d + 1) // 2), np.ones(d // 2)])
         if d >= 4 and np.max(np.abs(row0 - half)) <= TOL:
-            return t("hints.positional.halves")
+            return say("positional.halves")
         if d >= 2 and abs(row0[0] - math.sin(1.0)) <= TOL and abs(row0[1] - math.cos(1.0)) <= TOL:
-            return t("hints.positional.starts_at_one", start=start)
-        return t("hints.positional.row_zero", start=start)
+            return say("positional.starts_at_one", start=start)
+        return say("positional.row_zero", start=start)
     if d >= 2:
         pairs = y[:, 0:2 * (d // 2):2] ** 2 + y[:, 1:2 * (d // 2):2] ** 2
         off = np.abs(pairs - 1)
         if np.max(off) > 1e-3:
             p, i = np.unravel_index(int(np.argmax(off)), off.shape)
-            return t("hints.positional.not_a_pair", even=2 * int(i), odd=2 * int(i) + 1, position=int(p),
-                     value=_fmt(pairs[p, i]))
+            return say("positional.not_a_pair", even=2 * int(i), odd=2 * int(i) + 1, position=int(p),
+                     value=number(pairs[p, i]))
     return None
 
 
 # --- transformer ----------------------------------------------------------------------------
 
+@PROPERTIES.check("transformer", "layer_norm")
 def _layer_norm(inputs, value):
-    y = _array(value)
-    x = _array(inputs.get("x"))
-    gamma, beta = _array(inputs.get("gamma")), _array(inputs.get("beta"))
+    y = as_array(value)
+    x = as_array(inputs.get("x"))
+    gamma, beta = as_array(inputs.get("gamma")), as_array(inputs.get("beta"))
     eps = inputs.get("eps", 1e-5)
     eps = float(eps) if type(eps) in (int, float) or (isinstance(eps, np.floating) and type(eps).__module__ == "numpy") \
         else None
@@ -633,9 +567,9 @@ def _layer_norm(inputs, value):
     if np.min(np.abs(gamma)) < 1e-3 or not np.all(np.isfinite(gamma)) or not np.all(np.isfinite(beta)):
         return None  # (y - beta) / gamma would magnify rounding: no reliable hint
     if not np.all(np.isfinite(y)):
-        return t("hints.layer_norm.nan", count=int(np.sum(~np.isfinite(y))))
-    who = t("hints.layer_norm.each_row") if np.all(gamma == 1) and np.all(beta == 0) \
-        else t("hints.layer_norm.each_row_undone")
+        return say("layer_norm.nan", count=int(np.sum(~np.isfinite(y))))
+    who = say("layer_norm.each_row") if np.all(gamma == 1) and np.all(beta == 0) \
+        else say("layer_norm.each_row_undone")
     z = (y - beta) / gamma
     var_x = np.var(x, axis=-1)
     spread = var_x > 1e-12 * np.maximum(1.0, np.mean(x, axis=-1) ** 2)   # a constant row has no variance
@@ -644,130 +578,114 @@ def _layer_norm(inputs, value):
     target = var_x / (var_x + eps)                                      # the variance the contract gives
     mean_z, var_z = np.mean(z, axis=-1)[spread], np.var(z, axis=-1)[spread]
     if np.max(np.abs(mean_z)) > 1e-3:
-        worst = _fmt(mean_z[np.argmax(np.abs(mean_z))])
+        worst = number(mean_z[np.argmax(np.abs(mean_z))])
         if x.ndim >= 2 and x.shape[-2] >= 2 and np.max(np.abs(np.mean(z, axis=-2))) <= 1e-3:
-            return t("hints.layer_norm.mean_over_columns", who=who, worst=worst)
-        return t("hints.layer_norm.mean", who=who, worst=worst)
+            return say("layer_norm.mean_over_columns", who=who, worst=worst)
+        return say("layer_norm.mean", who=who, worst=worst)
     target_t = target[spread]
     vx = var_x[spread]
     if np.max(np.abs(var_z / target_t - 1)) > 2e-3:
-        shown = _range(var_z, 1.0)
+        shown = value_range(var_z, 1.0)
         unit = np.max(np.abs(target_t - 1)) < 1e-3
-        want = "1" if unit else t("hints.layer_norm.target_variance", target=_range(target_t))
+        want = "1" if unit else say("layer_norm.target_variance", target=value_range(target_t))
         unbiased = vx / (vx * d / (d - 1) + eps)
         if np.max(np.abs(var_z / unbiased - 1)) <= 2e-3:
             if unit:
-                return t("hints.layer_norm.unbiased_unit", who=who, shown=shown)
-            return t("hints.layer_norm.unbiased", who=who, want=want, shown=shown, ratio=_fmt((d - 1) / d))
+                return say("layer_norm.unbiased_unit", who=who, shown=shown)
+            return say("layer_norm.unbiased", who=who, want=want, shown=shown, ratio=number((d - 1) / d))
         outside = vx / (np.sqrt(vx) + eps) ** 2
         if np.max(np.abs(var_z / outside - 1)) <= 2e-3 or np.max(np.abs(var_z - 1)) <= 2e-3:
-            return t("hints.layer_norm.eps_outside_root", who=who, target=_range(target_t), eps=_fmt(eps), shown=shown)
-        return t("hints.layer_norm.variance", who=who, want=want, shown=shown)
+            return say("layer_norm.eps_outside_root", who=who, target=value_range(target_t), eps=number(eps),
+                       shown=shown)
+        return say("layer_norm.variance", who=who, want=want, shown=shown)
     return None
 
 
+@PROPERTIES.check("transformer", "gelu")
 def _gelu(inputs, value):
-    y = _array(value)
-    x = _array(inputs.get("x"))
+    y = as_array(value)
+    x = as_array(inputs.get("x"))
     if y is None or x is None or y.shape != x.shape:
         return None
     fin = np.isfinite(x)
     bad = fin & ~np.isfinite(y)
     if np.any(bad):
-        return t("hints.gelu.nan", count=int(bad.sum()), x=_fmt(x[bad][0]))
+        return say("gelu.nan", count=int(bad.sum()), x=number(x[bad][0]))
     zero = (x == 0) & (np.abs(y) > TOL)
     if np.any(zero):
-        return t("hints.gelu.zero", value=_fmt(y[zero][0]))
+        return say("gelu.zero", value=number(y[zero][0]))
     large = fin & (x >= 4) & (np.abs(y - x) > 1e-3 * np.maximum(1.0, np.abs(x)))
     if np.any(large):
         k = np.flatnonzero(large.ravel())[0]
-        return t("hints.gelu.large", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+        return say("gelu.large", x=number(x.ravel()[k]), y=number(y.ravel()[k]))
     small = fin & (x <= -4) & (np.abs(y) > 1e-2)
     if np.any(small):
         k = np.flatnonzero(small.ravel())[0]
-        return t("hints.gelu.very_negative", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+        return say("gelu.very_negative", x=number(x.ravel()[k]), y=number(y.ravel()[k]))
     relu = fin & (x <= -0.1) & (x >= -2.5) & (y >= 0)
     if np.any(relu):
         k = np.flatnonzero(relu.ravel())[0]
-        return t("hints.gelu.relu", x=_fmt(x.ravel()[k]), y=_fmt(y.ravel()[k]))
+        return say("gelu.relu", x=number(x.ravel()[k]), y=number(y.ravel()[k]))
     return None
 
 
+@PROPERTIES.check("transformer", "next_token_probabilities")
 def _next_token_probabilities(inputs, value):
-    y = _array(value)
+    y = as_array(value)
     params = inputs.get("params")
     V = None
     if type(params) is dict:
-        table = _array(params.get("token_embedding"))
+        table = as_array(params.get("token_embedding"))
         V = table.shape[0] if table is not None and table.ndim == 2 else None
     if y is None or y.ndim == 0 or (V is not None and y.shape[-1] != V):
         return None
     if y.ndim == 2 and np.all(np.isfinite(y)) and np.max(np.abs(y.sum(-1) - 1)) <= _sum_tol(y.shape[-1]) \
             and np.min(y) >= -TOL:
-        return t("hints.next_token.every_position", shape=_shape(y.shape), vocab=int(y.shape[-1]))
+        return say("next_token.every_position", shape=shape_text(y.shape), vocab=int(y.shape[-1]))
     if y.ndim != 1:
         return None
     if not np.all(np.isfinite(y)):
-        return t("hints.next_token.nan", count=int(np.sum(~np.isfinite(y))))
+        return say("next_token.nan", count=int(np.sum(~np.isfinite(y))))
     total = float(np.sum(y))
     if np.min(y) < -TOL or np.max(y) > 1 + TOL:
-        return t("hints.next_token.logits", lowest=_fmt(np.min(y)), highest=_fmt(np.max(y)), total=_fmt(total, 1.0))
+        return say("next_token.logits", lowest=number(np.min(y)), highest=number(np.max(y)), total=number(total, 1.0))
     if abs(total - 1) > _sum_tol(y.size):
-        return t("hints.next_token.sums", total=_fmt(total, 1.0))
+        return say("next_token.sums", total=number(total, 1.0))
     return None
 
 
+@PROPERTIES.check("transformer", "generate")
 def _generate(inputs, value):
     if type(value) is np.ndarray:
         if value.ndim != 1 or value.dtype.kind not in "iu" or value.size > MAX_ITEMS:
             return None
         ids = [int(v) for v in value]
     elif type(value) in (list, tuple) and len(value) <= MAX_ITEMS:
-        ids = [_int(v) for v in value]
+        ids = [as_int(v) for v in value]
         if any(v is None for v in ids):
             return None
     else:
         return None
-    n_new = _int(inputs.get("n_new"))
+    n_new = as_int(inputs.get("n_new"))
     prompt = inputs.get("token_ids")
     if type(prompt) is np.ndarray and prompt.ndim == 1 and prompt.dtype.kind in "iu" and prompt.size <= MAX_ITEMS:
         prompt = [int(v) for v in prompt]
     elif type(prompt) in (list, tuple) and len(prompt) <= MAX_ITEMS:
-        prompt = [_int(v) for v in prompt]
+        prompt = [as_int(v) for v in prompt]
         prompt = None if any(v is None for v in prompt) else prompt
     else:
         prompt = None
     if n_new is not None and len(ids) != n_new:
         if prompt is not None and len(ids) == len(prompt) + n_new and ids[:len(prompt)] == prompt:
-            return t("hints.generate.prompt_included", count=len(ids), n_new=n_new)
-        return t("hints.generate.wrong_count", count=len(ids), n_new=n_new)
+            return say("generate.prompt_included", count=len(ids), n_new=n_new)
+        return say("generate.wrong_count", count=len(ids), n_new=n_new)
     params = inputs.get("params")
     if type(params) is dict:
-        table = _array(params.get("token_embedding"))
+        table = as_array(params.get("token_embedding"))
         if table is not None and table.ndim == 2:
             outside = [v for v in ids if not 0 <= v < table.shape[0]]
             if outside:
-                return t("hints.generate.outside_vocabulary", id=quote(outside[0]), vocab=int(table.shape[0]))
+                return say("generate.outside_vocabulary", id=quote(outside[0]), vocab=int(table.shape[0]))
     return None
 
 
-_CHECKS = {
-    ("similarity", "dot_product"): _dot_product,
-    ("similarity", "cosine_similarity"): _cosine_similarity,
-    ("similarity", "scaled_dot_product"): _dot_product,
-    ("similarity", "cosine_similarity_matrix"): _cosine_similarity_matrix,
-    ("softmax", "softmax"): _softmax,
-    ("embeddings", "one_hot"): _one_hot,
-    ("embeddings", "skipgram_pairs"): _skipgram_pairs,
-    ("embeddings", "analogy"): _analogy,
-    ("attention", "similarity_attention"): _similarity_attention,
-    ("attention", "attention_weights"): _attention_weights,
-    ("attention", "scaled_dot_product_attention"): _scaled_dot_product_attention,
-    ("attention", "causal_mask"): _causal_mask,
-    ("attention", "multi_head_attention"): _multi_head_attention,
-    ("positional", "positional_encoding"): _positional_encoding,
-    ("transformer", "layer_norm"): _layer_norm,
-    ("transformer", "gelu"): _gelu,
-    ("transformer", "next_token_probabilities"): _next_token_probabilities,
-    ("transformer", "generate"): _generate,
-}

@@ -1,0 +1,1 @@
+"""Statistique descriptive : vos fonctions. / Descriptive statistics: your functions."""

@@ -1,0 +1,1 @@
+"""The second course's data as code: input generators and property checks."""

@@ -1,0 +1,1 @@
+"""The second course's hidden reference: same modules and signatures as homework/."""
