@@ -1,11 +1,12 @@
 """Adversarial corpus: hostile submissions graded through the real CLI.
 
-Each file of `tests/adversarial/` is a fixture: four header lines, then Python code APPENDED to one
-module of a fully correct solution (so a later `def` overrides the correct function and module-level
-code runs at import). Placeholders in the code are replaced by the test:
+Each file of `tests/adversarial/` is a fixture: four header lines (up to two more optional ones), then
+Python code APPENDED to one module of a fully correct solution (so a later `def` overrides the correct
+function and module-level code runs at import). Placeholders in the code are replaced by the test:
 
-    __REPO__     the grader repository the CLI runs from (a fresh copy of this working tree, with
-                 reference/ and assignment.yaml, so an attack that escapes damages nothing real)
+    __REPO__     the grader repository the CLI runs from (a fresh copy of this working tree, copied and
+                 byte-compiled once per test process, then copied again for each test; with reference/
+                 and assignment.yaml, so an attack that escapes damages nothing real)
     __OUTPUT__   the folder where the CLI writes its JSON and HTML (holds a file from "earlier")
     __OTHER__    another student's (correct) submission, graded at the same time by another CLI
     __HOME__     a canary home folder with a private canary.txt and a .bashrc (the CLIs' HOME is the
@@ -20,28 +21,50 @@ Header:
     # attacked: functions that must earn 0 points (comma-separated), or `module` (import-time attacks)
     # expect:   words (case-insensitive) the CLI's terminal output or the JSON's messages/problems/notes
                 must hold; `a | b` accepts either
+    # bystander: (optional) the other exercise graded with the attacked one (default below)
+    # timeout:  (optional) seconds per case of the attacked exercise, written into the repository
+                copy's assignment.yaml as that exercise's `timeout:` (loop attacks: 2 timeouts of 1 s
+                instead of 2 of the assignment's 3 s; every other exercise keeps the assignment's)
+
+Both CLIs grade two exercises only (`grade -k MODULE BYSTANDER`), not the whole course: the attacked
+module and a bystander exercise, by default the first later exercise that imports the attacked
+module (else the next one; for the last exercise, the one before it). A worker imports every
+module of the submission whatever `-k` selects, so import-time code runs as in a whole-course run;
+the bystander exercise is where what an attack leaves in a worker (a patched NumPy, a disarmed
+hook, a crash and the fresh worker after it) or does through a function another module calls
+(similarity -> embeddings.analogy) must not show. Every comparison below is with the correct
+solution's result restricted to those two exercises.
 
 Whatever the attack does, the test asserts: the CLI completes (exit 0 or 1) with valid JSON; the
-attacked functions earn 0; every other case earns exactly what the correct solution earns; the
-other submission, graded concurrently, gets exactly the correct solution's result; no file of the
+attacked functions earn 0; every other case of the graded exercises earns exactly what the correct
+solution earns (and the JSON's maximum is those exercises' points); the other submission, graded
+concurrently on the same exercises, gets exactly the correct solution's result; no file of the
 repository copy, the output folder, the other submission or the home changed; no process and no
 file of the attack is left; nothing reached the test's port; the pytest process was not signalled;
 the grader's secrets (an environment variable, the home's canary) appear in no output; the
 terminal's `Points` line is the grader's own; and the `expect` words appear.
 
+Three modes: as root with namespaces ("root"), as a plain user (uid 4242, "user"), as root where
+namespaces are refused ("nons"). The "user" mode runs only the fixtures whose outcome privileges can
+change (files, permissions, processes, signals, namespaces, memory/disk/output limits, the network,
+the grader's process); SAME_FOR_A_PLAIN_USER lists the others (returned values, Python-level tricks,
+frames on the worker's own pipe), each with why, and pytest reports them as skipped.
+
 Run: cd /work/main && python -m pytest -q tests/test_adversarial.py -x -p no:cacheprovider
 (-s shows, for each attack, what the grader said about the attacked functions.)
 
 ADV_GRADER_TREE=/folder runs the corpus against another grader tree (e.g. `git archive 7d63ed4`, the
-grader before the jail) to check that the corpus catches what that grader lets through.
+grader before the jail; its own result schema checks its JSON) to check that the corpus catches what
+that grader lets through.
 
 Policy followed for bystanders: a function of the attacked module may get status "violation" (0
 points) instead of its usual result, because a rule violation at import costs the functions of
-that module (README, SECURITY.md); every function of every other module must earn exactly what
+that module (README, SECURITY.md); every function of the bystander exercise must earn exactly what
 the correct solution earns.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -68,10 +91,22 @@ from conftest import ROOT, can_run_unprivileged, give_to_user, grade_argv, solut
 ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
 FIXTURES = sorted(ADVERSARIAL.glob("*.py"))
 HEADER_KEYS = ("attack", "module", "attacked", "expect")
+OPTIONAL_HEADER_KEYS = ("bystander", "timeout")
 CLI_WALL_TIMEOUT = 240           # seconds for one CLI run, whatever the attack does
 WORKER_WAIT = 3.0                # how long to wait for the attack's worker before starting the other CLI
 CLI_OUTPUTS = {"result.json", "report.html"}
-SCHEMA_PATH = ROOT / "grader" / "schemas" / "result.schema.json"
+
+
+def result_schema_path() -> Path:
+    """The result schema of the grader tree under test (ADV_GRADER_TREE's own, e.g. an older layout)."""
+    tree = Path(os.environ.get("ADV_GRADER_TREE") or ROOT)
+    for folder in ("grader/model/schemas", "grader/schemas"):
+        if (tree / folder / "result.schema.json").is_file():
+            return tree / folder / "result.schema.json"
+    return ROOT / "grader" / "model" / "schemas" / "result.schema.json"
+
+
+SCHEMA_PATH = result_schema_path()
 
 
 # --- fixtures' headers ------------------------------------------------------------------------
@@ -79,7 +114,7 @@ SCHEMA_PATH = ROOT / "grader" / "schemas" / "result.schema.json"
 def parse_header(path: Path) -> dict:
     header = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"#\s*(attack|module|attacked|expect):\s*(.*\S)\s*$", line)
+        match = re.match(r"#\s*(attack|module|attacked|expect|bystander|timeout):\s*(.*\S)\s*$", line)
         if match:
             header[match.group(1)] = match.group(2)
         elif line.strip() and not line.startswith("#"):
@@ -87,15 +122,46 @@ def parse_header(path: Path) -> dict:
     return header
 
 
+@functools.cache
 def assignment_functions() -> dict:
-    """{module: [function, ...]} from the real assignment file."""
+    """{module: [function, ...]} from the real assignment file, in its order (the order of the calls)."""
     data = yaml.safe_load((ROOT / "assignment.yaml").read_text())
     return {e["name"]: list(e["functions"]) for e in data["exercises"]}
 
 
+@functools.cache
+def module_imports() -> dict:
+    """{module: {exercise modules it imports}}, from the reference the submissions are made of."""
+    return {path.stem: set(re.findall(r"^from \.(\w+) import", path.read_text(), re.M))
+            for path in (ROOT / "reference").glob("*.py") if path.stem in assignment_functions()}
+
+
+def graded_exercises(header: dict) -> list:
+    """The exercises both CLIs grade (`-k`): the attacked module, then its bystander exercise."""
+    module = header["module"]
+    if "bystander" in header:
+        return [module, header["bystander"]]
+    order = list(assignment_functions())
+    imports = module_imports()
+    later = order[order.index(module) + 1:]
+    users = [m for m in later if module in imports.get(m, ())]
+    return [module, users[0] if users else later[0] if later else order[order.index(module) - 1]]
+
+
+def with_exercise_timeout(repo: Path, exercise: str, seconds: float):
+    """The repository copy's assignment.yaml with `timeout: seconds` for that exercise's cases."""
+    path = repo / "assignment.yaml"
+    text, count = re.subn(rf"^(  - name: {re.escape(exercise)}\n)", rf"\g<1>    timeout: {seconds:g}\n",
+                          path.read_text(), flags=re.M)
+    assert count == 1, f"no `- name: {exercise}` entry in assignment.yaml"
+    path.write_text(text)
+    entry = next(e for e in yaml.safe_load(text)["exercises"] if e["name"] == exercise)
+    assert entry["timeout"] == seconds
+
+
 # --- the grader repository, copied ------------------------------------------------------------
 
-def copy_repo(target: Path) -> Path:
+def build_repo(target: Path) -> Path:
     """This working tree (tracked and untracked, not ignored files), byte-compiled so that the CLI
     has no reason to write into it: any change afterwards is someone else's.
 
@@ -117,6 +183,19 @@ def copy_repo(target: Path) -> Path:
             shutil.copy2(source, destination)
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-x", r"[/\\]tests[/\\]", str(target)],
                    capture_output=True, check=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def repo_template(tmp_path_factory):
+    """One byte-compiled copy of the tree per test process, in pytest's root-only folder (no worker,
+    whatever its uid, can read it); every test grades with a fresh copy of it (`copy_repo`)."""
+    return build_repo(tmp_path_factory.mktemp("adv-template") / "repo")
+
+
+def copy_repo(template: Path, target: Path) -> Path:
+    """A fresh copy of the template: copy2 keeps the sources' times, so the byte-code stays valid."""
+    shutil.copytree(template, target, symlinks=True)
     return target
 
 
@@ -277,7 +356,7 @@ def grader_home(canary: Path) -> Path:
 
 
 def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, name: str, user: bool = False,
-              wrapper=()):
+              wrapper=(), exercises=()):
     out.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     if user:
@@ -289,7 +368,7 @@ def start_cli(submission: Path, out: Path, repo: Path, env: dict, logs: Path, na
     try:
         process = subprocess.Popen(
             [*wrapper, *grade_argv(user, env["HOME"]), str(submission), "--json", str(out / "result.json"),
-             "--report", str(out / "report.html"), "--no-color"],
+             "--report", str(out / "report.html"), "--no-color", *(["-k", *exercises] if exercises else [])],
             cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             start_new_session=True)  # a group kill by the submission never reaches pytest
     finally:
@@ -354,9 +433,9 @@ def tail(text: str, n: int = 1500) -> str:
 # --- the correct solution, once ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
+def baseline(tmp_path_factory, repo_template):
     base = tmp_path_factory.mktemp("adv-baseline")
-    repo = copy_repo(base / "repo")
+    repo = copy_repo(repo_template, base / "repo")
     submission = solution_folder(base / "solution" / "exercises")
     before = snapshot(repo)
     home = base / "home"
@@ -381,10 +460,16 @@ def baseline(tmp_path_factory):
 def test_corpus_has_at_least_25_fixtures_with_their_four_header_lines():
     assert len(FIXTURES) >= 25, [p.name for p in FIXTURES]
     functions = assignment_functions()
+    default_timeout = float(yaml.safe_load((ROOT / "assignment.yaml").read_text()).get("timeout", 3.0))
     for path in FIXTURES:
         header = parse_header(path)
-        assert set(header) == set(HEADER_KEYS), f"{path.name}: header {sorted(header)}"
+        assert set(HEADER_KEYS) <= set(header) <= set(HEADER_KEYS + OPTIONAL_HEADER_KEYS), \
+            f"{path.name}: header {sorted(header)}"
         assert header["module"] in functions, f"{path.name}: unknown module {header['module']}"
+        graded = graded_exercises(header)
+        assert len(set(graded)) == 2 and set(graded) <= set(functions), f"{path.name}: graded exercises {graded}"
+        if "timeout" in header:  # shorter than the assignment's, long enough for a correct case under load
+            assert 0.5 <= float(header["timeout"]) < default_timeout, f"{path.name}: timeout {header['timeout']}"
         if header["attacked"] != "module":
             for name in header["attacked"].split(","):
                 assert name.strip() in functions[header["module"]], f"{path.name}: {name} is not in {header['module']}"
@@ -455,7 +540,8 @@ class SignalRecorder:
 
 
 # As root (an instructor's grading box, CI) and as an unprivileged account (uid 4242, no
-# capabilities: a student's laptop or a shared server), the same corpus, the same assertions.
+# capabilities: a student's laptop or a shared server), the same assertions; the plain user runs
+# the corpus but SAME_FOR_A_PLAIN_USER (below).
 MODES = ["root", pytest.param("user", marks=pytest.mark.skipif(
     not can_run_unprivileged(), reason="running as a plain user needs root to switch to it (as CI runs)")),
          "nons"]  # as root where namespaces are refused (Docker without CAP_SYS_ADMIN): tests/no_namespaces.py,
@@ -474,6 +560,42 @@ def workdir(request, tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# Fixtures not run as the plain user: what they do meets the same code, with or without privileges
+# (the grader's judgement of a returned value, Python-level tricks inside the worker, frames on the
+# worker's own pipe), so uid 4242 cannot change their outcome. Everything that touches files,
+# permissions, processes, signals, namespaces, limits (memory, disk, output size), the network or
+# the grader's process stays in the user pass; when in doubt, a fixture stays.
+VALUE_ONLY = "judging a returned value: the grader's own code in its own process, the same for any uid"
+PYTHON_ONLY = "a Python-level trick inside the worker (no file, process, signal or limit involved)"
+PIPE_ONLY = "frames written on the worker's own descriptors: protocol decoding, the same for any uid"
+SAME_FOR_A_PLAIN_USER = {
+    "analogy_huge_word": VALUE_ONLY,
+    "base_exception_import": PYTHON_ONLY,
+    "forbidden_import_computed": PYTHON_ONLY + " (the import check)",
+    "forged_frame_dtypes": PIPE_ONLY,
+    "forged_nested_lists_header": PIPE_ONLY,
+    "forged_protocol_frames": PIPE_ONLY,
+    "monkeypatch_numpy": PYTHON_ONLY + " (the comparison runs in the grader)",
+    "mutate_inputs": VALUE_ONLY + " (the mutation check)",
+    "ndarray_subclass": VALUE_ONLY,
+    "object_dtype": VALUE_ONLY,
+    "return_generator": VALUE_ONLY,
+    "return_huge_int": VALUE_ONLY,
+    "return_str_array": VALUE_ONLY,
+    "swap_inputs_for_strings": VALUE_ONLY + " (the mutation check)",
+    "sys_exit_function": PYTHON_ONLY + " (SystemExit is an exception)",
+    "sys_exit_import": PYTHON_ONLY + " (SystemExit is an exception)",
+}
+
+
+def test_the_fixtures_left_out_of_the_user_pass_exist_and_say_why():
+    stems = {path.stem for path in FIXTURES}
+    assert set(SAME_FOR_A_PLAIN_USER) <= stems, sorted(set(SAME_FOR_A_PLAIN_USER) - stems)
+    assert all(reason.strip() for reason in SAME_FOR_A_PLAIN_USER.values())
+    assert not {stem for stem, mode in KNOWN_ESCAPES if mode == "user"} & set(SAME_FOR_A_PLAIN_USER)
+    assert len(SAME_FOR_A_PLAIN_USER) < len(stems) / 2  # the user pass still runs most of the corpus
+
+
 # What the fallback (no namespaces) does not stop, and why (SECURITY.md, "Measured"): strict, so that
 # a layer that starts to stop one of them turns the run red until this list is updated.
 KNOWN_ESCAPES = {
@@ -490,11 +612,14 @@ def attack_params():
             marks = list(getattr(mode, "marks", ()))
             if (fixture.stem, name) in KNOWN_ESCAPES:
                 marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_ESCAPES[(fixture.stem, name)]))
+            if name == "user" and fixture.stem in SAME_FOR_A_PLAIN_USER:
+                why = SAME_FOR_A_PLAIN_USER[fixture.stem]
+                marks.append(pytest.mark.skip(reason=f"not run as the plain user: {why}"))
             yield pytest.param(fixture, name, marks=marks, id=f"{fixture.stem}-{name}")
 
 
 @pytest.mark.parametrize("fixture, mode", attack_params())
-def test_attack_is_contained(fixture, mode, workdir, baseline):
+def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     tmp_path, user = workdir, mode == "user"
     wrapper = NO_NAMESPACES if mode == "nons" else ()
     header = parse_header(fixture)
@@ -504,9 +629,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
     attacked = set(module_functions) if header["attacked"] == "module" else \
         {f.strip() for f in header["attacked"].split(",")}
     assert attacked <= set(baseline["functions"]), f"unknown functions {attacked - set(baseline['functions'])}"
+    graded = graded_exercises(header)  # both CLIs grade these two exercises (`-k`), not the whole course
+    expected = {cid: c for cid, c in baseline["cases"].items() if cid.split("/")[0] in graded}
+    full_marks = sum(c["points"] for c in expected.values())
 
     # the places an attack may try to reach
-    repo = copy_repo(tmp_path / "repo")
+    repo = copy_repo(repo_template, tmp_path / "repo")
+    if "timeout" in header:  # a loop attack: its exercise's cases time out sooner (before the snapshot)
+        with_exercise_timeout(repo, module, float(header["timeout"]))
     home = tmp_path / "home"
     home.mkdir()
     home_secret = f"{marker}-homesecret"
@@ -541,14 +671,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
     attack_cli = other_cli = None
     try:
         with SignalRecorder() as signals:
-            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack", user, wrapper)
+            attack_cli = start_cli(attack.parent, out, repo, env, logs, "attack", user, wrapper, graded)
             # the other submission starts once the attack runs: cross-submission attacks meet it
             until = time.monotonic() + WORKER_WAIT
             seen = False
             while time.monotonic() < until and attack_cli.poll() is None and not seen:
                 seen = bool(attack_processes(marker, existing_workers))
                 time.sleep(0.02)
-            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper)
+            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper, graded)
             overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
                 (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
                  else "after it had ended")
@@ -601,10 +731,12 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
     # 2, 3. attacked functions earn 0, everything else exactly what the correct solution earns
     if result and "exercises" in result:
         got = cases_of(result)
-        if set(got) != set(baseline["cases"]):
-            problems.append(f"case ids differ from the correct solution's: missing "
-                            f"{sorted(set(baseline['cases']) - set(got))[:5]}, extra {sorted(set(got) - set(baseline['cases']))[:5]}")
-        for cid, base in baseline["cases"].items():
+        if set(got) != set(expected):
+            problems.append(f"case ids differ from the correct solution's (exercises {graded}): missing "
+                            f"{sorted(set(expected) - set(got))[:5]}, extra {sorted(set(got) - set(expected))[:5]}")
+        if result["max_score"] != pytest.approx(full_marks):
+            problems.append(f"the JSON's maximum is {result['max_score']}, not the {full_marks} points of {graded}")
+        for cid, base in expected.items():
             case = got.get(cid)
             if case is None:
                 continue
@@ -637,12 +769,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
         problems.append(f"other submission: {other_problem}")
     elif other_result is not None:
         theirs = {cid: (c["status"], c["points"]) for cid, c in cases_of(other_result).items()}
-        ours = {cid: (c["status"], c["points"]) for cid, c in baseline["cases"].items()}
-        if theirs != ours or other_result["score"] != pytest.approx(100):
+        ours = {cid: (c["status"], c["points"]) for cid, c in expected.items()}
+        if theirs != ours or other_result["score"] != pytest.approx(full_marks) \
+                or other_result["max_score"] != pytest.approx(full_marks):
             changed = [f"{cid}: {theirs.get(cid)}" for cid in sorted(set(theirs) | set(ours))
                        if theirs.get(cid) != ours.get(cid)]
-            problems.append(f"the other submission scored {other_result['score']} instead of 100; "
-                            f"{len(changed)} case(s) differ, e.g. {changed[:3]}")
+            problems.append(f"the other submission scored {other_result['score']}/{other_result['max_score']} instead "
+                            f"of {full_marks}/{full_marks} ({graded}); {len(changed)} case(s) differ, "
+                            f"e.g. {changed[:3]}")
 
     # 5. files
     for name, (root, before) in snapshots.items():
@@ -686,9 +820,9 @@ def test_attack_is_contained(fixture, mode, workdir, baseline):
                        if c["function"] in attacked and c["message"]})
         isolation = result.get("isolation")
         level = isolation.get("level") if isinstance(isolation, dict) else isolation
-        print(f"\n[{fixture.stem}] {attack_wall:.1f} s, exit {attack_cli.returncode}, {overlap}, isolation {level}: "
-              f"{said[:3]}")
-    assert not problems, (f"{fixture.stem} ({header['attack']}), {attack_wall:.1f} s:\n  - "
+        print(f"\n[{fixture.stem}] -k {' '.join(graded)}, {attack_wall:.1f} s, exit {attack_cli.returncode}, "
+              f"{overlap}, isolation {level}: {said[:3]}")
+    assert not problems, (f"{fixture.stem} ({header['attack']}), -k {' '.join(graded)}, {attack_wall:.1f} s:\n  - "
                           + "\n  - ".join(problems) + context)
 
 
@@ -698,10 +832,10 @@ STDLIB_IMPORTS = ("import bisect, collections, copy, dataclasses, decimal, enum,
                   "itertools, math, operator, statistics, string, textwrap, typing\n")
 
 
-def test_an_honest_submission_using_the_standard_library_scores_100(tmp_path):
+def test_an_honest_submission_using_the_standard_library_scores_100(tmp_path, repo_template):
     """Control: the corpus' assumption that a worker can import the standard library (graded
     with HOME elsewhere than the interpreter's folder, as on CI or a shared grading account)."""
-    repo = copy_repo(tmp_path / "repo")
+    repo = copy_repo(repo_template, tmp_path / "repo")
     submission = solution_folder(tmp_path / "solution" / "exercises")
     for path in submission.glob("*.py"):
         path.write_text(STDLIB_IMPORTS + path.read_text())

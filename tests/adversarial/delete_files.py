@@ -1,4 +1,4 @@
-# attack: deletes files outside its folder: the home canary, another student's module, the grader's earlier output, files of the grader's repository (README.md, grader/schemas/result.schema.json)
+# attack: deletes files outside its folder: the home canary, another student's module, the grader's earlier output, files of the grader's repository (README.md, grader/model/schemas/result.schema.json)
 # module: embeddings
 # attacked: skipgram_pairs
 # expect: item 0 | not allow
@@ -7,7 +7,7 @@ import os as _adv_os
 
 def _adv_attack():
     for path in ("__HOME__/canary.txt", "__OTHER__/positional.py", "__OUTPUT__/previous.txt", "__REPO__/README.md",
-                 "__REPO__/grader/schemas/result.schema.json"):
+                 "__REPO__/grader/model/schemas/result.schema.json"):
         try:
             _adv_os.unlink(path)
         except Exception:

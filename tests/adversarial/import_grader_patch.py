@@ -1,4 +1,4 @@
-# attack: at import, puts the grader's repository on sys.path (by its path and through /proc/<ppid>/cwd), imports `grader` under a computed name, then loads grader/compare.py straight from the file (no import statement) and patches compare() to pass everything
+# attack: at import, puts the grader's repository on sys.path (by its path and through /proc/<ppid>/cwd), imports `grader` under a computed name, then loads grader/grading/compare.py straight from the file (no import statement) and patches compare() to pass everything
 # module: softmax
 # attacked: module
 # expect: allows only | not allow
@@ -15,14 +15,15 @@ def _adv_patch():
             _adv_sys.path.append(base)
     name = "gra" + "der"
     patched = []
-    for module in (name, name + ".compare", name + ".engine"):
+    for module in (name, name + ".grading.compare", name + ".grading.engine"):
         try:
             patched.append(_adv_importlib.import_module(module))
         except BaseException:
             pass
     for base in bases:  # bypass the import machinery: load the file itself
         try:
-            spec = _adv_util.spec_from_file_location("_adv_compare", _adv_os.path.join(base, name, "compare.py"))
+            path = _adv_os.path.join(base, name, "grading", "compare.py")
+            spec = _adv_util.spec_from_file_location("_adv_compare", path)
             loaded = _adv_util.module_from_spec(spec)
             spec.loader.exec_module(loaded)
             patched.append(loaded)

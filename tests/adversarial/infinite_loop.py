@@ -2,6 +2,7 @@
 # module: similarity
 # attacked: scaled_dot_product
 # expect: timeout
+# timeout: 1
 
 
 def scaled_dot_product(a, b):

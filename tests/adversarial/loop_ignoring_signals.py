@@ -2,6 +2,7 @@
 # module: embeddings
 # attacked: skipgram_pairs
 # expect: timeout
+# timeout: 1
 import signal as _adv_signal
 
 _ADV_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM",

@@ -2,6 +2,7 @@
 # module: similarity
 # attacked: scaled_dot_product
 # expect: outside tolerance | not allow
+# bystander: softmax
 import os as _adv_os
 
 _ADV_BROKEN = "import numpy as np\n\n\ndef softmax(x, axis=-1):\n    return np.zeros_like(x)  # sabotaged\n"

@@ -1,4 +1,4 @@
-# attack: writes into the grader's own repository: a new module in __REPO__/grader/, a line appended to grader/compare.py and to reference/attention.py, a file in grader/__pycache__
+# attack: writes into the grader's own repository: a new module in __REPO__/grader/, a line appended to grader/grading/compare.py and to reference/attention.py, a file in grader/__pycache__
 # module: embeddings
 # attacked: analogy
 # expect: returned | not allow
@@ -8,7 +8,7 @@ import os as _adv_os
 def _adv_attack():
     repo = "__REPO__"
     writes = [("grader/planted___MARKER__.py", "w", "PLANTED = True\n"),
-              ("grader/compare.py", "a", "\n# tampered by a submission __MARKER__\n"),
+              ("grader/grading/compare.py", "a", "\n# tampered by a submission __MARKER__\n"),
               ("reference/attention.py", "a", "\n# tampered by a submission __MARKER__\n"),
               ("grader/__pycache__/planted-__MARKER__.txt", "w", "planted\n")]
     for name, mode, text in writes:
