@@ -75,7 +75,7 @@ names and statuses never change (the reporter reads them).
 
 Messages, notes, problems and student ids are student-influenced text, rendered by GitHub as
 Markdown: bounded (grader.model.result.clip_text), control characters, ANSI sequences and bidirectional
-controls removed (export_junit.clean_text), then (`md_text`) every word that GitHub would turn into
+controls removed (export/junit.py clean_text), then (`md_text`) every word that GitHub would turn into
 a link or a notification — a URL (`://`, `www.`, `scheme:…`), an e-mail address or an @mention,
 an issue reference `#12` — goes into an inline code span (`md_code`: delimited by one more backtick
 than its longest run of backticks, so it cannot close early), where Markdown shows it as it is; the

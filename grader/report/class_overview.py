@@ -19,7 +19,7 @@ module reads those result dicts and writes the instructor's overview beside them
 - the submissions that timed out, crashed, were invalid or broke a rule, the slowest ones, and
   a table of every student, each linking to reports/<id>.html.
 
-Like the per-student report (html_report.py) the page works offline: inline CSS and SVG, no
+Like the per-student report (report/html.py) the page works offline: inline CSS and SVG, no
 external resource; a few lines of inline JavaScript make the students table sortable, and
 without them it is a plain table sorted by id. Names, ids and messages come from students:
 they are bounded and made inert here (grader.model.result.clip_text, inert), Jinja's autoescape
