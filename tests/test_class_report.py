@@ -391,6 +391,9 @@ def test_diagnosis_groups_across_functions(klass):
         for c in all_cases(r):
             if c["status"] == "failed" and c["function"] in ("softmax", "scaled_dot_product"):
                 c["diagnosis"] = "softmax_without_max_shift"
+                c["diagnosis_said"] = {"code": "diagnosis.property",
+                                       "fields": {"text": {"texts": {"en": "softmax_without_max_shift",
+                                                                     "fr": "softmax_sans_decalage"}}}}
                 c["mistake"] = None
                 tagged += 1
     view = class_view(results, ASSIGNMENT)

@@ -538,7 +538,7 @@ def _results(entries: list[Entry], out: Path):
 
 
 _CASE_KEYS = ("id", "function", "visibility", "kind", "status", "message", "diagnosis", "mistake", "points",
-              "max_points", "code", "said")
+              "max_points", "code", "said", "diagnosis_said")
 
 
 def compact(result: dict) -> dict:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.grading.compare import compare_values
-from grader.i18n import language, t
+from grader.i18n import language
+from grader.model.said import Said, Texts
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,14 @@ class Known:
     en: str
     fr: str
 
+    def said(self) -> Said:
+        """The hint, its slide and the mistake's name, as data (the hint in both languages)."""
+        return Said("diagnosis.known", hint=Texts({"en": self.en, "fr": self.fr or self.en}), slide=self.slide,
+                    name=self.name)
+
     def text(self, lang: str | None = None) -> str:
         """The hint in `lang` (default: the current language), its slide and the mistake's name."""
-        lang = lang or language()
-        hint = self.fr if lang == "fr" and self.fr else self.en
-        return t("diagnosis.known", _lang=lang, hint=hint, slide=self.slide, name=self.name)
+        return self.said().render(lang or language())
 
 
 def load_mistakes(assignment) -> list:

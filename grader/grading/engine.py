@@ -18,11 +18,11 @@ from grader.grading.cases import CaseBuilder, student_seed
 from grader.grading.compare import Verdict, compare, quote
 from grader.model.errors import GraderError
 from grader.grading.properties import property_hint
-from grader.i18n import t
+from grader.i18n import LANGUAGES, speaking, t
 from grader.grading.expected import PUBLIC_CASES_FILE, ReferenceOracle, reference_available
 from grader.grading.public_cases import PublicCasesFile, public_diagnoser
 from grader.model.result import CaseResult, ExerciseResult, Result
-from grader.model.said import Said, concat
+from grader.model.said import Said, Texts, concat
 from grader.grading.rules import call_graph, find_forbidden_imports, users_anywhere
 from grader.sandbox.supervisor import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from grader.grading.submission import Submission, load_submission
@@ -266,7 +266,9 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             max_points = exercise.points * case.weight / total_weight
             results.append(CaseResult(
                 id=case.id, exercise=exercise.name, function=case.function, visibility=case.visibility,
-                kind=case.kind, status=verdict.status, message=verdict.message, diagnosis=diagnosis,
+                kind=case.kind, status=verdict.status, message=verdict.message,
+                diagnosis=str(diagnosis) if diagnosis is not None else None,
+                diagnosis_said=getattr(diagnosis, "said", None),
                 said=verdict.said if isinstance(verdict.said, Said) else None,
                 mistake=mistake, points=max_points if verdict.status == "passed" else 0.0, max_points=max_points,
                 details=details, output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
@@ -284,6 +286,28 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     return result
 
 
+class Diagnosis(str):
+    """A diagnosis in the run's language that also carries itself as data (`said`: the hint in
+    every language), so that a stored result shows it in either."""
+    said: Said
+
+    def __new__(cls, said: Said):
+        text = super().__new__(cls, said.render())
+        text.said = said
+        return text
+
+
+def property_diagnosis(assignment, case, inputs, value) -> Diagnosis | None:
+    """The course's property hint, in every language (each check words it in the language in force)."""
+    texts = {}
+    for lang in LANGUAGES:
+        with speaking(lang):
+            texts[lang] = property_hint(assignment, case.exercise, case.function, inputs, value)
+    if not any(texts.values()):
+        return None
+    return Diagnosis(Said("diagnosis.property", text=Texts({k: v for k, v in texts.items() if v})))
+
+
 def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None):
     """(verdict, diagnosis, mistake, details) of one case: `ruled` when the verdict is already
     decided (a rule violation, an import error), else the comparison; then, for a failed value,
@@ -292,11 +316,10 @@ def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None
     diagnosis = mistake = None
     if verdict.status == "failed" and outcome.status == "returned" and diagnoser is not None:
         known = diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
-        diagnosis, mistake = (known.text(), known.name) if known else (None, None)
+        diagnosis, mistake = (Diagnosis(known.said()), known.name) if known else (None, None)
     if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
         # the course's property checks (assignment.yaml `properties:`), for the diagnoser's course
-        diagnosis = property_hint(getattr(diagnoser, "assignment", None), case.exercise, case.function,
-                                  expected.inputs, outcome.value)
+        diagnosis = property_diagnosis(getattr(diagnoser, "assignment", None), case, expected.inputs, outcome.value)
     details = {**verdict.details, "margin": verdict.margin,
                **({"traceback": (outcome.exception or {}).get("traceback", [])} if outcome.exception else {})}
     return verdict, diagnosis, mistake, json_safe(details)

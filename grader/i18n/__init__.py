@@ -15,6 +15,7 @@ worker processes forked for it inherit that choice.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,6 +57,18 @@ def set_language(lang: str | None) -> str:
 
 def language() -> str:
     return _current or set_language(None)
+
+
+@contextmanager
+def speaking(lang: str):
+    """Messages in `lang` inside the block, the run's language again after it."""
+    global _current
+    before = _current
+    _current = lang
+    try:
+        yield
+    finally:
+        _current = before
 
 
 @lru_cache(maxsize=None)

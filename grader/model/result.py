@@ -37,10 +37,15 @@ class CaseResult:
     expected: object = field(default=None, repr=False)
     student: object = field(default=None, repr=False)
     said: Said | None = None                       # the verdict as data (code and fields), when it is data
+    diagnosis_said: Said | None = None             # the diagnosis as data (its hint in every language)
 
     def render(self, lang: str | None = None) -> str:
         """The message in `lang`: from the data where the verdict is data, else as it was graded."""
         return self.said.render(lang) if self.said is not None else self.message
+
+    def render_diagnosis(self, lang: str | None = None) -> str | None:
+        """The diagnosis in `lang`, from the data where there is some."""
+        return self.diagnosis_said.render(lang) if self.diagnosis_said is not None else self.diagnosis
 
     @property
     def passed(self) -> bool:
@@ -55,6 +60,8 @@ class CaseResult:
                 "status": self.status, "message": "" if hidden and not self.passed else self.message,
                 "code": self.said.code if self.said is not None and shown else None,
                 "said": self.said.to_json() if self.said is not None and shown else None,
+                "diagnosis_said": self.diagnosis_said.to_json()
+                if self.diagnosis_said is not None and not hidden else None,
                 "diagnosis": None if hidden else self.diagnosis,
                 "mistake": self.mistake if instructor or not hidden else None, "points": _round(self.points),
                 "max_points": _round(self.max_points),
@@ -67,7 +74,7 @@ class CaseResult:
                    kind=data["kind"], status=data["status"], message=data.get("message") or "",
                    points=data["points"], max_points=data["max_points"], diagnosis=data.get("diagnosis"),
                    mistake=data.get("mistake"), details=dict(data.get("details") or {}),
-                   said=Said.from_json(data.get("said")))
+                   said=Said.from_json(data.get("said")), diagnosis_said=Said.from_json(data.get("diagnosis_said")))
 
 
 @dataclass

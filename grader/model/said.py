@@ -6,9 +6,11 @@ it is shown (terminal, HTML, the JSON's `message`, JUnit, …), never before.
     .to_json()     -> {"code": "compare.wrong_shape", "fields": {"name": {"code": …}, "shape": [3, 4], …}}
 
 Fields are numbers, booleans, None, text (values a submission returned are already quoted and
-bounded: `compare.quote`), tuples of those, and nested `Said`. Two keys are not in any catalog:
+bounded: `compare.quote`), tuples of those, nested `Said`, and `Texts` — one text per language,
+for words that come from outside the catalogs (a mistake's hint, a course's property hint). Two keys are not in any catalog:
 CONCAT (its `parts`, end to end) and JOINED (its `parts`, with the catalog's separator). A tuple
-goes to JSON as a list and comes back a tuple, NaN and infinities as {"float": "nan"}, so a stored
+goes to JSON as a list and comes back a tuple, NaN and infinities as {"float": "nan"}, Texts as
+{"texts": {…}}, so a stored
 verdict renders as it did when graded, in either language.
 """
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from grader.i18n import t
+from grader.i18n import language, t
 
 CONCAT = "concat"
 JOINED = "joined"
@@ -30,6 +32,14 @@ class Quoted(str):
 
     def __repr__(self):
         return str.__str__(self)
+
+
+class Texts(dict):
+    """One text per language ({"en": …, "fr": …}), shown in the reader's (English when it has
+    none in that language)."""
+
+    def render(self, lang: str | None = None) -> str:
+        return self.get(lang or language()) or self.get("en") or next(iter(self.values()), "")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,8 @@ def render(value, lang: str | None = None) -> str:
 
 
 def _field(value, lang):
+    if isinstance(value, Texts):
+        return Quoted(value.render(lang))
     if isinstance(value, Said):
         return Quoted(value.render(lang))
     if isinstance(value, str):
@@ -94,6 +106,8 @@ def _field(value, lang):
 def _to_json(value):
     if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
         return {"float": repr(value)}
+    if isinstance(value, Texts):
+        return {"texts": {str(k): str(v) for k, v in value.items()}}
     if isinstance(value, Said):
         return value.to_json()
     if isinstance(value, (tuple, list)):
@@ -106,6 +120,8 @@ def _to_json(value):
 def _from_json(value):
     if type(value) is dict and set(value) == {"float"} and value["float"] in ("nan", "inf", "-inf"):
         return float(value["float"])
+    if type(value) is dict and set(value) == {"texts"} and type(value["texts"]) is dict:
+        return Texts({str(k): str(v) for k, v in value["texts"].items()})
     if type(value) is dict:
         return Said.from_json(value)
     if type(value) is list:

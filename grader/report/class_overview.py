@@ -316,7 +316,10 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
         return ("mistake", _shown(mistake)), "mistake", _shown(mistake)
     diagnosis = case.get("diagnosis")
     if diagnosis:
-        return ("diagnosis", _clip(_text(diagnosis), MAX_REASON)), "mistake", _clip(_text(diagnosis), MAX_REASON)
+        said = Said.from_json(case.get("diagnosis_said"))  # the hint in every language: one group in any
+        group = _text(said.render("en")) if said is not None else _text(diagnosis)
+        shown = _text(said.render()) if said is not None else _text(diagnosis)
+        return ("diagnosis", _clip(group, MAX_REASON)), "mistake", _clip(shown, MAX_REASON)
     function = _shown(case.get("function"), MAX_NAME)
     said = Said.from_json(case.get("said"))
     message = _text(case.get("message"))
