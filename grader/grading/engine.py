@@ -22,7 +22,7 @@ from grader.i18n import LANGUAGES, speaking, t
 from grader.grading.expected import PUBLIC_CASES_FILE, ReferenceOracle, reference_available
 from grader.grading.public_cases import PublicCasesFile, public_diagnoser
 from grader.model.result import CaseResult, ExerciseResult, Result
-from grader.model.said import Said, Texts, concat
+from grader.model.said import Said, Texts, concat, joined, render
 from grader.grading.rules import call_graph, find_forbidden_imports, users_anywhere
 from grader.sandbox.supervisor import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from grader.grading.submission import Submission, load_submission
@@ -56,11 +56,13 @@ class Problems:
     def __bool__(self):
         return bool(self.kept)
 
-    def first(self) -> str:
+    def first(self):
+        """The first problem as it was kept: a Said, or a text."""
         return next(iter(self.kept.values()))
 
     def texts(self, ordered: bool = False) -> list:
-        kept = sorted(self.kept.values()) if ordered else list(self.kept.values())
+        kept = [render(v) for v in self.kept.values()]
+        kept = sorted(kept) if ordered else kept
         return kept + ([t("engine.more_problems", count=self.more)] if self.more else [])
 
 
@@ -176,7 +178,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             owners = {label} & set(modules) if submission.mode == "package" else \
                 {function_exercise[u] for u in users if u in function_exercise} or set(modules)
             for owner in owners:
-                violations[owner].add(violation.message())
+                violations[owner].add(violation.message(), violation.said)
 
     import_keys = modules if submission.mode == "package" else [c["label"] for c in submission.cells]
     steps = [Step("import", key, IMPORT_TIMEOUT) for key in import_keys]
@@ -210,18 +212,18 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             exc = outcome.exception or {}
             trace = exc.get("traceback") or []
             if trace and trace[-1].strip():
-                text = t("engine.import_failed_at", where=where, type=exc.get("type"), message=exc.get("message", ""),
-                         line=trace[-1].splitlines()[0])
+                text = Said("engine.import_failed_at", where=where, type=exc.get("type"),
+                            message=exc.get("message", ""), line=trace[-1].splitlines()[0])
             else:
-                text = t("engine.import_failed", where=where, type=exc.get("type"), message=exc.get("message", ""))
+                text = Said("engine.import_failed", where=where, type=exc.get("type"), message=exc.get("message", ""))
         else:
-            text = t("engine.import_status", where=where, status=outcome.status, detail=outcome.detail)
-        import_problems[key] = text
+            text = Said("engine.import_status", where=where, status=outcome.status, detail=outcome.detail)
+        import_problems[key] = text  # a Said, or the text the submission's reading made
         if key in submission.problems:
             if submission.mode == "package" and text in notes:
                 notes.remove(text)  # said where it costs, in its exercise: not twice
         elif submission.mode == "cells":
-            notes.append(t("engine.cell_failed", problem=text))
+            notes.append(t("engine.cell_failed", problem=render(text)))
     static = {name for name, found in violations.items() if found}
     refused_cases, refused_exercises, refusals = _refusals(outcomes, by_id, submission, sources,
                                                           function_exercise, modules)
@@ -234,7 +236,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
             # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
             targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
             for name in set(targets) - static:
-                violations[name].add(_runtime_violation(v).render())
+                violations[name].add(("runtime", v.get("name")), _runtime_violation, v)
 
     exercises = []
     for exercise in assignment.exercises:
@@ -245,20 +247,20 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         problems = violations[exercise.name].texts(ordered=True) + \
             (refusals[exercise.name].texts() if exercise.name in refusals else [])
         if exercise.name in import_problems:
-            problems.insert(0, import_problems[exercise.name])
+            problems.insert(0, render(import_problems[exercise.name]))
         results = []
         for case in cases:
             outcome = outcomes[case.id]
             expected = plan.expected[case.id]
             if violations[exercise.name]:
-                ruled = Verdict("violation", t("engine.rule_violation", violation=violations[exercise.name].first()))
+                ruled = Verdict("violation", Said("engine.rule_violation", violation=violations[exercise.name].first()))
             elif case.id in refused_cases or exercise.name in refused_exercises:
                 ruled = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
             elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
                 ruled = Verdict("error", import_problems[exercise.name])
             elif submission.mode == "cells" and import_problems and outcome.status == "missing":
-                ruled = Verdict("error", t("engine.missing_after_failed_cell", function=case.function,
-                                           problems="; ".join(import_problems.values())))
+                ruled = Verdict("error", Said("engine.missing_after_failed_cell", function=case.function,
+                                              problems=joined(tuple(import_problems.values()))))
             else:
                 ruled = None
             verdict, diagnosis, mistake, details = contained(

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from grader.i18n import t
+from grader.model.said import Said
 
 MAX_VIOLATIONS = 5                 # lines named per module or cell: one costs the exercise already
 CACHE_BYTES = 4 * 2**20            # sources kept summarised: a whole submission (grader/grading/submission.py
@@ -28,8 +28,11 @@ class Violation:
     line: int
     name: str        # the forbidden module
 
+    def said(self) -> Said:
+        return Said("rules.forbidden_import", name=self.name, where=self.where, line=self.line)
+
     def message(self) -> str:
-        return t("rules.forbidden_import", name=self.name, where=self.where, line=self.line)
+        return self.said().render()
 
 
 @dataclass(frozen=True)

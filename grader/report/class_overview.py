@@ -222,7 +222,8 @@ def normalise_message(message: str) -> str:
 # type or dtype, which function to fix first); the numbers, shapes, indexes and values quoted
 # from the submission differ from case to case and are left out — no text is parsed, in no
 # language. An exception's own text (Python's, in English) keeps its words, its numbers stripped.
-NAMING_FIELDS = ("name", "type", "dtype", "function", "error", "outputs", "names")
+NAMING_FIELDS = ("name", "type", "dtype", "function", "error", "outputs", "names")  # and, but in compare
+# (where it is an index), `where`: the file of an import or a forbidden import
 TEXT_FIELDS = ("message", "detail")   # free text from Python or the sandbox: numbers stripped
 
 
@@ -249,7 +250,7 @@ def _kept(said: Said) -> Said:
             fields[name] = _kept(value)
         elif name == "parts" and said.key in (CONCAT, JOINED):
             fields[name] = tuple(_kept(p) if isinstance(p, Said) else ELIDED for p in value)
-        elif isinstance(value, str) and name in NAMING_FIELDS:
+        elif isinstance(value, str) and (name in NAMING_FIELDS or name == "where" and not said.key.startswith("compare.")):
             fields[name] = _shown(value, MAX_NAME)
         elif isinstance(value, str) and name in TEXT_FIELDS:
             fields[name] = normalise_message(value)
@@ -327,6 +328,8 @@ def reason_key(case: dict, exercise_problems: set, public: dict | None = None) -
         message, said = public.get((function, status), ("", None))
     if said is not None:  # a verdict stored as data: grouped by its code
         key, text = said_reason(said)
+        if status == "violation" or message in exercise_problems:  # the whole exercise's: across functions
+            return ("said", status, key), status, text
         return ("said", function, status, key), status, text
     if not message:
         return ("hidden", function, status), status, t("class_report.reasons.hidden_case")
