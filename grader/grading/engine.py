@@ -168,17 +168,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
     function_exercise = {f: e.name for e in assignment.exercises for f in e.functions}
 
     # Rules first: a forbidden import costs its exercise, whatever the functions return.
-    violations = {e.name: Problems() for e in assignment.exercises}
     sources = submission.sources()
-    anywhere = users_anywhere(sources) if submission.mode == "cells" else {}  # once, not once per import
-    for label, source in sources.items():
-        for violation, users, alias in find_forbidden_imports(label, source, assignment.forbidden_imports):
-            if submission.mode == "cells" and alias:  # a notebook imports in one cell and uses it in others
-                users = set(users) | anywhere.get(alias, set())
-            owners = {label} & set(modules) if submission.mode == "package" else \
-                {function_exercise[u] for u in users if u in function_exercise} or set(modules)
-            for owner in owners:
-                violations[owner].add(violation.message(), violation.said)
+    violations = static_violations(assignment, submission, sources, modules, function_exercise)
 
     import_keys = modules if submission.mode == "package" else [c["label"] for c in submission.cells]
     steps = [Step("import", key, IMPORT_TIMEOUT) for key in import_keys]
@@ -198,45 +189,11 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         isolation = sandbox.isolation
 
     notes = list(submission.notes)
-    import_problems = {}
-    for key in import_keys:
-        outcome = outcomes.get(key)
-        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
-        if outcome is not None and outcome.output.strip():
-            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:300]))
-        if outcome is None or outcome.status == "returned":
-            continue
-        if key in submission.problems:  # described when it was read: file, line, the code, what to do
-            text = submission.problems[key]
-        elif outcome.status == "raised":
-            exc = outcome.exception or {}
-            trace = exc.get("traceback") or []
-            if trace and trace[-1].strip():
-                text = Said("engine.import_failed_at", where=where, type=exc.get("type"),
-                            message=exc.get("message", ""), line=trace[-1].splitlines()[0])
-            else:
-                text = Said("engine.import_failed", where=where, type=exc.get("type"), message=exc.get("message", ""))
-        else:
-            text = Said("engine.import_status", where=where, status=outcome.status, detail=outcome.detail)
-        import_problems[key] = text  # a Said, or the text the submission's reading made
-        if key in submission.problems:
-            if submission.mode == "package" and text in notes:
-                notes.remove(text)  # said where it costs, in its exercise: not twice
-        elif submission.mode == "cells":
-            notes.append(t("engine.cell_failed", problem=render(text)))
+    import_problems = import_failures(assignment, submission, import_keys, outcomes, notes)
     static = {name for name, found in violations.items() if found}
     refused_cases, refused_exercises, refusals = _refusals(outcomes, by_id, submission, sources,
                                                           function_exercise, modules)
-    for outcome in outcomes.values():
-        for v in outcome.violations:
-            if v.get("kind", "import") != "import":
-                continue
-            phase = v.get("phase")
-            owner = phase if phase in violations else None
-            # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
-            targets = [owner] if owner else modules if submission.mode == "cells" and not static else []
-            for name in set(targets) - static:
-                violations[name].add(("runtime", v.get("name")), _runtime_violation, v)
+    runtime_import_violations(outcomes, violations, static, modules, submission.mode)
 
     exercises = []
     for exercise in assignment.exercises:
@@ -252,17 +209,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         for case in cases:
             outcome = outcomes[case.id]
             expected = plan.expected[case.id]
-            if violations[exercise.name]:
-                ruled = Verdict("violation", Said("engine.rule_violation", violation=violations[exercise.name].first()))
-            elif case.id in refused_cases or exercise.name in refused_exercises:
-                ruled = Verdict("violation", refused_cases.get(case.id) or refused_exercises[exercise.name])
-            elif submission.mode == "package" and exercise.name in import_problems and outcome.status == "missing":
-                ruled = Verdict("error", import_problems[exercise.name])
-            elif submission.mode == "cells" and import_problems and outcome.status == "missing":
-                ruled = Verdict("error", Said("engine.missing_after_failed_cell", function=case.function,
-                                              problems=joined(tuple(import_problems.values()))))
-            else:
-                ruled = None
+            ruled = ruling(case, outcome, violations[exercise.name], refused_cases.get(case.id)
+                           or refused_exercises.get(exercise.name), import_problems, submission.mode)
             verdict, diagnosis, mistake, details = contained(
                 judge, case, exercise.functions[case.function], expected, outcome, plan.diagnoser, ruled)
             max_points = exercise.points * case.weight / total_weight
@@ -286,6 +234,84 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                     duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
     return result
+
+
+def ruling(case, outcome, violations, refused, import_problems: dict, mode: str) -> Verdict | None:
+    """The verdict a case gets whatever its function returned: a rule its exercise broke, a
+    refusal, an import that failed; None when its own outcome is to be judged."""
+    if violations:
+        return Verdict("violation", Said("engine.rule_violation", violation=violations.first()))
+    if refused is not None:
+        return Verdict("violation", refused)
+    if mode == "package" and case.exercise in import_problems and outcome.status == "missing":
+        return Verdict("error", import_problems[case.exercise])
+    if mode == "cells" and import_problems and outcome.status == "missing":
+        return Verdict("error", Said("engine.missing_after_failed_cell", function=case.function,
+                                     problems=joined(tuple(import_problems.values()))))
+    return None
+
+
+def static_violations(assignment, submission, sources, modules, function_exercise) -> dict:
+    """{exercise: Problems}: the forbidden imports a reading of the source finds, each costing the
+    exercise of its module (in a notebook, of the functions that use it)."""
+    violations = {e.name: Problems() for e in assignment.exercises}
+    anywhere = users_anywhere(sources) if submission.mode == "cells" else {}  # once, not once per import
+    for label, source in sources.items():
+        for violation, users, alias in find_forbidden_imports(label, source, assignment.forbidden_imports):
+            if submission.mode == "cells" and alias:  # a notebook imports in one cell and uses it in others
+                users = set(users) | anywhere.get(alias, set())
+            owners = {label} & set(modules) if submission.mode == "package" else \
+                {function_exercise[u] for u in users if u in function_exercise} or set(modules)
+            for owner in owners:
+                violations[owner].add(violation.message(), violation.said)
+    return violations
+
+
+def import_failures(assignment, submission, import_keys, outcomes, notes: list) -> dict:
+    """{module or cell: what went wrong importing it (a Said, or the words the reading of the
+    submission made)}; what an import printed, and a failed cell, go to `notes`."""
+    import_problems = {}
+    for key in import_keys:
+        outcome = outcomes.get(key)
+        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
+        if outcome is not None and outcome.output.strip():
+            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:300]))
+        if outcome is None or outcome.status == "returned":
+            continue
+        if key in submission.problems:  # described when it was read: file, line, the code, what to do
+            text = submission.problems[key]
+        elif outcome.status == "raised":
+            exc = outcome.exception or {}
+            trace = exc.get("traceback") or []
+            if trace and trace[-1].strip():
+                text = Said("engine.import_failed_at", where=where, type=exc.get("type"),
+                            message=exc.get("message", ""), line=trace[-1].splitlines()[0])
+            else:
+                text = Said("engine.import_failed", where=where, type=exc.get("type"), message=exc.get("message", ""))
+        else:
+            text = Said("engine.import_status", where=where, status=outcome.status, detail=outcome.detail)
+        import_problems[key] = text
+        if key in submission.problems:
+            if submission.mode == "package" and text in notes:
+                notes.remove(text)  # said where it costs, in its exercise: not twice
+        elif submission.mode == "cells":
+            notes.append(t("engine.cell_failed", problem=render(text)))
+    return import_problems
+
+
+def runtime_import_violations(outcomes, violations: dict, static: set, modules, mode: str):
+    """Add to `violations` the forbidden imports the worker refused at run time (an exercise the
+    source already showed to break the rule keeps that one)."""
+    for outcome in outcomes.values():
+        for v in outcome.violations:
+            if v.get("kind", "import") != "import":
+                continue
+            phase = v.get("phase")
+            owner = phase if phase in violations else None
+            # a cell-level import with no owner costs every exercise, unless the source already showed where it is used
+            targets = [owner] if owner else modules if mode == "cells" and not static else []
+            for name in set(targets) - static:
+                violations[name].add(("runtime", v.get("name")), _runtime_violation, v)
 
 
 class Diagnosis(str):
