@@ -7,11 +7,11 @@ it is shown (terminal, HTML, the JSON's `message`, JUnit, …), never before.
 
 Fields are numbers, booleans, None, text (values a submission returned are already quoted and
 bounded: `compare.quote`), tuples of those, nested `Said`, and `Texts` — one text per language,
-for words that come from outside the catalogs (a mistake's hint, a course's property hint). Two keys are not in any catalog:
-CONCAT (its `parts`, end to end) and JOINED (its `parts`, with the catalog's separator). A tuple
-goes to JSON as a list and comes back a tuple, NaN and infinities as {"float": "nan"}, Texts as
-{"texts": {…}}, so a stored
-verdict renders as it did when graded, in either language.
+for words that come from outside the catalogs (a mistake's hint, a course's property hint).
+Two keys are not in any catalog: CONCAT (its `parts`, end to end) and JOINED (its `parts`, with
+the catalog's separator). A tuple goes to JSON as a list and comes back a tuple, NaN and
+infinities as {"float": "nan"}, Texts as {"texts": {…}}, so a stored verdict renders as it did
+when graded, in either language.
 """
 from __future__ import annotations
 

@@ -9,8 +9,10 @@ module reads those result dicts and writes the instructor's overview beside them
 - item analysis: the pass rate (passed / graded) of each exercise and of each case, hidden
   cases included, hardest first;
 - the most frequent failure reasons: failing cases grouped by the classic mistake diagnosed
-  (`mistake`, its name) when there is one, else by their `diagnosis` (a property hint), else by
-  status and message with its numbers and values stripped (`normalise_message`);
+  (`mistake`, its name) when there is one, else by their `diagnosis` (a property hint, in
+  English whatever the run's language), else by their verdict's code and the fields that name
+  things (`said`, schema 2: `said_reason`), else — a result of an older grader — by status and
+  message with its numbers and values stripped (`normalise_message`);
 - the diagnosed mistakes: one row per mistake name found in the class, with its function, the
   students who made it (once each, however many cases show it), how many of them made it only
   on hidden cases, its hint in the page's language and its slide (from the assignment's
@@ -26,8 +28,8 @@ they are bounded and made inert here (grader.model.result.clip_text, inert), Jin
 escapes them in the template, and the SVG builders escape their own labels. A field of the
 wrong type (a str for a score, a missing key) is read as data, never an exception.
 Aggregation is one pass over the cases (a class of 500 with 145 cases each renders in well
-under a second). Every word comes from the catalogs (grader/i18n/__init__.py, section class_report), in
-the language of the run.
+under a second). Every word comes from the catalogs (grader/i18n, section class_report), in the
+language of the run.
 """
 from __future__ import annotations
 
