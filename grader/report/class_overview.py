@@ -227,6 +227,8 @@ def normalise_message(message: str) -> str:
 NAMING_FIELDS = ("name", "type", "dtype", "function", "error", "outputs", "names")  # and, but in compare
 # (where it is an index), `where`: the file of an import or a forbidden import
 TEXT_FIELDS = ("message", "detail")   # free text from Python or the sandbox: numbers stripped
+SETTINGS = ("sandbox.skipped_timeouts", "sandbox.skipped_crashes", "sandbox.skipped_callee_timeouts",
+            "sandbox.skipped_callee_crashes", "compare.timeout")   # their numbers are the grader's limits
 
 
 class _Elided:
@@ -256,6 +258,8 @@ def _kept(said: Said) -> Said:
             fields[name] = _shown(value, MAX_NAME)
         elif isinstance(value, str) and name in TEXT_FIELDS:
             fields[name] = normalise_message(value)
+        elif said.key in SETTINGS and type(value) in (int, float):
+            fields[name] = value
         else:
             fields[name] = ELIDED
     return Said(said.key, **fields)
