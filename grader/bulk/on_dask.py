@@ -24,6 +24,7 @@ from pathlib import Path
 
 from grader.model.errors import GraderError
 from grader.i18n import t
+from grader.model import truncation
 
 
 def overtime_marker(out: Path, entry) -> Path:
@@ -132,7 +133,7 @@ def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: l
                 if overtime_marker(out, entry).exists():
                     fail(entry, t("bulk.too_long", seconds=time_limit(budget)))
                 else:
-                    fail(entry, t("bulk_dask.job_failed", error=str(exc)[:300] or type(exc).__name__))
+                    fail(entry, t("bulk_dask.job_failed", error=str(exc)[:truncation.MESSAGE] or type(exc).__name__))
             else:
                 if type(line) is not dict or line.get("unwritten") or line.get("id") != entry.student_id:
                     fail(entry, (line.get("error") if type(line) is dict else None) or t("bulk.no_result"))

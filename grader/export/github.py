@@ -101,6 +101,7 @@ from grader.i18n import t
 from grader.model.replay import replay_command
 from grader.model.result import QUOTE, as_real, bounded_repr
 from grader.model.statuses import ClassroomStatus, describe
+from grader.model import truncation
 
 MESSAGE_LIMIT = 500
 PASS, FAIL, ERROR = "pass", "fail", "error"
@@ -225,7 +226,7 @@ def step_summary(result: dict) -> str:
         facts.append(t("export_github.public_only"))
     lines += [" · ".join(facts), ""]
     notes = _list(result.get("notes"))
-    for note in notes[:20]:
+    for note in notes[:truncation.LISTED_SHORT]:
         lines.append(t("export_github.note", note=md_text(_cut(clean_text(note)), table=False)))
     if notes:
         lines.append("")
@@ -249,7 +250,7 @@ def step_summary(result: dict) -> str:
                 continue
             lines += [t("export_github.failing.summary", count=len(failing),
                         exercise=html.escape(clean_text(e.get("name"), QUOTE))), ""]
-            for problem in problems[:20]:
+            for problem in problems[:truncation.LISTED_SHORT]:
                 lines.append(t("export_github.failing.problem",
                                problem=md_text(_cut(clean_text(problem)), table=False)))
             todo = [c for c in failing if c.get("status") == "not_implemented"]

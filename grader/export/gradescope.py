@@ -77,6 +77,7 @@ from grader.model.replay import replay_command
 from grader.model.statuses import describe
 
 from grader import PACKAGE as ENGINE
+from grader.model import truncation
 
 GRADESCOPE_TEMPLATES = Path(__file__).resolve().parent / "templates" / "gradescope"
 
@@ -371,7 +372,7 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
     if result.notes:
         lines += ["", t("gradescope.output.notes")] + [f"  {tidy(note)}" for note in result.notes]
     return {"score": round(total / UNITS, 6), "execution_time": _seconds(seconds),
-            "output": "\n".join(lines)[:20000], "output_format": "text", "test_output_format": "text",
+            "output": "\n".join(lines)[:truncation.GRADESCOPE_OUTPUT], "output_format": "text", "test_output_format": "text",
             "test_name_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
             "extra_data": {"student": student, "status": result.status,
                            "isolation": (result.isolation or {}).get("level")},

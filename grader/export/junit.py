@@ -86,6 +86,7 @@ from grader.i18n import t
 from grader.model.replay import replay_command, result_seed
 from grader.model.result import QUOTE, TEXT, as_real, bounded_repr, clip_text
 from grader.model.statuses import describe
+from grader.model import truncation
 
 # CSI (parameters, intermediates, a final byte: classes that do not overlap), OSC up to BEL or ST
 # (its body stops at the next ESC: no two attempts scan the same characters), any other ESC pair.
@@ -205,7 +206,7 @@ def build_tree(result: dict) -> ET.Element:
             element.text = "\n".join(lines)
         problems = exercise.get("problems")
         if problems and isinstance(problems, list):  # import errors, rule violations: suite-level output
-            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in problems[:50])
+            ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in problems[:truncation.LISTED])
     return root
 
 

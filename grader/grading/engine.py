@@ -26,6 +26,7 @@ from grader.model.said import Said, Texts, concat, joined, render
 from grader.grading.rules import call_graph, find_forbidden_imports, users_anywhere
 from grader.sandbox.supervisor import IMPORT_TIMEOUT, Limits, Sandbox, Step
 from grader.grading.submission import Submission, load_submission
+from grader.model import truncation
 
 
 MAX_PROBLEMS = 20  # distinct violations and refusals listed per exercise; the rest are counted
@@ -275,7 +276,7 @@ def import_failures(assignment, submission, import_keys, outcomes, notes: list) 
         outcome = outcomes.get(key)
         where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
         if outcome is not None and outcome.output.strip():
-            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:300]))
+            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:truncation.MESSAGE]))
         if outcome is None or outcome.status == "returned":
             continue
         if key in submission.problems:  # described when it was read: file, line, the code, what to do
@@ -361,7 +362,7 @@ def contained(judge_case, case, *args):
         return judge_case(case, *args)
     except Exception as exc:  # the grader's own failure on an unexpected value: never the run's crash
         try:
-            text = str(exc)[:200]
+            text = str(exc)[:truncation.FIELD]
         except Exception:
             text = ""
         error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -32,6 +32,7 @@ from pathlib import Path
 from grader.grading import rules
 from grader.model.errors import GraderError
 from grader.i18n import language, t
+from grader.model import truncation
 
 # --- what one submission may hold --------------------------------------------------------------
 # Every resource a submission controls is bounded, and checked before the work it bounds: bytes
@@ -419,7 +420,7 @@ def load_notebook(path: Path) -> Submission:
     counts, code, total = {}, [], 0
     for index, cell in enumerate(cells, start=1):  # first every cell's size: nothing compiled yet
         kind = cell.get("cell_type") if isinstance(cell, dict) else None
-        kind = kind[:40] if isinstance(kind, str) else None
+        kind = kind[:truncation.SETTING] if isinstance(kind, str) else None
         counts[kind] = counts.get(kind, 0) + 1
         if kind != "code":
             continue
@@ -432,7 +433,7 @@ def load_notebook(path: Path) -> Submission:
             continue
         start = source.lstrip()
         if start.startswith("%%") and not start.startswith(MAGIC_CELLS_KEPT):
-            submission.notes.append(t("submission.notebook.cell_magic", cell=label, magic=start.split(None, 1)[0][:40]))
+            submission.notes.append(t("submission.notebook.cell_magic", cell=label, magic=start.split(None, 1)[0][:truncation.SETTING]))
             continue
         # keep line numbers right: a %magic or !shell line becomes an empty line
         text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
@@ -503,7 +504,7 @@ def _notebook_cells(path: Path, notebook: dict) -> list:
                                 fix=fix)) from None
     if version is None:
         raise GraderError(t("submission.notebook.no_version", path=path, fix=fix))
-    raise GraderError(t("submission.notebook.unknown_version", path=path, version=json.dumps(version)[:40],
+    raise GraderError(t("submission.notebook.unknown_version", path=path, version=json.dumps(version)[:truncation.SETTING],
                         expected=NOTEBOOK_VERSION, fix=fix))
 
 
@@ -604,7 +605,7 @@ def compile_problem(text: str, where: str, consequence: str,
         return None, functions
     except SyntaxError as exc:  # IndentationError and TabError too
         code = (exc.text or "").strip()
-        code = f" — `{code[:80]}{'…' if len(code) > 80 else ''}`" if code else ""
+        code = f" — `{code[:truncation.CODE_LINE]}{'…' if len(code) > truncation.CODE_LINE else ''}`" if code else ""
         kind = type(exc).__name__
         todo = (t("submission.compile.todo_tabs") if kind == "TabError" else
                 t("submission.compile.todo_indent") if kind == "IndentationError" else

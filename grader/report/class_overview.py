@@ -50,6 +50,7 @@ from grader.i18n import language, t
 from grader.model.result import QUOTE, bounded_repr, clip_text, inert
 from grader.model.said import CONCAT, JOINED, Said
 from grader.model.statuses import repeated_statuses
+from grader.model import truncation
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_REASONS = 15        # failure reasons listed
@@ -721,16 +722,16 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
     """Why a submission is listed among the problems: the invalid reason, the rule it broke,
     what crashed, which functions timed out."""
     if status in ("invalid", "error"):
-        notes = [_clip(_text(n), MAX_DETAIL) for n in _list(result.get("notes"))[:50] if n]
+        notes = [_clip(_text(n), MAX_DETAIL) for n in _list(result.get("notes"))[:truncation.LISTED] if n]
         return _clip("; ".join(notes) or t("class_report.detail.no_reason"), MAX_DETAIL)
     if status == "violation":
         texts = []
         for e in exercises:
             cases = _cases_of(e)
             if any(c.get("status") == "violation" for c in cases):
-                texts += [_clip(_text(p), MAX_DETAIL) for p in _list(e.get("problems"))[:50] if p] or \
+                texts += [_clip(_text(p), MAX_DETAIL) for p in _list(e.get("problems"))[:truncation.LISTED] if p] or \
                     [_clip(_text(c.get("message")), MAX_DETAIL) for c in cases
-                     if c.get("status") == "violation" and c.get("message")][:50]
+                     if c.get("status") == "violation" and c.get("message")][:truncation.LISTED]
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.rule_violation"), MAX_DETAIL)
     if status == "crash":
         texts = [_clip(_text(c.get("message")), MAX_DETAIL) for e in exercises for c in _cases_of(e)

@@ -29,6 +29,7 @@ from grader.i18n import language, t
 from grader.model.result import (QUOTE, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
                      inert)
 from grader.model.statuses import describe, order
+from grader.model import truncation
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
@@ -589,14 +590,14 @@ def _inputs_text(inputs: dict | None) -> str:
         return ""
     lines = []
     with np.printoptions(threshold=60, edgeitems=3, precision=4, linewidth=100):
-        for name, value in list(inputs.items())[:50]:
+        for name, value in list(inputs.items())[:truncation.LISTED]:
             name = _shown(str(name), QUOTE)
             if isinstance(value, np.ndarray):
                 lines.append(t("html_report.inputs.array", name=name, shape=value.shape, dtype=value.dtype)
                              + "\n" + (repr(value) if value.dtype.kind in "biuf" else _repr(value, 400)))
             elif isinstance(value, dict):
                 inner = ", ".join(f"{_shown(str(k), QUOTE)}: {getattr(v, 'shape', type(v).__name__)}"
-                                  for k, v in list(value.items())[:50])
+                                  for k, v in list(value.items())[:truncation.LISTED])
                 lines.append(f"{name}: dict {{{inner}}}")
             else:
                 lines.append(f"{name} = {_repr(value, 400)}")

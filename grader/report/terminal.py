@@ -9,6 +9,7 @@ import numpy as np
 from grader.i18n import t
 from grader.model.result import QUOTE, TEXT, Result, as_real, bounded_repr, clip_text, inert
 from grader.model.statuses import describe
+from grader.model import truncation
 
 SUMMARY_REASON = 500    # characters of a failing case's reason in the summary (one line each)
 BLOCK_PREFIX = "  │ "    # before each line of a submission's own text in `grade --case`
@@ -192,7 +193,7 @@ def _show(value) -> str:
     if isinstance(value, np.ndarray):
         return t("terminal.detail.array", shape=value.shape, dtype=value.dtype) + "\n" + bounded_repr(value, TEXT)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{bounded_repr(k)}: {_brief(v)}" for k, v in list(value.items())[:50]) + "}"
+        return "{" + ", ".join(f"{bounded_repr(k)}: {_brief(v)}" for k, v in list(value.items())[:truncation.LISTED]) + "}"
     return bounded_repr(value, TEXT)
 
 
@@ -223,7 +224,7 @@ def case_detail(result: Result, case_id: str, colour: bool) -> str:
         lines.append(t("terminal.detail.printed") + "\n" + safe_block(case.output, TEXT * 2))
     if case.inputs is not None:
         lines.append(paint(t("terminal.detail.inputs"), "1"))
-        for name, value in list(case.inputs.items())[:50]:
+        for name, value in list(case.inputs.items())[:truncation.LISTED]:
             lines.append(safe_block(f"{name} = {_show(value)}", TEXT, "  "))
     if case.visibility == "public":
         lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + safe_block(_show(case.expected), TEXT, ""))

@@ -26,6 +26,7 @@ from grader.sandbox.frames import TIMEOUT
 from grader.i18n import t
 from grader.model.said import Said
 from grader.sandbox.runtime_files import minimal_env
+from grader.model import truncation
 
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
@@ -42,7 +43,7 @@ def backend() -> str:
     """The worker backend of this run; a wrong GRADE_BACKEND is the user's to fix, said plainly."""
     value = os.environ.get("GRADE_BACKEND", "").strip().lower()
     if value and value not in platforms.BACKENDS:
-        raise GraderError(t("sandbox.bad_backend", value=value[:40], choices=", ".join(platforms.BACKENDS)))
+        raise GraderError(t("sandbox.bad_backend", value=value[:truncation.SETTING], choices=", ".join(platforms.BACKENDS)))
     chosen = platforms.backend()
     return "portable" if chosen == "template" and os.getpid() in _TEMPLATE_FAILED else chosen
 
@@ -96,7 +97,7 @@ class Limits:
         try:
             return max(1.0, float(os.environ.get("GRADE_BUDGET", "300")))
         except ValueError:
-            raise GraderError(t("sandbox.bad_budget", value=os.environ.get("GRADE_BUDGET", "")[:40])) from None
+            raise GraderError(t("sandbox.bad_budget", value=os.environ.get("GRADE_BUDGET", "")[:truncation.SETTING])) from None
 
 
 @dataclass
@@ -277,7 +278,7 @@ class Sandbox:
             ready = reader.next(deadline=time.monotonic() + IMPORT_TIMEOUT)
             if ready is None or ready is TIMEOUT:
                 process.kill()
-                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                log = self.log_path.read_text(errors="replace")[-truncation.WORKER_LOG_TAIL:] if self.log_path.exists() else ""
                 raise GraderError(t("sandbox.worker_failed", death=self._death(process), python=sys.executable,
                                     log=log))
             self._check_ready(ready)
@@ -326,14 +327,14 @@ class Sandbox:
             raise GraderError(t("sandbox.memory_too_small", memory=self.limits.memory_mb,
                                 needed=-(-message["memory_needed"] // 2**20)))
         if message.get("jail_error"):
-            raise GraderError(t("sandbox.jail_failed", error=_text(message["jail_error"], 300)))
+            raise GraderError(t("sandbox.jail_failed", error=_text(message["jail_error"], truncation.MESSAGE)))
         isolation = message.get("isolation")
         if type(isolation) is dict:
             uid = isolation.pop("uid", "")  # sent before any submission code ran: trusted
             if type(uid) is str and uid.isdigit():  # tempfiles never takes a uid below the workers' range
                 self.worker_uids.add(int(uid))
         if self.isolation is None and type(isolation) is dict:
-            self.isolation = {str(k): _text(v, 200) for k, v in isolation.items()}
+            self.isolation = {str(k): _text(v, truncation.FIELD) for k, v in isolation.items()}
             self.isolation["memory and processes"] = self.memory_cap
             self.isolation["worker"] = WORKER_KINDS[backend()]
 

@@ -23,6 +23,7 @@ from grader.model.errors import GraderError
 from grader.sandbox.frames import select_reader
 from grader.i18n import t
 from grader.sandbox.runtime_files import copy_runtime, minimal_env
+from grader.model import truncation
 
 IMPORT_TIMEOUT = 10.0  # seconds for the template's first message (Python and NumPy started)
 
@@ -73,7 +74,7 @@ class WorkerTemplate:
         if not self.ready:
             started = self._receive(IMPORT_TIMEOUT)
             if not started:
-                log = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+                log = self.log_path.read_text(errors="replace")[-truncation.WORKER_LOG_TAIL:] if self.log_path.exists() else ""
                 self.close()
                 raise TemplateGone(t("sandbox.template_failed", python=sys.executable, log=log))
             self.ready = True
