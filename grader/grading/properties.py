@@ -51,11 +51,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from grader.grading.compare import quote
 from grader.grading.expected import reference_available
-from grader.i18n import language, plural_form, t
+from grader.i18n import fill, language, read_catalog, t
 from grader.model.errors import AssignmentError
 
 __all__ = ["PropertyChecks", "property_hint", "load_properties", "property_files", "admissible",
@@ -111,26 +110,14 @@ class PropertyChecks:
         """{dotted key: message} of `lang` (a plural message stays a {one, other} mapping)."""
         if lang not in self._messages:
             path = self.catalogs.get(lang)
-            flat = {}
-            if path is not None:
-                loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-                _flatten(yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}, "", flat)
-            self._messages[lang] = flat
+            self._messages[lang] = read_catalog(path) if path is not None else {}
         return self._messages[lang]
 
     def say(self, key: str, /, **fields) -> str:
         """The course's message `key` in the current language, filled with `fields` (a `count`
         field chooses the plural form, with the engine's rule for that language)."""
         lang = language()
-        message = self.messages(lang).get(key)
-        if message is None:
-            message = self.messages("en").get(key, key)
-        if isinstance(message, dict):
-            message = message.get(plural_form(lang, fields.get("count")), message.get("other", key))
-        try:
-            return str(message).format(**fields) if fields else str(message)
-        except (KeyError, IndexError, ValueError, TypeError, OverflowError):  # a value its format cannot take
-            return str(message)
+        return fill(self.messages(lang).get(key), self.messages("en").get(key, key), lang, fields)
 
     # running a check
 
@@ -150,15 +137,6 @@ class PropertyChecks:
             return hint if type(hint) is str and hint else None
         except Exception:  # a hint is a bonus: never let it break grading
             return None
-
-
-def _flatten(node, prefix, flat):
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and not set(value) <= {"one", "other"}:
-            _flatten(value, name + ".", flat)
-        else:
-            flat[name] = value
 
 
 # --- the course's module ---------------------------------------------------------------------

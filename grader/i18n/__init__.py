@@ -74,10 +74,14 @@ def speaking(lang: str):
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict:
     """{dotted key: message} of one language (a plural message stays a {one, other} mapping)."""
+    return read_catalog(LOCALES / f"{lang}.yaml")
+
+
+def read_catalog(path) -> dict:
+    """{dotted key: message} of a YAML catalog file (the engine's, or a course's own)."""
     flat = {}
-    source = LOCALES / f"{lang}.yaml"
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    _flatten(yaml.load(source.read_text(encoding="utf-8"), Loader=loader) or {}, "", flat)
+    _flatten(yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader) or {}, "", flat)
     return flat
 
 
@@ -103,11 +107,17 @@ def t(key: str, /, _lang: str | None = None, **params) -> str:
     `key` and `lang` included). A key missing from that catalog falls back to English, then to
     the key itself: never a crash while reporting (the tests make sure no key is missing)."""
     lang = _lang or language()
-    message = catalog(lang).get(key)
+    return fill(catalog(lang).get(key), catalog("en").get(key, key), lang, params)
+
+
+def fill(message, fallback, lang: str, params: dict) -> str:
+    """A catalog's `message` (None: `fallback`, the English one) in `lang`: its plural form
+    chosen by params["count"], filled with `params`; never an exception for a value its format
+    cannot take (then the message as it is)."""
     if message is None:
-        message = catalog("en").get(key, key)
+        message = fallback
     if isinstance(message, dict):
-        message = message.get(plural_form(lang, params.get("count")), message.get("other", key))
+        message = message.get(plural_form(lang, params.get("count")), message.get("other", fallback))
     try:
         return str(message).format(**params) if params else str(message)
     except (KeyError, IndexError, ValueError, TypeError, OverflowError):  # a value its format cannot take

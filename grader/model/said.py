@@ -94,9 +94,7 @@ def render(value, lang: str | None = None) -> str:
 
 
 def _field(value, lang):
-    if isinstance(value, Texts):
-        return Quoted(value.render(lang))
-    if isinstance(value, Said):
+    if isinstance(value, (Texts, Said)):
         return Quoted(value.render(lang))
     if isinstance(value, str):
         return Quoted(value)
