@@ -187,6 +187,8 @@ def _softmax(inputs, value):
     sums = np.sum(y, axis=ax, keepdims=True)[ok]
     tol = _sum_tol(y.shape[ax])
     if np.max(np.abs(sums - 1)) > tol:
+        if x is not None and _no_keepdims(x, y, ax):
+            return say("softmax.no_keepdims", along=_along(axis, y.ndim), sums=value_range(sums, 1.0))
         if np.all(ok):
             k = _normalised_along(y, x, ax)
             if k is not None:
@@ -204,6 +206,18 @@ def _softmax(inputs, value):
     if float(np.max(checked)) > 1 + TOL:
         return say("softmax.above_one", highest=number(np.max(checked)))
     return None
+
+
+def _no_keepdims(x, y, ax) -> bool:
+    """Is `y` e / np.sum(e, axis) without keepdims (the sums lined up with the wrong axis)?"""
+    if not np.all(np.isfinite(x)):
+        return False
+    e = np.exp(x - np.max(x, axis=ax, keepdims=True))
+    try:
+        wrong = e / np.sum(e, axis=ax)
+    except ValueError:
+        return False
+    return wrong.shape == y.shape and bool(np.all(np.abs(wrong - y) <= 1e-6 * np.maximum(1.0, np.abs(wrong))))
 
 
 def _normalised_along(y, x, ax):
@@ -281,6 +295,13 @@ def _skipgram_pairs(inputs, value):
     return None
 
 
+@PROPERTIES.check("embeddings", "embed")
+def _embed(inputs, value):
+    if type(value) in (list, tuple) and value and all(type(v) is np.ndarray for v in value):
+        return say("embed.list_of_rows", count=len(value))
+    return None
+
+
 @PROPERTIES.check("embeddings", "analogy")
 def _analogy(inputs, value):
     if type(value) is not str:
@@ -338,6 +359,15 @@ def _weights_hint(w, mask=None, per_head=False, fix="", causal=False):
         if col_sums.size and np.max(np.abs(col_sums - 1)) <= _sum_tol(w.shape[-2]) and \
                 (rows_bad or np.any(~finite)):
             return say("weights.columns_sum", of_what=of_what)
+    if rows_bad and mask is not None and not np.all(mask) and np.all(finite):
+        # the mask applied after the softmax: zeros where it forbids, rows short of 1 exactly there
+        full = np.all(mask, axis=-1, keepdims=True) & rows_ok
+        short = np.sum(w, axis=-1, keepdims=True)
+        masked_rows = rows_ok & ~np.all(mask, axis=-1, keepdims=True)
+        if np.any(masked_rows) and np.max(short[masked_rows]) <= 1 + _sum_tol(w.shape[-1]) \
+                and np.min(short[masked_rows]) < 1 - _sum_tol(w.shape[-1]) \
+                and (not np.any(full) or np.max(np.abs(short[full] - 1)) <= _sum_tol(w.shape[-1])):
+            return say("weights.mask_after_softmax", of_what=of_what, sums=value_range(short[masked_rows], 1.0))
     if rows_bad and w.ndim > 2 and np.all(finite):
         k = _normalised_along(w, None, w.ndim - 1)
         if k is not None:
@@ -641,6 +671,8 @@ def _next_token_probabilities(inputs, value):
         return None
     if y.ndim == 2 and np.all(np.isfinite(y)) and np.max(np.abs(y.sum(-1) - 1)) <= _sum_tol(y.shape[-1]) \
             and np.min(y) >= -TOL:
+        if y.shape[0] == 1:   # logits[-1:] keeps the row axis
+            return say("next_token.kept_row", shape=shape_text(y.shape), vocab=int(y.shape[-1]))
         return say("next_token.every_position", shape=shape_text(y.shape), vocab=int(y.shape[-1]))
     if y.ndim != 1:
         return None

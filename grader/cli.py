@@ -5,7 +5,7 @@
     grade bulk SUBMISSIONS --out DIR [-j N | --dask ADDRESS] [--force] [--budget SECONDS] [--canvas-column NAME]
                [--quiet]
                                                                                     (instructor)
-    grade release OUT [--force]          (instructor: write the students' repository)
+    grade release OUT [--force] [--repo-url URL]   (instructor: write the students' repository)
     grade validate [--seeds N]           (instructor: the pre-flight check)
     grade public-cases [--out FILE]      (instructor: write the public-cases file from the reference)
 
@@ -88,9 +88,16 @@ def run_grade(args) -> int:
     if args.case and not plan.cases:
         raise GraderError(t("cli.hidden_case", case=args.case))
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
-    result = grade(assignment, path, plan, protect=outputs)
-    colour = not args.no_color and not args.ci and use_colour(sys.stdout)
     junit = args.junit or ("grade-junit.xml" if args.ci else None)
+    try:
+        result = grade(assignment, path, plan, protect=outputs)
+    except GraderError as exc:  # an unreadable submission: CI consumers still get their files, then exit 2
+        if args.json or junit or args.ci:
+            from grader.export.unreadable import write_unreadable
+            write_unreadable(assignment, path, plan.seed, str(exc), json_path=args.json, junit_path=junit,
+                             ci=args.ci, min_score=args.min_score)
+        raise
+    colour = not args.no_color and not args.ci and use_colour(sys.stdout)
     shell = detect_shell()
 
     def replay(case_id: str) -> str:  # `--seed` only where the reference is (fixed inputs otherwise)
@@ -104,11 +111,11 @@ def run_grade(args) -> int:
         report = write_html(result, assignment, Path(args.report), replay)
         if junit:
             from grader.export.junit import write_junit
-            write_junit(data, Path(junit))
+            write_junit(data, Path(junit), result)
         if args.ci:  # each a no-op outside GitHub Actions
             from grader.export.github import append_step_summary, write_classroom_output
-            append_step_summary(data)
-            write_classroom_output(data)
+            append_step_summary(data, min_score=args.min_score)
+            write_classroom_output(data, min_score=args.min_score)
     except OSError as exc:
         raise GraderError(t("cli.cannot_write", path=exc.filename, error=exc.strerror)) from None
     if args.case:
@@ -177,6 +184,8 @@ def run_bulk_command(argv) -> int:
         print(t("cli.bulk_regraded", count=count, reasons=why))
     for path in summary.outputs:
         print(t("cli.wrote", path=path))
+    for notice in summary.notices:  # e.g. students left out of the Moodle feedback zip (not from Moodle)
+        print(notice)
     from grader.report.terminal import safe  # student ids and reasons come from submissions: inert on the terminal
     by_reason: dict = {}
     for student, error in summary.failures:
@@ -201,6 +210,7 @@ def run_release(argv) -> int:
     p.add_argument("out", metavar="OUT", nargs="?", help=t("cli.help_release_out"))
     p.add_argument("--force", action="store_true", help=t("cli.help_release_force"))
     p.add_argument("--gradescope", metavar="ZIP", help=t("cli.help_gradescope"))
+    p.add_argument("--repo-url", metavar="URL", help=t("cli.help_repo_url"))
     _language_argument(p)
     args = p.parse_args(argv)
     if not args.out and not args.gradescope:
@@ -213,7 +223,7 @@ def run_release(argv) -> int:
         raise GraderError(t("cli.release_instructor_only")) from None
     assignment = load_assignment(find_assignment(Path.cwd()))
     if args.out:
-        summary = write_release(assignment, Path(args.out), force=args.force)
+        summary = write_release(assignment, Path(args.out), force=args.force, repo_url=args.repo_url)
         print(t("cli.wrote_release", count=len(summary["files"]), path=summary["out"],
                 public=summary["public_cases"], hidden=summary["hidden_cases_left_out"]))
         if summary["kept"]:

@@ -168,8 +168,30 @@ def pytest_configure(config):
     option = config.getoption("grade_path", None)
     submission = (Path(config.invocation_params.dir) / option).absolute() if option is not None else None
     config.stash[STATE] = _State(config, path, submission)
+    config.pluginmanager.register(JUnitClassnames(config, path), "seance11-junit-classnames")
     config.addinivalue_line("markers", t("pytest_plugin.marker", name=PLUGIN_NAME, file=ASSIGNMENT_FILE))
     _add_assignment_to_args(config, path)
+
+
+class JUnitClassnames:
+    """`--junitxml`: each case's `classname` is its exercise, as in `grade --junit`, rather than the
+    file pytest derives it from (_pytest/junitxml.py, record_testreport: classname = the node id's
+    parts before the name, "assignment.yaml" for every case). It sets the attribute as the
+    `record_xml_attribute` fixture does — `node_reporter(report).add_attribute(...)`, which
+    record_testreport keeps ("Restore any user-defined attributes") — from the report, in the
+    process that writes the file (the controller under pytest-xdist, where no item exists)."""
+
+    def __init__(self, config, path: Path):
+        self.config, self.file = config, path.name
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report):
+        where, _, case_id = report.nodeid.partition("::")
+        if not case_id or where.replace("\\", "/").rsplit("/", 1)[-1] != self.file:
+            return
+        for plugin in self.config.pluginmanager.get_plugins():
+            if type(plugin).__name__ == "LogXML" and hasattr(plugin, "node_reporter"):
+                plugin.node_reporter(report).add_attribute("classname", case_id.split("/", 1)[0])
 
 
 def _add_assignment_to_args(config, path: Path):

@@ -41,7 +41,8 @@ def unreadable(tmp_path, target, *args) -> str:
     proc, _ = grade(tmp_path, target, *args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith("grade: error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
-    assert not (tmp_path / "result.json").exists()
+    written = json.loads((tmp_path / "result.json").read_text())   # issue 17: CI consumers get the reason
+    assert written["status"] == "invalid" and written["score"] == 0 and written["exercises"] == []
     return proc.stderr
 
 
@@ -336,7 +337,7 @@ def test_path_that_is_a_broken_symlink(tmp_path):
 def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):
     edit(folder / "positional.py", "def positional_encoding(", "def positional_encoding(:")
     line = line_of((folder / "positional.py").read_text(), "def positional_encoding(")
-    problem = load_submission(folder, "exercises").problems["positional"]
+    problem = str(load_submission(folder, "exercises").problems["positional"])
     # Python's own words stay as Python wrote them (SyntaxError: invalid syntax); the rest is French.
     assert f"positional.py, ligne {line} : SyntaxError : " in problem, problem
     assert "`def positional_encoding(:" in problem and "Corrige cette ligne." in problem
@@ -349,10 +350,10 @@ def test_notebook_messages_in_french(french, tmp_path):
                     "def f(x):\n    return 2 * x\n")
     submission = load_submission(path, "exercises")
     assert [c["label"] for c in submission.cells] == ["cellule 1", "cellule 2", "cellule 3"]
-    assert submission.problems["cellule 2"].startswith("cellule 2, ligne 1 : SyntaxError : ")
-    assert "La cellule 2 n'est pas exécutée tant que Python ne peut pas la lire" in submission.problems["cellule 2"]
+    assert str(submission.problems["cellule 2"]).startswith("cellule 2, ligne 1 : SyntaxError : ")
+    assert "La cellule 2 n'est pas exécutée tant que Python ne peut pas la lire" in str(submission.problems["cellule 2"])
     assert ("f() est définie à deux endroits, cellule 1 (ligne 1) et cellule 3 (ligne 1) : c'est la dernière "
-            "exécutée (cellule 3, ligne 1) qui est corrigée. Supprime l'autre.") in submission.notes
+            "exécutée (cellule 3, ligne 1) qui est corrigée. Supprime l'autre.") in [str(n) for n in submission.notes]
     (tmp_path / "vide.ipynb").write_text("  ")
     with pytest.raises(GraderError, match=r"ce notebook est vide \(2 octets\) : il n'a pas été enregistré"):
         load_submission(tmp_path / "vide.ipynb", "exercises")

@@ -38,9 +38,14 @@ CANVAS_STUDENT_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Sectio
 
 # --- building results as `grade bulk` does -------------------------------------------------------------
 
-def student(sid, name=None, origin="plain", source=None):
-    return {"id": sid, "name": name, "origin": origin, "fingerprint": "0" * 64,
-            "source": source or f"/class/submissions/{sid}"}
+def student(sid, name=None, origin="plain", source=None, lms_id=None):
+    """`lms_id`: what intake read from the LMS export's names (Entry.lms_id), which `grade bulk`
+    hands to the gradebooks; by default the id itself for a Moodle or Canvas student with a number."""
+    if lms_id is None and origin in ("moodle", "canvas") and re.fullmatch(r"[0-9]+", sid):
+        lms_id = sid
+    record = {"id": sid, "name": name, "origin": origin, "fingerprint": "0" * 64,
+              "source": source or f"/class/submissions/{sid}"}
+    return {**record, "lms_id": lms_id} if lms_id else record
 
 
 def case(exercise, n, points, max_points, status="passed", visibility="public", message=""):
@@ -116,12 +121,12 @@ def test_gradebook_columns_totals_and_sorting(tmp_path, class_results):
     body = rows[1:]
     assert [r[0] for r in body] == ["123456", "bob", "carla", "zoe"]       # sorted by id, one row each
     by_id = {r[0]: r for r in body}
-    assert by_id["zoe"] == ["zoe", "Zoé Dupont", "12.00", "7.50", "60.13", "79.63", "100.00", "ok"]
-    assert by_id["123456"] == ["123456", "Li Wang 王", "12.00", "10.00", "78.00", "100.00", "100.00", "ok"]
+    assert by_id["zoe"] == ["zoe", "Zoé Dupont", "12", "7.5", "60.125", "79.625", "100", "ok"]
+    assert by_id["123456"] == ["123456", "Li Wang 王", "12", "10", "78", "100", "100", "ok"]
     # an invalid result has no exercises: still a full row, zeros
-    assert by_id["bob"] == ["bob", 'Bob, "the" Builder', "0.00", "0.00", "0.00", "0.00", "100.00", "invalid"]
+    assert by_id["bob"] == ["bob", 'Bob, "the" Builder', "0", "0", "0", "0", "100", "invalid"]
     # a timeout keeps what was earned; half-up rounding of the shortest decimal form (2.675 → 2.68)
-    assert by_id["carla"] == ["carla", "", "6.00", "2.68", "0.00", "8.68", "100.00", "timeout"]
+    assert by_id["carla"] == ["carla", "", "6", "2.675", "0", "8.675", "100", "timeout"]
     assert all(len(r) == len(rows[0]) for r in rows)
 
 
@@ -129,7 +134,7 @@ def test_total_is_rounded_once_from_the_exact_points(tmp_path):
     third = 10 / 3
     write(tmp_path, [result(student("a"), {"similarity": third, "softmax": third, "attention": third})])
     row = read(tmp_path / "gradebook.csv", bom=True)[1]
-    assert row[2:5] == ["3.33", "3.33", "3.33"] and row[5] == "10.00"
+    assert row[2:5] == ["3.333333", "3.333333", "3.333333"] and row[5] == "10"
 
 
 def test_plain_decimal_point_and_bom_only_in_gradebook_csv(tmp_path, class_results):
@@ -140,7 +145,7 @@ def test_plain_decimal_point_and_bom_only_in_gradebook_csv(tmp_path, class_resul
         assert not raw.startswith(b"\xef\xbb\xbf")
         raw.decode("utf-8")  # strict UTF-8
     text = (tmp_path / "gradebook.csv").read_text(encoding="utf-8-sig")
-    assert "7.50" in text and "7,50" not in text
+    assert "7.5" in text and "7,5" not in text
     assert "Zoé Dupont" in text and "王" in text
     raw = (tmp_path / "gradebook.csv").read_bytes()
     assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 5 and b"\n" not in raw.replace(b"\r\n", b"")
@@ -221,7 +226,7 @@ def test_moodle_identifiers_grades_and_dates(tmp_path, class_results):
     by_name = {r["Full name"]: r for r in rows}
     li = by_name["Li Wang 王"]
     assert li["Identifier"] == "Participant 123456"
-    assert li["Grade"] == "100.00" and li["Maximum Grade"] == "100.00" and li["Grade can be changed"] == "Yes"
+    assert li["Grade"] == "100" and li["Maximum Grade"] == "100" and li["Grade can be changed"] == "Yes"
     # as importgradeslib.php next() reads it: strip strlen(get_string('hiddenuser')) characters
     assert li["Identifier"][len(MOODLE_HIDDENUSER):] == "123456"
     # strtotime() reads ISO 8601 in any language; it is the time of writing
@@ -232,13 +237,16 @@ def test_moodle_identifiers_grades_and_dates(tmp_path, class_results):
         assert row["Identifier"] == "Participant 0"
         assert row["Identifier"][len(MOODLE_HIDDENUSER):].isdigit()      # a number for the database, never ''
         assert "not imported" in row["Status"]
-    assert by_name["Zoé Dupont"]["Grade"] == "79.63"
+    assert by_name["Zoé Dupont"]["Grade"] == "79.625"
     assert [r["Full name"] for r in rows] == ["Li Wang 王", 'Bob, "the" Builder', "carla", "Zoé Dupont"]  # by id
 
 
-def test_moodle_participant_from_the_export_name_when_intake_suffixed_the_id(tmp_path):
-    who = student("654321-2", "Zoé Martin", "moodle", "/class/sub/Zoé Martin_654321_assignsubmission_file")
-    flat = student("777-2", "Flat File", "moodle", "/class/sub/Flat File_777_assignsubmission_file_softmax.py")
+def test_moodle_participant_from_intake_when_intake_suffixed_the_id(tmp_path):
+    """The participant id is the one intake read (Entry.lms_id), never parsed again from names."""
+    who = student("654321-2", "Zoé Martin", "moodle", "/class/sub/Zoé Martin_654321_assignsubmission_file",
+                  lms_id="654321")
+    flat = student("777-2", "Flat File", "moodle", "/class/sub/Flat File_777_assignsubmission_file_softmax.py",
+                   lms_id="777")
     odd = student("weird", "No Number", "moodle", "/class/sub/weird")
     write(tmp_path, [result(who, {"softmax": 1}), result(flat, {"softmax": 1}), result(odd, {"softmax": 1})])
     _, rows = moodle_rows(tmp_path)
@@ -262,11 +270,11 @@ def test_moodle_feedback_score_status_and_first_problem(tmp_path):
     write(tmp_path, results)
     _, rows = moodle_rows(tmp_path)
     fb = {r["Identifier"]: r["Feedback comments"] for r in rows}
-    assert fb["Participant 1"] == "Autograder: 100.00/100.00 (graded)."
-    assert fb["Participant 2"].startswith("Autograder: 12.00/100.00 (graded). First problem: softmax/softmax/case-0: ")
+    assert fb["Participant 1"] == "Autograder: 100.0/100.0 (graded)."
+    assert fb["Participant 2"].startswith("Autograder: 12.0/100.0 (graded). First problem: softmax/softmax/case-0: ")
     assert "&lt;class 'list'&gt; &amp; more" in fb["Participant 2"]          # stored as HTML by Moodle
     assert "<" not in fb["Participant 2"]
-    assert fb["Participant 3"].startswith("Autograder: 0.00/100.00 (not graded: the submission could not be read). "
+    assert fb["Participant 3"].startswith("Autograder: 0.0/100.0 (not graded: the submission could not be read). "
                                           "First problem: report.docx is not a folder")
     assert "secret" not in fb["Participant 4"] and "softmax/softmax: a hidden case: failed" in fb["Participant 4"]
     assert "(graded, with a rule violation). First problem: softmax: imports torch" in fb["Participant 5"]
@@ -294,19 +302,19 @@ def test_in_french_the_words_change_and_the_headers_do_not(tmp_path, class_resul
     assert header == MOODLE_HEADER
     by_id = {r["Identifier"]: r for r in rows}
     assert by_id["Participant 123456"]["Status"] == "Corrigé automatiquement : ok"
-    assert by_id["Participant 123456"]["Feedback comments"] == "Correction automatique : 100.00/100.00 (noté)."
+    assert by_id["Participant 123456"]["Feedback comments"] == "Correction automatique : 100.0/100.0 (noté)."
     assert by_id["Participant 7"]["Feedback comments"] == (
-        "Correction automatique : 12.00/100.00 (noté). Premier problème : softmax/softmax : un cas caché : à implémenter")
+        "Correction automatique : 12.0/100.0 (noté). Premier problème : softmax/softmax : un cas caché : à implémenter")
     others = [r for r in rows if r["Identifier"] == "Participant 0"]
     assert {r["Status"] for r in others} >= {"Pas un rendu Moodle (plain : zoe) : cette ligne n'est pas importée"}
     carla = next(r for r in others if r["Full name"] == "carla")
     assert carla["Feedback comments"].startswith(
-        "Correction automatique : 8.68/100.00 (noté, une partie du code a dépassé le temps imparti). Premier problème : ")
+        "Correction automatique : 8.7/100.0 (noté, une partie du code a dépassé le temps imparti). Premier problème : ")
     table = read(tmp_path / "gradebook.csv", bom=True)
     assert table[0] == ["student_id", "name", "similarity", "softmax", "attention", "total", "max_total", "status"]
     assert {row[-1] for row in table[1:]} == {"ok", "invalid", "timeout"}
     assert read(tmp_path / "gradebook-canvas.csv")[:2] == [CANVAS_STUDENT_HEADER + [TITLE],
-                                                           ["    Points Possible", "", "", "", "", "100.00"]]
+                                                           ["    Points Possible", "", "", "", "", "100"]]
 
 
 def emulate_moodle_import(path: Path) -> dict:
@@ -322,7 +330,7 @@ def emulate_moodle_import(path: Path) -> dict:
 def test_moodle_file_as_the_importer_reads_it(tmp_path, class_results):
     write(tmp_path, class_results)
     imported = emulate_moodle_import(tmp_path / "gradebook-moodle.csv")
-    assert imported["123456"][0] == "100.00"
+    assert imported["123456"][0] == "100"
     assert set(imported) == {"123456", "0"}
 
 
@@ -332,7 +340,7 @@ def test_canvas_header_points_possible_and_column(tmp_path, class_results):
     write(tmp_path, class_results, canvas_column="Séance 11 (12345)")
     rows = read(tmp_path / "gradebook-canvas.csv")
     assert rows[0] == CANVAS_STUDENT_HEADER + ["Séance 11 (12345)"]
-    assert rows[1] == ["    Points Possible", "", "", "", "", "100.00"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "100"]
     # lib/gradebook_importer.rb: row_has_student_headers?, update_column_count, header?
     header = rows[0]
     assert len(header) > 3 and "Student" in header[0] and "ID" in header[1]
@@ -352,7 +360,8 @@ def test_canvas_column_defaults_to_the_title(tmp_path, class_results):
 def test_canvas_ids_only_for_canvas_students(tmp_path):
     results = [
         result(student("4242", "doejane", "canvas", "/c/doejane_4242_987_softmax.py"), {"softmax": 10}),
-        result(student("4242-2", "doejohn", "canvas", "/c/doejohn_LATE_4242_988_softmax.py"), {"softmax": 5}),
+        result(student("4242-2", "doejohn", "canvas", "/c/doejohn_LATE_4242_988_softmax.py", lms_id="4242"),
+               {"softmax": 5}),
         result(student("anon_Ab3dE", None, "canvas", "/c/anon_Ab3dE_989_softmax.py"), {"softmax": 4}),
         result(student("31337", "Plain Digits"), {"softmax": 3}),               # a folder named 31337/
         result(student("555", "From Moodle", "moodle", "/m/From Moodle_555_assignsubmission_file"), {"softmax": 2}),
@@ -360,12 +369,12 @@ def test_canvas_ids_only_for_canvas_students(tmp_path):
     ]
     write(tmp_path, results, canvas_column="Séance 11 (12345)")
     rows = {r[0]: r for r in read(tmp_path / "gradebook-canvas.csv")[2:]}
-    assert rows["doejane"][1] == "4242" and rows["doejane"][5] == "10.00"
-    assert rows["doejohn"][1] == "4242"                      # intake suffixed the id; the export name has it
+    assert rows["doejane"][1] == "4242" and rows["doejane"][5] == "10"
+    assert rows["doejohn"][1] == "4242"                      # intake suffixed the id; Entry.lms_id has it
     assert rows["anon_Ab3dE"][1] == ""                         # anonymous grading: no user id
     assert rows["Plain Digits"][1] == ""                       # never someone else's Canvas id
     assert rows["From Moodle"][1] == ""
-    assert rows["textonly"][1] == "9001" and rows["textonly"][5] == "0.00"
+    assert rows["textonly"][1] == "9001" and rows["textonly"][5] == "0"
     assert all(r[2:5] == ["", "", ""] for r in rows.values())
 
 
@@ -424,7 +433,7 @@ def test_an_empty_class_still_gets_headers(tmp_path):
         ["student_id", "name", "similarity", "softmax", "attention", "total", "max_total", "status"]]
     assert read(tmp_path / "gradebook-moodle.csv") == [MOODLE_HEADER]
     assert read(tmp_path / "gradebook-canvas.csv") == [CANVAS_STUDENT_HEADER + [TITLE],
-                                                        ["    Points Possible", "", "", "", "", "100.00"]]
+                                                        ["    Points Possible", "", "", "", "", "100"]]
 
 
 def test_out_folder_is_created(tmp_path, class_results):
@@ -436,5 +445,5 @@ def test_csv_text_is_what_a_spreadsheet_expects(tmp_path, class_results):
     """A field with a comma or quote is quoted with doubled quotes (RFC 4180)."""
     write(tmp_path, class_results)
     text = (tmp_path / "gradebook.csv").read_text(encoding="utf-8-sig")
-    assert 'bob,"Bob, ""the"" Builder",0.00' in text
+    assert 'bob,"Bob, ""the"" Builder",0' in text
     assert list(csv.reader(io.StringIO(text)))[0][0] == "student_id"

@@ -173,6 +173,15 @@ HINTED = {
     "layer-norm-eps-outside-sqrt": "sqrt(var + eps)",
     "next-token-logits-not-probabilities": "look like logits",
     "generate-returns-prompt": "returned the prompt",
+    "softmax-ignores-axis": "you normalised along axis",
+    "softmax-no-keepdims": "keepdims=True",
+    "softmax-global-max": "subtract the max",
+    "skipgram-negative-wraps": "not symmetric",
+    "similarity-attention-plain-sum": "softmax of the cosine similarities",
+    "attention-mask-after-softmax": "applied after the softmax",
+    "attention-mask-zero-scores": "mask is ignored",
+    "pe-column-exponent": "sin and cos of one angle",
+    "next-token-softmax-over-positions": "check which axis the softmax runs over",
 }
 # mistakes whose outputs keep every property: the values are wrong, but no property says so
 # (the mistake diagnosis names them); a hint there would be a false lead
@@ -183,6 +192,15 @@ UNHINTED = {
     "mha-no-output-projection", "pe-exponent-i-over-d", "gelu-exact-erf", "feed-forward-relu",
     "block-post-ln", "block-no-causal-mask", "embedding-scaled-by-sqrt-d",
     "forward-no-final-layer-norm", "generate-first-position",
+    # the mistakes students write (bench/student_mistakes), one step wrong
+    "dot-product-matrix-product", "dot-product-first-axis", "cosine-global-norm", "cosine-eps-added",
+    "scaled-dot-product-by-rows", "scaled-dot-product-by-norm", "skipgram-deduplicated",
+    "analogy-dot-product", "analogy-euclidean", "analogy-reversed", "attention-scaled-by-first-axis",
+    "causal-mask-ignores-n-k", "mha-strided-heads", "pe-integer-division", "pe-base-ignored",
+    "gelu-misplaced-parenthesis", "gelu-sigmoid", "feed-forward-no-b2", "feed-forward-gelu-twice",
+    "block-no-residuals", "block-residual-from-normalised", "block-ln1-twice", "forward-skips-last-block",
+    "forward-no-positional-encoding", "forward-positional-after-blocks", "next-token-first-position",
+    "generate-feeds-last-token", "generate-no-feedback", "generate-argmax-all-positions",
 }
 
 
@@ -808,7 +826,7 @@ def test_every_check_is_of_a_function_of_the_assignment():
     checks = engine.load_properties(ASSIGNMENT)
     declared = {(e.name, f) for e in ASSIGNMENT.exercises for f in e.functions}
     assert checks.functions() <= declared, sorted(checks.functions() - declared)
-    assert len(checks.functions()) == 18
+    assert len(checks.functions()) == 19
 
 
 def test_property_files_are_the_module_its_package_and_its_catalogs():

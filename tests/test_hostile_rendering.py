@@ -291,7 +291,8 @@ def test_reason_extraction_is_fast_on_1_mb_adversarial_messages():
     elapsed = time.process_time() - start
     assert elapsed < 2, f"{elapsed:.2f} s for {len(messages)} messages of 1 MB"
     assert all(len(text) <= class_report.MAX_REASON for _, _, text in reasons)
-    assert ("function", "softmax", "error", "the result: returned …, expected …") in [r[0] for r in reasons]
+    assert any(r[0][:3] == ("function", "softmax", "error") and r[0][3].startswith("the result: returned ")
+               for r in reasons)
 
 
 def test_every_pattern_over_student_text_is_linear():
@@ -300,7 +301,7 @@ def test_every_pattern_over_student_text_is_linear():
     ones (nested or consecutive quantifiers over the same characters) took minutes."""
     patterns = {f"{m.__name__}.{name}": p for m in (class_report, export_junit, export_github, terminal, result_module)
                 for name, p in vars(m).items() if isinstance(p, re.Pattern)}
-    assert {"grader.report.class_overview._ITEM", "grader.report.class_overview._NUMBER", "grader.export.junit._ANSI"} <= set(patterns)
+    assert {"grader.report.class_overview._TUPLE", "grader.report.class_overview._NUMBER", "grader.export.junit._ANSI"} <= set(patterns)
     texts = {name: text[:100_000] for name, text in ADVERSARIAL.items()}
     texts.update({"csi": "\x1b[" + "0" * 100_000, "osc": "\x1b]" * 50_000, "backticks": "`" * 100_000,
                   "at": "@" * 100_000, "newlines": "\n" * 100_000})

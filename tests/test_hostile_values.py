@@ -462,13 +462,13 @@ def test_refusals_are_deduplicated_in_linear_time_and_capped():
     started = time.perf_counter()
     cases, exercises, texts = _refusals(outcomes, {"embeddings/one_hot/random-0": Case()}, None, {}, {}, [])
     assert time.perf_counter() - started < 5
-    listed = texts["embeddings"].texts()
+    listed = [str(p) for p in texts["embeddings"].said()]
     assert len(listed) == MAX_PROBLEMS + 1 and listed[-1] == "… and 59980 more"
     assert cases["embeddings/one_hot/random-0"].render() == listed[0]
     problems = Problems()
     for text in ["b", "a", "b"]:
         problems.add(text)
-    assert problems.texts(ordered=True) == ["a", "b"] and problems.first() == "b"
+    assert problems.said(ordered=True) == ["a", "b"] and problems.first() == "b"
 
 
 def test_contained_turns_any_exception_into_that_cases_error_verdict():

@@ -30,6 +30,7 @@ def used_keys() -> dict:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("t", "Said") \
                     and path.relative_to(ROOT).as_posix() == "grader/model/said.py":
                 found.setdefault("compare.separator", "grader/model/said.py")  # renders the keys Said(...) names
+                found.setdefault("submission.list_and", "grader/model/said.py")  # and LISTED with this one
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("t", "Said"):
                 first = node.args[0] if node.args else None
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):

@@ -153,7 +153,7 @@ def test_release_tree_is_the_students_and_nothing_else(assignment, release):
     on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert on_disk == summary["files"]
     top = {p.split("/")[0] for p in on_disk}
-    assert top == {"README.md", "pyproject.toml", ".gitignore", "assignment.yaml", "public_cases.npz",
+    assert top == {"README.md", "pyproject.toml", ".gitignore", "assignment.yaml", "public_cases.npz", "seance11.ipynb",
                    ".github", ".gitlab-ci.yml",
                    "exercises", "grader", "course"}
     assert not [p for p in on_disk if "__pycache__" in p or p.endswith(".pyc")]

@@ -3,6 +3,7 @@ and rendering a stored result in either language gives exactly the text grading 
 gives — so `grade bulk` resumed with another --lang, or a result re-read by an exporter, never
 mixes languages."""
 import json
+import re
 
 import jsonschema
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from conftest import ROOT, solution_folder
 from grader.grading.engine import Expectations, grade, select_cases
-from grader.i18n import language, set_language
+from grader.i18n import language, set_language, speaking
 from grader.model.result import Result
 from grader.model.said import Said, concat, joined
 from grader.sandbox.supervisor import Limits
@@ -177,3 +178,46 @@ def test_the_class_overview_groups_by_code_whatever_the_language_and_the_values(
     # cases of one function failing the same way on different values are one reason
     several = {k: v for k, v in keys.items() if len(v) > 1}
     assert several and all(len(set(v)) == 1 for v in several.values()), several
+
+
+def test_notes_and_problems_render_in_either_language_as_grading_in_it_does(assignment, tmp_path):
+    """A submission's notes (a function defined twice, a cell magic skipped, a cell that fails,
+    what a module printed) and an exercise's problems (a syntax error, a refused operation) are
+    data too: a result stored in English reads in French exactly as grading in French does."""
+    import nbformat
+    cells = [nbformat.v4.new_code_cell("import numpy as np\nprint('loading…')"),
+             nbformat.v4.new_code_cell("%%timeit\nx = 1"),
+             nbformat.v4.new_code_cell("def softmax(x, axis=-1):\n    return x"),
+             nbformat.v4.new_code_cell("def softmax(x, axis=-1):\n    e = np.exp(x - x.max(axis, keepdims=True))\n"
+                                       "    return e / e.sum(axis, keepdims=True)"),
+             nbformat.v4.new_code_cell("def dot_product(a, b:\n    return a @ b"),
+             nbformat.v4.new_code_cell("raise RuntimeError('a cell that fails')")]
+    path = tmp_path / "devoir.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    english, french = graded_in("en", assignment, path), graded_in("fr", assignment, path)
+    with speaking("fr"):
+        french_json = french.to_json()
+    with speaking("en"):
+        english_json = english.to_json()
+    stored = Result.from_json(json.loads(json.dumps(english_json, allow_nan=False)))
+    jsonschema.validate(english_json, SCHEMA)
+    assert len(stored.notes) >= 3 and all(isinstance(n, Said) for n in stored.notes)
+    assert [n.render("fr") for n in stored.notes] == french_json["notes"]
+    assert [n.render("en") for n in stored.notes] == english_json["notes"]
+    # nothing of the English grading is left in the French text
+    assert any(n.startswith("cellule 5, ligne 1 : SyntaxError") for n in french_json["notes"])
+    assert not any(re.search(r"(?<!<)\b[Cc]ell \d|, line \d+:", n) for n in french_json["notes"]), french_json["notes"]
+
+    # a folder: a module that does not compile, a forbidden import, an operation refused
+    folder = solution_folder(tmp_path / "work" / "exercises")
+    (folder / "positional.py").write_text((folder / "positional.py").read_text() + "\ndef broken(:\n")
+    (folder / "similarity.py").write_text("import subprocess\n" + (folder / "similarity.py").read_text())
+    (folder / "softmax.py").write_text((folder / "softmax.py").read_text() +
+                                       "\nopen('/tmp/leak.txt', 'w').write('x')\n")
+    english, french = graded_in("en", assignment, folder), graded_in("fr", assignment, folder)
+    with speaking("fr"):
+        french_json = french.to_json()
+    stored = Result.from_json(json.loads(json.dumps(english.to_json(), allow_nan=False)))
+    problems = [p for e in stored.exercises for p in e.problems]
+    assert len(problems) >= 3 and all(isinstance(p, Said) for p in problems)
+    assert [p.render("fr") for p in problems] == [p for e in french_json["exercises"] for p in e["problems"]]

@@ -109,6 +109,10 @@ class Entry:
     origin: str            # "plain" | "moodle" | "canvas"
     problem: str | None    # why it cannot be graded, else None
     fingerprint: str       # sha256 over the graded content (relative paths + bytes, sorted)
+    lms_id: str | None = None   # the LMS's own id, parsed once here from the export's names: Moodle's
+                                # participant id (blind marking too), Canvas' user id (none when
+                                # anonymous); None for a plain entry. The gradebooks and the feedback
+                                # zip read it here, never from file names again.
 
 
 @dataclass
@@ -121,6 +125,7 @@ class _Candidate:
     entry: Path | None = None                        # a folder or file to grade as it is
     group: list = field(default_factory=list)        # or files to gather: [(name in work, file)]
     problem: str | None = None                       # known from the names alone
+    lms_id: str | None = None                        # Entry.lms_id
 
 
 class _Refused(Exception):
@@ -210,7 +215,8 @@ def _moodle_candidate(participant: str, found: list) -> _Candidate:
     code_folders = [path for plugin, path in folders if plugin == "file"]
     code_files = [(file, path) for plugin, file, path in files if plugin == "file"]
     source = code_folders[0] if code_folders else code_files[0][1] if code_files else found[0][2]
-    candidate = _Candidate(participant, name, "moodle", source)
+    candidate = _Candidate(participant, name, "moodle", source,
+                           lms_id=participant if re.fullmatch(r"[0-9]+", participant) else None)
     if len(code_folders) > 1:  # two exports extracted into one folder: which one is current?
         candidate.problem = t("intake.moodle.several_folders", count=len(code_folders), participant=participant,
                               folders=", ".join(p.name for p in code_folders))
@@ -228,7 +234,8 @@ def _canvas_candidate(user: str, found: list) -> _Candidate:
     name = found[0][1].groupdict().get("name")
     uploads = [(m["file"], int(m["attachment"]), path) for kind, m, path in found if kind == "file"]
     source = min(path for *_, path in uploads) if uploads else found[0][2]
-    candidate = _Candidate(_safe_id(user), name, "canvas", source)
+    candidate = _Candidate(_safe_id(user), name, "canvas", source,
+                           lms_id=user if re.fullmatch(r"[0-9]+", user) else None)   # "anon_…": no user id
     if not uploads:
         candidate.group = [(path.name, path) for *_, path in found]
         candidate.problem = t("intake.canvas.online_text")
@@ -303,7 +310,8 @@ def _prepare(candidate: _Candidate, student_id: str, dest: Path) -> Entry:
         fingerprint = _fingerprint(_content(path) if path else _raw_content(candidate))
     except OSError:
         fingerprint = hashlib.sha256(b"unreadable\0" + os.fsencode(candidate.source.name)).hexdigest()
-    return Entry(student_id, candidate.name, path, candidate.source, candidate.origin, problem, fingerprint)
+    return Entry(student_id, candidate.name, path, candidate.source, candidate.origin, problem, fingerprint,
+                 candidate.lms_id)
 
 
 def _gradable(candidate: _Candidate, dest: Path) -> tuple[Path | None, str | None]:

@@ -60,6 +60,7 @@ class Summary:
     problems: list = field(default_factory=list)   # class files that could not be built as they should
     error_log: Path | None = None      # DIR/grading-errors.log when there were failures
     outputs: list = field(default_factory=list)
+    notices: list = field(default_factory=list)    # what the instructor should know (students left out of the Moodle zip)
     seconds: float = 0.0
 
 
@@ -512,7 +513,8 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
     for entry in todo:  # whatever happened, everyone tried has a result: the class files list them all
         if not _has_result(out, entry) and entry.student_id not in failed:
             fail(entry, t("bulk.no_result"))
-    summary.outputs, summary.statuses = write_class_files(assignment, entries, out, canvas_column, summary.problems)
+    summary.outputs, summary.statuses = write_class_files(assignment, entries, out, canvas_column, summary.problems,
+                                                          summary.notices)
     if (summary.failures or summary.problems) and (out / ERROR_LOG).is_file():
         summary.error_log = out / ERROR_LOG
     summary.seconds = time.monotonic() - started
@@ -562,7 +564,8 @@ def _compact_case(case: dict) -> dict:
 
 
 def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
-                      canvas_column: str | None, problems: list | None = None) -> tuple[list, dict]:
+                      canvas_column: str | None, problems: list | None = None,
+                      notices: list | None = None) -> tuple[list, dict]:
     """The class files, from one pass over results/; returns (files written, {status: students}).
     With `problems` (a list), a gradebook or overview that cannot be built (a bug reached through a
     result) is said there, its traceback logged, and the overview replaced by a plain list of the
@@ -571,10 +574,14 @@ def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
     from grader.export.gradebooks import write_gradebooks
 
     results, statuses = [], {}  # results.jsonl streamed to disk, a compact copy kept
+    lms_ids = {e.student_id: e.lms_id for e in entries}   # read once, at intake (Entry.lms_id)
     with atomic_writer(out / "results.jsonl") as jsonl:
         for result in _results(entries, out):
             jsonl.write(json.dumps(result, separators=(",", ":")).encode("utf-8") + b"\n")
-            results.append(compact(result))
+            short = compact(result)
+            if type(short.get("student")) is dict:
+                short["student"] = {**short["student"], "lms_id": lms_ids.get(short["student"].get("id"))}
+            results.append(short)
             status = result.get("status") if type(result) is dict else None
             if type(status) is str and status:
                 statuses[status] = statuses.get(status, 0) + 1
@@ -586,6 +593,18 @@ def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
         if problems is None:
             raise
         problems.append(_class_file_failed(out, "gradebook.csv, gradebook-moodle.csv, gradebook-canvas.csv", exc))
+    try:
+        from grader.export.lms_feedback import MOODLE_LIST, MOODLE_ZIP, write_moodle_feedback
+        feedback, left_out = write_moodle_feedback(entries, out)
+        written += feedback
+        if left_out and notices is not None:
+            shown = ", ".join(line.split(":")[0].strip() for line in left_out[:10]) + (", …" if len(left_out) > 10 else "")
+            notices.append(t("lms_feedback.bulk_left_out", count=len(left_out), zip=MOODLE_ZIP, students=shown,
+                             list=out / MOODLE_LIST))
+    except Exception as exc:
+        if problems is None:
+            raise
+        problems.append(_class_file_failed(out, "feedback-moodle.zip", exc))
     try:
         written.append(write_class_report(results, assignment, out))
     except Exception as exc:

@@ -17,6 +17,7 @@ from grader.model.assignment import Assignment, load_assignment
 from grader.model.errors import GraderError
 from grader.model.files import atomic_write
 from grader.model.result import SCHEMA_VERSION, Result
+from grader.model.said import Said
 
 RESULTS, REPORTS = "results", "reports"
 ERROR_LOG = "grading-errors.log"    # what went wrong for the students in error, tracebacks included
@@ -63,7 +64,7 @@ def error_result(assignment: Assignment, entry: Entry, reason: str, stamp: dict 
     """The result of a student the grader could not grade: no points, the reason in its notes."""
     return Result(submission=str(entry.source), seed=assignment.seed, score=0.0,
                   max_score=sum(e.points for e in assignment.exercises), exercises=[],
-                  notes=[t("bulk.not_graded", reason=reason)], student=student_record(entry, stamp),
+                  notes=[Said("bulk.not_graded", reason=reason)], student=student_record(entry, stamp),
                   status="error", duration=max(0.0, duration))
 
 

@@ -54,18 +54,34 @@ Consequences, all followed below:
   passed, "error" when the submission as a whole could not be graded (result status crash,
   invalid, timeout), "fail" otherwise.
 * `score` per test, so that the reporter's running sum (`acc.totalPoints += score`, left to right,
-  IEEE doubles — the same arithmetic as Python floats) is our score rounded to 2 decimals,
-  exactly: cents are shared out by largest remainder among the passed cases, then the last
-  passed case absorbs the binary rounding of the sum (a difference below 1e-12). `max_score` is
-  ours. (The console table's "Test Score" column counts passed tests, not points: it can differ;
-  the points GitHub Classroom records are the `Points X/Y` notice.)
+  IEEE doubles — the same arithmetic as Python floats) is our exact score, the JSON's
+  `round(score, 6)`: millionths are shared out among the passed cases, then the last passed case
+  absorbs the binary rounding of the sum (a difference below 1e-12). `max_score` is ours. The
+  notice `Points X/Y` — what GitHub Classroom records — is then the JSON's score (JavaScript and
+  Python both print a double as its shortest round-trip decimal).
+* The console table of the released v1 (dist/main.js) is another number:
+      getTestScore = A => A.tests.reduce((r,{status:s}) => s==="pass" ? r+1 : r, 0) / e.length * (max_score||0)
+  passed tests × max_score / tests, whatever each test's score; and "Total points for grade:
+  X.toFixed(2)/max" prints it. No set of tests of equal weight can make it our score in general
+  (10/14 of an exercise is 0.714285…), so the step summary says which number Classroom records
+  (`classroom_note`).
+* The job's colour: the reporter calls `core.setFailed` when the top-level `status` is "fail" or
+  "error". Ours follows `grade --ci`'s exit status: "pass" when the score reaches `--min-score`
+  (without it: when every case passes), "error" when the submission could not be graded, else
+  "fail" — so the reporter turns the job red exactly when `grade --ci` does.
+* The whole payload (base64) stays within PAYLOAD_BUDGET bytes: the reporter reads it from one
+  environment variable, which Linux caps at 128 KiB (MAX_ARG_STRLEN), and 500 characters of
+  emoji are 2,000 bytes. When it would not fit, every message (then every replay command) is cut
+  to the same number of bytes, at a character boundary (valid UTF-8), with a word saying so.
 * `line_no` is 0 (the console prints "line undefined" for a missing one), `filename` "".
 * An "error" test is printed without its name, so its message starts with the case id.
 * `test_code` holds the replay command for a public case that did not pass (printed under the
   verdict), and is empty otherwise: a passed case needs none, a hidden case has none.
 * `duration` in milliseconds, as the io grader writes it.
-* Messages are cut at 500 characters (as the python grader cuts captured output) so the base64
-  stays far below what an environment variable can hold (the reporter reads it from one).
+* Messages are cut at 500 characters (as the python grader cuts captured output), then to the
+  byte budget above.
+* A submission that could not be graded at all (no case: an empty folder, a notebook that is not
+  JSON) is one "error" test named "submission", score 0, its message the reason.
 
 The step summary is Markdown for $GITHUB_STEP_SUMMARY: a points line, a table per exercise,
 failing public cases with their messages in <details>, hidden cases only as counts; its words are
@@ -99,12 +115,15 @@ from pathlib import Path
 from grader.export.junit import case_message, clean_text, replay_seed
 from grader.i18n import t
 from grader.model.replay import replay_command
-from grader.model.result import QUOTE, as_real, bounded_repr
+from grader.model.result import QUOTE, as_real, bounded_repr, shown_points
 from grader.model.statuses import ClassroomStatus, describe
 from grader.model import truncation
 
 MESSAGE_LIMIT = 500
+PAYLOAD_BUDGET = 64 * 1024     # bytes of base64, well under Linux's 128 KiB for one environment variable
+UNITS = 1_000_000              # a test's score is a whole number of millionths (the JSON's 6 decimals)
 PASS, FAIL, ERROR = "pass", "fail", "error"
+NOT_GRADED = ("crash", "invalid", "timeout", "error")   # a submission's status: nothing (more) to grade
 
 
 def verdict_label(status: str) -> str:
@@ -130,11 +149,12 @@ def _cut(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def _points(value) -> str:
-    """A score with one decimal; a value that is no number as it is, bounded and escaped."""
+    """A score as people read it (grader.model.result.shown_points); a value that is no number as
+    it is, bounded and escaped."""
     v = as_real(value)
     if math.isnan(v) and not isinstance(value, float):
         return md_code(bounded_repr(value, 60))
-    return f"{v:.1f}"
+    return shown_points(v)
 
 
 def _score(value) -> float:
@@ -208,7 +228,44 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def step_summary(result: dict) -> str:
+def js_number(value) -> str:
+    """A double as JavaScript's String(x) writes it (the reporter's notice): the shortest decimal
+    that reads back as it, without a trailing ".0"."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def js_fixed2(value) -> str:
+    """JavaScript's x.toFixed(2): the exact binary value rounded half up."""
+    from decimal import ROUND_HALF_UP, Decimal
+    return str(Decimal(float(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def classroom_note(result: dict, min_score: float | None = None) -> str:
+    """What GitHub Classroom shows and records, in words, for the step summary: the notice's
+    points (what Classroom records: our score), the reporter's count-based table (not the grade),
+    and why the job is red or green."""
+    data = classroom_result(result, min_score)
+    tests = data["tests"]
+    passed = sum(test["status"] == PASS for test in tests)
+    maximum = data["max_score"]
+    count_based = passed / len(tests) * maximum if tests else 0.0
+    lines = [t("export_github.classroom.records", score=js_number(_js_sum(test["score"] for test in tests)),
+               max_score=js_number(maximum)),
+             t("export_github.classroom.table", passed=passed, total=len(tests), max_score=js_number(maximum),
+               count_based=js_fixed2(count_based))]
+    if data["status"] == ERROR:
+        lines.append(t("export_github.classroom.red_error"))
+    elif min_score is not None:
+        lines.append(t("export_github.classroom.green_min", min_score=js_number(min_score)) if data["status"] == PASS
+                     else t("export_github.classroom.red_min", min_score=js_number(min_score)))
+    else:
+        lines.append(t("export_github.classroom.green_all") if data["status"] == PASS
+                     else t("export_github.classroom.red_all"))
+    return "\n".join(f"> {line}" for line in lines)
+
+
+def step_summary(result: dict, classroom: bool = False, min_score: float | None = None) -> str:
     exercises = _exercises(result)
     cases = [c for _, c in _cases(result)]
     passed = sum(c.get("status") == "passed" for c in cases)
@@ -279,17 +336,22 @@ def step_summary(result: dict) -> str:
             per_exercise[name] = per_exercise.get(name, 0) + 1
         detail = ", ".join(f"{md_escape(name)}: {n}" for name, n in per_exercise.items())
         lines += [t("export_github.hidden", count=len(hidden_failing), detail=detail), ""]
+    if classroom:
+        lines += [classroom_note(result, min_score), ""]
     return "\n".join(lines)
 
 
-def append_step_summary(result: dict, path=None):
+def append_step_summary(result: dict, path=None, min_score: float | None = None, classroom: bool | None = None):
     """Append the summary to `path`, else to the file named by $GITHUB_STEP_SUMMARY; no-op (None)
-    when neither is given. Returns the path written."""
+    when neither is given. Returns the path written. `classroom` (default: $GITHUB_OUTPUT is set,
+    so the Classroom result is written too) adds what Classroom records and why the job is red."""
     target = path or os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
+    if classroom is None:
+        classroom = bool(os.environ.get("GITHUB_OUTPUT"))
     with open(target, "a", encoding="utf-8") as handle:
-        handle.write(step_summary(result) + "\n")
+        handle.write(step_summary(result, classroom, min_score) + "\n")
     return Path(target)
 
 
@@ -309,55 +371,76 @@ def _js_sum(values) -> float:
     return total
 
 
-def _cents(value) -> int:
-    """round(value, 2) in cents, with Python's rounding (the number our tests compare); 0 for a
-    value that is no finite number."""
-    return int(round(round(min(max(_score(value), -1e12), 1e12), 2) * 100))
+def _units(value) -> int:
+    """round(value, 6) in millionths (the JSON's score); 0 for a value that is no finite number."""
+    return int(round(round(min(max(_score(value), -1e12), 1e12), 6) * UNITS))
 
 
 def case_scores(result: dict) -> list:
-    """One score per case, in order, whose running sum (the reporter's) is round(score, 2)
-    exactly; only passed cases score, none more than its points rounded up to the cent."""
+    """One score per case, in order, whose running sum (the reporter's) is the JSON's score,
+    round(score, 6), exactly; only passed cases score, each within a few millionths of its
+    points."""
     cases = [c for _, c in _cases(result)]
-    micro = [int(round(min(_score(c.get("points")), 1e12) * 1_000_000)) if c.get("status") == "passed" else 0
-             for c in cases]
-    cents = [max(0, m) // 10_000 for m in micro]
-    missing = _cents(result.get("score")) - sum(cents)
-    order = sorted((i for i, m in enumerate(micro) if m > 0), key=lambda i: (-(micro[i] % 10_000), i))
-    for i in order[:max(0, missing)]:  # largest remainder first, a cent each at most
-        cents[i] += 1
-    rounds = 0
-    while missing < 0:  # the floors overshoot (a score inconsistent with its cases): smallest remainder first
-        candidates = [i for i in reversed(order) if cents[i] > 0]
-        if not candidates:
-            break
-        rounds += 1
-        for i in candidates[:-missing]:
-            take = 1 if rounds <= 100 else min(cents[i], -missing)   # a forged score: no endless loop
-            cents[i] -= take
+    units = [max(0, _units(c.get("points"))) if c.get("status") == "passed" else 0 for c in cases]
+    goal = _units(result.get("score"))
+    missing = goal - sum(units)
+    scorers = [i for i, u in enumerate(units) if u > 0]
+    if missing > 0 and scorers:            # each case's points rounded down: share out the rest
+        share, extra = divmod(missing, len(scorers))
+        for rank, i in enumerate(scorers):
+            units[i] += share + (rank < extra)
+    elif missing < 0:                       # rounded up, or a score inconsistent with its cases
+        for i in sorted(scorers, key=lambda i: -units[i]):
+            take = min(units[i], -missing)
+            units[i] -= take
             missing += take
-    scores = [c / 100 for c in cents]
-    goal = _cents(result.get("score")) / 100
+            if not missing:
+                break
+    scores = [u / UNITS for u in units]
+    target = goal / UNITS
     for last in reversed([i for i, s in enumerate(scores) if s > 0]):
-        if _js_sum(scores) == goal:
+        if _js_sum(scores) == target:
             break
         # binary rounding of the running sum: one scorer absorbs it (a change below 1e-12)
         trial = list(scores)
-        trial[last] = goal - _js_sum(scores[:last]) - _js_sum(scores[last + 1:])
-        if abs(trial[last] - scores[last]) < 1e-9 and _js_sum(trial) == goal:
+        trial[last] = target - _js_sum(scores[:last]) - _js_sum(scores[last + 1:])
+        if abs(trial[last] - scores[last]) < 1e-9 and _js_sum(trial) == target:
             scores = trial
     return scores
 
 
-def classroom_result(result: dict) -> dict:
+def top_status(result: dict, min_score: float | None = None) -> str:
+    """The runner result's `status`, which decides the job's colour (the reporter fails the job on
+    "fail" and "error"): as `grade --ci`'s exit status decides it."""
+    if result.get("status") in NOT_GRADED:
+        return ERROR
+    cases = [c for _, c in _cases(result)]
+    if min_score is not None:
+        return PASS if as_real(result.get("score")) >= min_score - 1e-9 else FAIL
+    return PASS if cases and all(c.get("status") == "passed" for c in cases) else FAIL
+
+
+def _cut_bytes(text: str, limit: int | None) -> str:
+    """`text` in at most `limit` UTF-8 bytes (None: whole), cut at a character boundary, with a
+    word saying it was cut."""
+    if limit is None or len(text.encode("utf-8")) <= limit:
+        return text
+    mark = t("export_github.classroom_cut")
+    room = max(0, limit - len(mark.encode("utf-8")))
+    return text.encode("utf-8")[:room].decode("utf-8", "ignore") + mark
+
+
+def _submission_reason(result: dict) -> str:
+    notes = [clean_text(n) for n in _list(result.get("notes")) if n]
+    return " ".join(notes) or describe(result.get("status")).word()
+
+
+def classroom_result(result: dict, min_score: float | None = None, message_bytes: int | None = None,
+                     code_bytes: int | None = None) -> dict:
+    """The runner result; `message_bytes` and `code_bytes` cut every message and replay command to
+    that many bytes (classroom_output chooses them to fit PAYLOAD_BUDGET)."""
     cases = list(_cases(result))
     scores = case_scores(result)
-    if result.get("status") in ("crash", "invalid", "timeout"):
-        status = ERROR
-    elif cases and all(c.get("status") == "passed" for _, c in cases):
-        status = PASS
-    else:
-        status = FAIL
     tests = []
     for (exercise, case), score in zip(cases, scores):
         test_status = classroom_status(case.get("status"))
@@ -368,17 +451,24 @@ def classroom_result(result: dict) -> dict:
         replay = test_status != PASS and case.get("visibility") != "hidden"
         details = case.get("details") if isinstance(case.get("details"), dict) else {}
         duration = _score(details.get("duration"))
+        code = _log_line(replay_command(name, seed=replay_seed(result))) if replay else ""
         tests.append({
             "name": name,
             "status": test_status,
             "score": score,
-            "message": message,
-            "test_code": _log_line(replay_command(name, seed=replay_seed(result))) if replay else "",
+            "message": None if message is None else _cut_bytes(message, message_bytes),
+            "test_code": _cut_bytes(code, code_bytes) if code_bytes != 0 else "",
             "filename": "",
             "line_no": 0,
             "duration": int(round(min(max(duration, 0.0), 1e9) * 1000)),
         })
-    return {"version": 1, "status": status, "max_score": round(_score(result.get("max_score")), 2), "tests": tests}
+    if not tests:  # nothing graded (an unreadable submission): one error test says why
+        message = f"submission: {_log_line(_cut(_submission_reason(result)))}"
+        tests.append({"name": "submission", "status": ERROR, "score": 0,
+                      "message": _cut_bytes(message, message_bytes), "test_code": "", "filename": "",
+                      "line_no": 0, "duration": 0})
+    return {"version": 1, "status": top_status(result, min_score),
+            "max_score": round(_score(result.get("max_score")), 6), "tests": tests}
 
 
 def _log_line(text: str) -> str:
@@ -387,15 +477,38 @@ def _log_line(text: str) -> str:
     return _LINE_BREAK.sub("⏎", text).replace("##[", "#\u200b#[")
 
 
-def classroom_output(result: dict) -> str:
-    """The step output `result`: base64 of the compact JSON, one line, as the runners write it."""
-    text = json.dumps(classroom_result(result), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _encode(data: dict) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def write_classroom_output(result: dict, path=None):
+def classroom_output(result: dict, min_score: float | None = None, budget: int = PAYLOAD_BUDGET) -> str:
+    """The step output `result`: base64 of the compact JSON, one line, as the runners write it, in
+    at most `budget` bytes: when the whole would not fit, every message is cut to the largest
+    equal number of bytes that fits (then every replay command, then the names)."""
+    encoded = _encode(classroom_result(result, min_score))
+    if len(encoded) <= budget:
+        return encoded
+    for code_bytes in (None, 0):
+        low, high, best = 0, MESSAGE_LIMIT * 4, None
+        while low <= high:              # the largest message size that fits
+            middle = (low + high) // 2
+            trial = _encode(classroom_result(result, min_score, middle, code_bytes))
+            if len(trial) <= budget:
+                best, low = trial, middle + 1
+            else:
+                high = middle - 1
+        if best is not None:
+            return best
+    data = classroom_result(result, min_score, 0, 0)   # thousands of cases: short names too
+    for test in data["tests"]:
+        test["name"] = _cut_bytes(test["name"], 40)
+    return _encode(data)
+
+
+def write_classroom_output(result: dict, path=None, min_score: float | None = None):
     """Append `result=<base64>` to `path`, else to the file named by $GITHUB_OUTPUT; no-op (None)
-    when neither is given. Returns the path written.
+    when neither is given. Returns the path written. `min_score`: `grade --ci --min-score`.
 
     In the workflow: `id: grade` on this step, then the reporter with
     `env: GRADE_RESULTS: "${{ steps.grade.outputs.result }}"` and `with: runners: grade`."""
@@ -403,5 +516,5 @@ def write_classroom_output(result: dict, path=None):
     if not target:
         return None
     with open(target, "a", encoding="utf-8") as handle:
-        handle.write(f"result={classroom_output(result)}\n")
+        handle.write(f"result={classroom_output(result, min_score)}\n")
     return Path(target)

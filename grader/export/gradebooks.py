@@ -14,7 +14,14 @@ each is written atomically: a temporary file beside it (".<name>.<pid>.<random>.
 `grade bulk` sweeps after a killed run), flushed and fsynced, then `os.replace`d over the old one.
 A reader sees the old file or the whole new one, never half of one.
 
-Numbers: points rounded half-up to 2 decimals ("7.50"), always with a "." decimal point.
+Numbers: the exact score, as the JSON has it (round(x, 6), written without an exponent or
+trailing zeros: "66.625", "7.5", "100"), always with a "." decimal point — the gradebooks are read
+by importers, which store the grade and show it with their own decimals (Moodle: 2 by default).
+The feedback comment, read by a person, shows the score as every human-facing place does
+(grader.model.result.shown_points: one decimal).
+
+The LMS ids come from intake (grader/bulk/intake.py, `Entry.lms_id`), which `grade bulk` puts in
+each result's `student.lms_id` before the gradebooks read it: never parsed again from file names.
 
 Encoding: UTF-8 everywhere (Moodle and Canvas both read UTF-8: Moodle's importer calls
 `load_csv_content($csvdata, 'utf-8', 'comma')` by default, and Canvas documents "All text should
@@ -52,14 +59,12 @@ import io
 import math
 import re
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from grader.model.files import atomic_write
 from grader.i18n import t
 from grader.model.statuses import describe
-from grader.bulk.intake import CANVAS_FILE, CANVAS_TEXT, MOODLE_FILE, MOODLE_FOLDER
-from grader.model.result import QUOTE, as_real, bounded_repr, clip_text
+from grader.model.result import QUOTE, as_real, bounded_repr, clip_text, shown_points
 
 GRADEBOOK = "gradebook.csv"
 MOODLE = "gradebook-moodle.csv"
@@ -249,9 +254,14 @@ def _row(result: dict, index: int, exercise_names: list[str]) -> dict:
         elif points[name] is not None:
             points[name] += value
     # not graded (the grader or the machine failed, not the student): no grade, not a 0
-    total = None if unreadable or result.get("status") == "error" else sum(points.values())
+    exact = as_real(result.get("score"))      # the JSON's score, exact: the total of every format
+    if isinstance(result.get("score"), (bool, str)) or not math.isfinite(exact):
+        exact = sum(v for v in points.values() if v is not None)
+    total = None if unreadable or result.get("status") == "error" else exact
+    lms_id = student.get("lms_id")
     return {"id": student["id"], "name": _text_of(student.get("name")),
             "origin": _text_of(student.get("origin")) or "plain",
+            "lms_id": lms_id if isinstance(lms_id, str) and re.fullmatch(r"[0-9]+", lms_id) else None,
             "source": _text_of(student.get("source")), "status": _text_of(result.get("status")),
             "points": points, "total": total, "unreadable": unreadable, "result": result}
 
@@ -296,7 +306,8 @@ def _brief(value) -> str:
 
 
 def _feedback(row: dict, max_total: float) -> str:
-    score, total, status = _points(row["total"]) or "?", _points(max_total), _status_words(row["status"])
+    score = shown_points(row["total"]) if row["total"] is not None else "?"
+    total, status = shown_points(max_total), _status_words(row["status"])
     if row["unreadable"]:                 # first of all: why there is no grade
         problem = t("gradebook.not_points", value=bounded_repr(row["unreadable"][0], 60))
     else:
@@ -311,26 +322,13 @@ def _feedback(row: dict, max_total: float) -> str:
 
 
 def _moodle_participant(row: dict) -> str | None:
-    """The Moodle participant id of a Moodle-origin student: their id, or — if intake had to
-    suffix it ("123456-2": another entry had that name) — the number in their export name."""
-    if row["origin"] != "moodle":
-        return None
-    if re.fullmatch(r"[0-9]+", row["id"]):
-        return row["id"]
-    name = PurePath(row["source"]).name
-    match = MOODLE_FOLDER.match(name) or MOODLE_FILE.match(name)
-    return match["id"] if match else None
+    """The Moodle participant id of a Moodle-origin student, as intake read it (`lms_id`)."""
+    return row["lms_id"] if row["origin"] == "moodle" else None
 
 
 def _canvas_user(row: dict) -> str | None:
-    """The Canvas user id of a Canvas-origin student (none under anonymous grading)."""
-    if row["origin"] != "canvas":
-        return None
-    if re.fullmatch(r"[0-9]+", row["id"]):
-        return row["id"]
-    name = PurePath(row["source"]).name
-    match = CANVAS_FILE.match(name) or CANVAS_TEXT.match(name)
-    return match["id"] if match else None
+    """The Canvas user id of a Canvas-origin student, as intake read it (none under anonymous grading)."""
+    return row["lms_id"] if row["origin"] == "canvas" else None
 
 
 # --- the three files --------------------------------------------------------------------------------
@@ -375,15 +373,16 @@ def _csv(table: list[list[str]]) -> str:
 # --- cells ----------------------------------------------------------------------------------------------
 
 def _points(value) -> str:
-    """Half-up to 2 decimals, from the shortest decimal form of the float (2.675 → "2.68"); None
-    (a score that could not be read) is an empty cell."""
+    """The exact score, as the JSON has it: round(value, 6), without exponent or trailing zeros
+    (66.625 → "66.625", 7.5 → "7.5", 100.0 → "100"); None (a score that could not be read) is an
+    empty cell."""
     if value is None:
         return ""
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(t("gradebook.not_points", value=value))
-    rounded = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{rounded + 0:.2f}".replace("-0.00", "0.00")
+    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _clean(text) -> str:

@@ -74,6 +74,7 @@ from grader.model.errors import GraderError
 from grader.model.files import atomic_write
 from grader.i18n import LANGUAGES, set_language, t
 from grader.model.replay import replay_command
+from grader.model.said import render
 from grader.model.statuses import describe
 
 from grader import PACKAGE as ENGINE
@@ -91,6 +92,13 @@ FALLBACK_STUDENT = "gradescope"   # no metadata (a local trial run): one fixed s
 # that every dependency there is pinned here.
 PINNED = {"numpy": "2.2.6", "pyyaml": "6.0.2", "jinja2": "3.1.6", "nbformat": "5.10.4",
           "jsonschema": "4.23.0", "tqdm": "4.67.1"}
+# What those pull in, pinned too and installed with `--no-deps`, then `pip check`: a transitive
+# dependency left to the resolver came out at different versions on Python 3.10 and 3.12. The
+# set is closed for both (tests/test_consumers_gradescope.py walks the installed metadata, markers
+# evaluated for Linux, Python 3.10 and 3.12); every one has wheels for 3.10 to 3.12.
+LOCKED = {"markupsafe": "3.0.2", "fastjsonschema": "2.21.1", "jupyter-core": "5.7.2", "traitlets": "5.14.3",
+          "platformdirs": "4.3.6", "attrs": "24.3.0", "jsonschema-specifications": "2024.10.1",
+          "referencing": "0.36.2", "rpds-py": "0.22.3", "typing-extensions": "4.12.2"}
 IMPORT_NAMES = {"pyyaml": "yaml"}
 MIN_PYTHON = (3, 10)
 VENV = "/opt/grader-venv"         # setup.sh's virtual environment, outside /autograder
@@ -155,7 +163,7 @@ def render_scripts() -> dict[str, bytes]:
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
     context = {"venv": VENV, "min_python": ".".join(map(str, MIN_PYTHON)),
                "min_python_tuple": ", ".join(map(str, MIN_PYTHON)),
-               "requirements": [f"{name}=={version}" for name, version in PINNED.items()],
+               "requirements": [f"{name}=={version}" for name, version in {**PINNED, **LOCKED}.items()],
                "imports": ", ".join(IMPORT_NAMES.get(name, name) for name in PINNED)}
     return {dest: env.get_template(name).render(**context).encode("utf-8") for name, dest in SCRIPTS}
 
@@ -249,10 +257,22 @@ def _grade(root: Path, started: float) -> dict:
         plan = Expectations(assignment, use_reference=True).plan(cases, student=student)
         result = grade(assignment, submission, plan, student={"id": student, "origin": "gradescope"},
                        protect=[str(root)])
-        graded = (str(target.relative_to(submitted)) if target.is_relative_to(submitted)
-                  else t("gradescope.your_zip"))
+        graded = _what_was_graded(target, submitted)
         print(_instructor_summary(result, assignment, student, graded))
         return to_results(result, time.monotonic() - started, tidy, graded, student)
+
+
+def _what_was_graded(target: Path, submitted: Path) -> str:
+    """The graded part of the submission, as the student named it: a path inside their upload, the
+    modules at its top (a plain upload: the folder itself, never "."), or their zip."""
+    if not target.is_relative_to(submitted):
+        return t("gradescope.your_zip")
+    if target == submitted:
+        modules = sorted(p.name for p in target.iterdir() if p.suffix == ".py" and p.is_file()
+                         and not p.is_symlink())
+        shown = ", ".join(modules[:6]) + (", …" if len(modules) > 6 else "")
+        return t("gradescope.your_modules", modules=shown) if modules else t("gradescope.your_submission")
+    return target.relative_to(submitted).as_posix()
 
 
 def student_id(metadata: Path) -> str:
@@ -366,11 +386,11 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
             line = t("gradescope.output.exercise", exercise=exercise.name, passed=public_passed, total=public_count,
                      points=public_units / UNITS, max_points=public_max / UNITS)
         lines.append(line)
-        lines += [f"  {tidy(problem)}" for problem in exercise.problems]
+        lines += [f"  {tidy(render(problem))}" for problem in exercise.problems]
     if hidden_count:
         lines += ["", t("gradescope.output.hidden", count=hidden_count)]
     if result.notes:
-        lines += ["", t("gradescope.output.notes")] + [f"  {tidy(note)}" for note in result.notes]
+        lines += ["", t("gradescope.output.notes")] + [f"  {tidy(render(note))}" for note in result.notes]
     return {"score": round(total / UNITS, 6), "execution_time": _seconds(seconds),
             "output": "\n".join(lines)[:truncation.GRADESCOPE_OUTPUT], "output_format": "text", "test_output_format": "text",
             "test_name_format": "text", "visibility": "visible", "stdout_visibility": "hidden",

@@ -30,10 +30,20 @@ stay inside both wherever they agree:
 
 So: `<testsuites>` holds testsuite elements only — neither schema allows `<properties>` there —
 and carries name/tests/failures/errors/time (no `skipped`, which junit-10.xsd does not declare on
-it). Each `<testsuite>` opens with `<properties>`: the exercise's `score`, `max_score`, `title`, and
-the submission's `total_score`, `total_max_score`, `status` (the total lives here, in every suite,
-because it has nowhere valid to go on `<testsuites>`). Every `<failure>` / `<error>` has a `type`;
-every time is a plain decimal ("0.000002", never "2e-06", which SUREFIRE_TIME rejects).
+it); its `time` is the sum of the suites' times, as reporters that add up the suites find it (the
+wall time of the run, start-up included, made them disagree). Each `<testsuite>` opens with
+`<properties>`: the exercise's `<exercise>.score`, `<exercise>.max_score`, `<exercise>.title`, and
+the first suite also the submission's `total_score`, `total_max_score`, `status` (the total has
+nowhere valid to go on `<testsuites>`). Property names are unique in the file: laurentb/xunitparser
+merges every suite's properties into one dict, `assert e.attrib['name'] not in ts.properties`.
+Every `<failure>` / `<error>` has a `type`; every time is a plain decimal ("0.000002", never
+"2e-06", which SUREFIRE_TIME rejects).
+
+What a public case printed (`CaseResult.output`, when `write_junit` is given the Result: the
+JSON does not carry it) is the testcase's `<system-out>` (junit-10.xsd: testcase's choice holds
+system-out; GitLab, Jenkins, junitparser and junit2html read it there), cleaned and bounded like a
+message; a hidden case's never. A submission that could not be read (no exercise graded) is one
+suite "submission" with one testcase in `<error type="invalid">` carrying the reason.
 
 Verdicts (the `junit` column of grader/model/statuses.py). A test that did not pass must show as
 failing in every reporter:
@@ -160,32 +170,74 @@ def _counts(cases) -> dict:
     return {"tests": len(cases), "failures": elements.count("failure"), "errors": elements.count("error")}
 
 
-def build_tree(result: dict) -> ET.Element:
+def _printed(source) -> dict:
+    """{case id: what it printed} of a Result's public cases (the JSON does not carry it)."""
+    found = {}
+    for case in getattr(source, "cases", None) or ():
+        output = getattr(case, "output", "")
+        if output and isinstance(output, str) and getattr(case, "visibility", None) != "hidden":
+            found[case.id] = output
+    return found
+
+
+def _unreadable_suite(root: ET.Element, result: dict):
+    """No exercise graded (a submission that could not be read): one error saying why."""
+    notes = result.get("notes") if isinstance(result.get("notes"), list) else []
+    reason = "\n".join(clean_text(n) for n in notes[:truncation.LISTED] if n) or _text(result.get("status"))
+    suite = ET.SubElement(root, "testsuite", {"name": "submission", "tests": "1", "failures": "0", "errors": "1",
+                                              "skipped": "0", "time": _seconds(0), "id": "0",
+                                              "package": "submission"})
+    properties = ET.SubElement(suite, "properties")
+    for name, value in {"total_score": _number(result.get("score")),
+                        "total_max_score": _number(result.get("max_score")),
+                        "status": _text(result.get("status"))}.items():
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    testcase = ET.SubElement(suite, "testcase", {"name": "submission", "classname": "submission",
+                                                 "time": _seconds(0)})
+    ET.SubElement(testcase, "error", {"type": _text(result.get("status")),
+                                      "message": clean_text(reason, truncation.MESSAGE)}).text = reason
+    root.set("tests", "1")
+    root.set("errors", "1")
+
+
+def build_tree(result: dict, source=None) -> ET.Element:
+    """The document's tree; `source`, the Result the dict was made from, adds what each public case
+    printed."""
     exercises = _exercises(result)
     all_cases = [c for e in exercises for c in _cases(e)]
+    printed = _printed(source)
     student = result.get("student")
     student = student.get("id") if isinstance(student, dict) else None
+    suite_times = [sum(_duration(c) for c in _cases(e)) for e in exercises]
     root = ET.Element("testsuites", {
         "name": f"grade {_text(student)}" if student else "grade",
         **{k: str(v) for k, v in _counts(all_cases).items()},
-        "time": _seconds(result.get("duration", 0)),
+        "time": _seconds(sum(float(_seconds(x)) for x in suite_times)),
     })
+    if not exercises and result.get("status") not in (None, "ok"):
+        _unreadable_suite(root, result)
+        return root
     totals = {"total_score": _number(result.get("score")), "total_max_score": _number(result.get("max_score")),
               "status": _text(result.get("status"))}
+    used = set()
     for index, exercise in enumerate(exercises):
         cases = _cases(exercise)
         suite = ET.SubElement(root, "testsuite", {
             "name": _text(exercise.get("name")),
             **{k: str(v) for k, v in _counts(cases).items()},
             "skipped": "0",
-            "time": _seconds(sum(_duration(c) for c in cases)),
+            "time": _seconds(suite_times[index]),
             "id": str(index),
             "package": _text(exercise.get("name")),
         })
         properties = ET.SubElement(suite, "properties")
-        for name, value in {"score": _number(exercise.get("score")), "max_score": _number(exercise.get("max_score")),
-                            "title": _text(exercise.get("title", "")), **totals}.items():
-            ET.SubElement(properties, "property", {"name": name, "value": value})
+        name = _text(exercise.get("name"))
+        own = {f"{name}.score": _number(exercise.get("score")), f"{name}.max_score": _number(exercise.get("max_score")),
+               f"{name}.title": _text(exercise.get("title", ""))}
+        for key, value in {**own, **(totals if index == 0 else {})}.items():
+            if key not in used:     # two exercises of one name (a forged result): each name once
+                used.add(key)
+                ET.SubElement(properties, "property", {"name": key, "value": value})
         for case in cases:
             case_id = _text(case.get("id"))
             testcase = ET.SubElement(suite, "testcase", {
@@ -193,7 +245,10 @@ def build_tree(result: dict) -> ET.Element:
                 "time": _seconds(_duration(case))})
             status = case.get("status")
             tag = describe(status).junit
+            output = printed.get(case.get("id")) if case.get("visibility") != "hidden" else None
             if tag is None:     # passed
+                if output:
+                    ET.SubElement(testcase, "system-out").text = clean_text(output)
                 continue
             message = case_message(case)
             element = ET.SubElement(testcase, tag, {"type": _text(status), "message": message})
@@ -204,23 +259,26 @@ def build_tree(result: dict) -> ET.Element:
                 lines.append(t("export_junit.replay", command=clean_text(replay_command(case_id,
                                                                                          seed=replay_seed(result)))))
             element.text = "\n".join(lines)
+            if output:
+                ET.SubElement(testcase, "system-out").text = clean_text(output)
         problems = exercise.get("problems")
         if problems and isinstance(problems, list):  # import errors, rule violations: suite-level output
             ET.SubElement(suite, "system-err").text = "\n".join(clean_text(p) for p in problems[:truncation.LISTED])
     return root
 
 
-def junit_xml(result: dict) -> str:
-    """The JUnit XML document (UTF-8 declaration, indented) for one result."""
-    root = build_tree(result)
+def junit_xml(result: dict, source=None) -> str:
+    """The JUnit XML document (UTF-8 declaration, indented) for one result; `source`: the Result
+    it was made from (what the cases printed)."""
+    root = build_tree(result, source)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(result: dict, path: Path) -> Path:
-    """Write `junit_xml(result)` to `path` atomically: a reader sees the old file or the new one,
-    never half of one. Creates the parent folder."""
+def write_junit(result: dict, path: Path, source=None) -> Path:
+    """Write `junit_xml(result, source)` to `path` atomically: a reader sees the old file or the
+    new one, never half of one. Creates the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, junit_xml(result))
+    atomic_write(path, junit_xml(result, source))
     return path

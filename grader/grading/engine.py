@@ -18,6 +18,7 @@ from grader.grading.cases import CaseBuilder, student_seed
 from grader.grading.compare import Verdict, compare, quote
 from grader.model.errors import GraderError
 from grader.grading.properties import property_hint
+from grader.grading.crash_hints import explain as explain_crash, frames, stub_called
 from grader.i18n import LANGUAGES, speaking, t
 from grader.grading.expected import PUBLIC_CASES_FILE, ReferenceOracle, reference_available
 from grader.grading.public_cases import PublicCasesFile, public_diagnoser
@@ -61,10 +62,12 @@ class Problems:
         """The first problem as it was kept: a Said, or a text."""
         return next(iter(self.kept.values()))
 
-    def texts(self, ordered: bool = False) -> list:
-        kept = [render(v) for v in self.kept.values()]
-        kept = sorted(kept) if ordered else kept
-        return kept + ([t("engine.more_problems", count=self.more)] if self.more else [])
+    def said(self, ordered: bool = False) -> list:
+        """The problems kept (each a Said, or a text), then how many more came; `ordered`: in
+        the order of their words."""
+        kept = list(self.kept.values())
+        kept = sorted(kept, key=render) if ordered else kept
+        return kept + ([Said("engine.more_problems", count=self.more)] if self.more else [])
 
 
 @dataclass
@@ -202,10 +205,10 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         if not cases:
             continue
         total_weight = sum(c.weight for c in cases)
-        problems = violations[exercise.name].texts(ordered=True) + \
-            (refusals[exercise.name].texts() if exercise.name in refusals else [])
+        problems = violations[exercise.name].said(ordered=True) + \
+            (refusals[exercise.name].said() if exercise.name in refusals else [])
         if exercise.name in import_problems:
-            problems.insert(0, render(import_problems[exercise.name]))
+            problems.insert(0, import_problems[exercise.name])
         results = []
         for case in cases:
             outcome = outcomes[case.id]
@@ -274,9 +277,9 @@ def import_failures(assignment, submission, import_keys, outcomes, notes: list) 
     import_problems = {}
     for key in import_keys:
         outcome = outcomes.get(key)
-        where = f"{assignment.package}/{key}.py" if submission.mode == "package" else key
+        where = submission.where(key, assignment.package)
         if outcome is not None and outcome.output.strip():
-            notes.append(t("engine.printed_at_import", where=where, output=outcome.output.strip()[:truncation.MESSAGE]))
+            notes.append(Said("engine.printed_at_import", where=where, output=outcome.output.strip()[:truncation.MESSAGE]))
         if outcome is None or outcome.status == "returned":
             continue
         if key in submission.problems:  # described when it was read: file, line, the code, what to do
@@ -296,7 +299,7 @@ def import_failures(assignment, submission, import_keys, outcomes, notes: list) 
             if submission.mode == "package" and text in notes:
                 notes.remove(text)  # said where it costs, in its exercise: not twice
         elif submission.mode == "cells":
-            notes.append(t("engine.cell_failed", problem=render(text)))
+            notes.append(Said("engine.cell_failed", problem=text))
     return import_problems
 
 
@@ -343,15 +346,36 @@ def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None
     the named mistake or a property hint. `details` are JSON-safe."""
     verdict = ruled or compare(case, spec, expected, outcome)
     diagnosis = mistake = None
+    assignment = getattr(diagnoser, "assignment", None)
+    if ruled is None and outcome.status == "raised":
+        verdict, diagnosis = crash_verdict(case, verdict, outcome, expected, assignment)
     if verdict.status == "failed" and outcome.status == "returned" and diagnoser is not None:
         known = diagnoser.diagnose(case, expected.inputs, outcome.value, expected.value)
         diagnosis, mistake = (Diagnosis(known.said()), known.name) if known else (None, None)
     if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
         # the course's property checks (assignment.yaml `properties:`), for the diagnoser's course
-        diagnosis = property_diagnosis(getattr(diagnoser, "assignment", None), case, expected.inputs, outcome.value)
+        diagnosis = property_diagnosis(assignment, case, expected.inputs, outcome.value)
     details = {**verdict.details, "margin": verdict.margin,
                **({"traceback": (outcome.exception or {}).get("traceback", [])} if outcome.exception else {})}
     return verdict, diagnosis, mistake, json_safe(details)
+
+
+def crash_verdict(case, verdict, outcome, expected, assignment):
+    """(verdict, diagnosis) of a case whose call raised: a correct function calling a stub is
+    an error naming the stub (not « not implemented » itself); any other crash is explained in
+    NumPy terms, where the student's code raised (grader/grading/crash_hints.py)."""
+    exception = outcome.exception or {}
+    contract = {f for e in assignment.exercises for f in e.functions} if assignment is not None else set()
+    if verdict.status == "not_implemented":
+        stub = stub_called(exception, case.function, contract)
+        if stub is None:
+            return verdict, None
+        said = Said("crash.calls_stub", function=case.function, stub=stub)
+        return Verdict("error", said, math.inf, {**verdict.details, "stub": stub}), None
+    if verdict.status not in ("error", "failed"):
+        return verdict, None
+    said = explain_crash(exception, case.function, expected.error)
+    return verdict, (Diagnosis(said) if said is not None else None)
 
 
 def contained(judge_case, case, *args):
@@ -421,25 +445,54 @@ def _refusals(outcomes, by_id, submission, sources, function_exercise, modules):
                 problems = texts.get(owner)
                 if problems is None:
                     problems = texts[owner] = Problems()
-                problems.add(v.get("name"), lambda v: _runtime_violation(v).render(), v)  # worded only if kept
+                problems.add(v.get("name"), _runtime_violation, v)  # made only if kept
     return cases, exercises, texts
 
 
 def _fix_first(exercises, calls: dict):
-    """Dependency-aware hint: a failing case of a function that calls another failing contract
-    function (in the student's own code) says to fix that one first."""
+    """Dependency-aware hint: a failing case of a function that calls (directly or through
+    other functions of the student's own code) a failing contract function says to fix that
+    one first, the root causes (failing functions that call no failing function) named first;
+    a crash names only the failing functions its traceback went through. Its failure is then
+    explained by the callee: it gets no `likely:` line of its own."""
     failing = {c.function for e in exercises for c in e.cases if c.status in ("failed", "error", "not_implemented")}
+    reached = {}   # function -> the failing functions it reaches, nearest first
+
+    def reach(function):
+        if function not in reached:
+            order, seen, todo = [], {function}, sorted(calls.get(function, ()))
+            while todo:
+                g = todo.pop(0)
+                if g in seen:
+                    continue
+                seen.add(g)
+                if g in failing:
+                    order.append(g)
+                todo += sorted(calls.get(g, ()))
+            reached[function] = order
+        return reached[function]
+
     for e in exercises:
         for c in e.cases:
             if c.status not in ("failed", "error"):
                 continue
-            culprits = sorted(g for g in calls.get(c.function, ()) if g in failing)
-            if culprits:
-                names = ", ".join(f"{g}()" for g in culprits)
-                fix = Said("engine.fix_first", names=names, function=c.function, count=len(culprits))
-                c.message += fix.render()
-                if c.said is not None:
-                    c.said = concat(c.said, fix)
+            culprits = reach(c.function)
+            stub = c.details.get("stub") if isinstance(c.details, dict) else None
+            if stub:   # said by the verdict itself: « calls X, which is not implemented »
+                continue
+            through = {f.function for f in frames(c.details.get("traceback"))} if isinstance(c.details, dict) else set()
+            if through - {c.function}:   # a crash inside a callee: the callees it went through
+                culprits = [g for g in culprits if g in through] or culprits
+            if not culprits:
+                continue
+            roots = [g for g in culprits if not reach(g)]
+            culprits = roots + [g for g in culprits if g not in roots]
+            names = ", ".join(f"{g}()" for g in culprits)
+            fix = Said("engine.fix_first", names=names, function=c.function, count=len(culprits))
+            c.message += fix.render()
+            if c.said is not None:
+                c.said = concat(c.said, fix)
+            c.diagnosis = c.diagnosis_said = c.mistake = None   # explained by the callee, not by a mistake here
 
 
 def _defined(source: str) -> set:

@@ -32,6 +32,7 @@ from pathlib import Path
 from grader.grading import rules
 from grader.model.errors import GraderError
 from grader.i18n import language, t
+from grader.model.said import Said, listed
 from grader.model import truncation
 
 # --- what one submission may hold --------------------------------------------------------------
@@ -93,7 +94,15 @@ class Submission:
                     if name[:-3] not in self.problems}
         return {c["label"]: c["source"] for c in self.cells if c["label"] not in self.problems}
 
-    def problem(self, key: str, message: str):
+    def where(self, key: str, package: str):
+        """Where module or cell `key` is, for a message: the file, or the cell in its reader's
+        language (the key itself is the cell's label in the grading language)."""
+        if self.mode == "package":
+            return f"{package}/{key}.py"
+        index = next((c.get("index") for c in self.cells if c["label"] == key), None)
+        return Said("submission.cell", index=index) if index is not None else key
+
+    def problem(self, key: str, message: Said):
         self.problems[key] = message
         self.notes.append(message)
 
@@ -280,14 +289,14 @@ def load_folder(path: Path, package: str) -> Submission:
             submission.notes.append(note)
             data = _as_utf8(text)  # stored as Python will read it
         if name == "__init__.py":
-            problem = compile_problem(text, where, t("submission.consequence.init", name=name), budget)[0]
+            problem = compile_problem(text, where, Said("submission.consequence.init", name=name), budget)[0]
             if problem:  # it would break every module: graded without it (an empty one is staged)
                 submission.notes.append(problem)
                 continue
         elif name not in odd_names:
             if not text.strip():
-                submission.notes.append(t("submission.folder.empty_module", where=where))
-            problem, functions = compile_problem(text, where, t("submission.consequence.module", name=name), budget)
+                submission.notes.append(Said("submission.folder.empty_module", where=where))
+            problem, functions = compile_problem(text, where, Said("submission.consequence.module", name=name), budget)
             if problem:
                 submission.problem(module, problem)
             else:
@@ -312,28 +321,28 @@ def _read_module(submission: Submission, file: Path, module: str, where: str) ->
     """The bytes of one module, or None after recording why it cannot be read (that costs only
     this module: the others are graded)."""
     if file.is_symlink():  # a link may lead anywhere on the grading machine
-        submission.problem(module, t("submission.module.link", where=where))
+        submission.problem(module, Said("submission.module.link", where=where))
     elif file.is_dir():
-        submission.problem(module, t("submission.module.folder", where=where, module=module, file=file.name))
+        submission.problem(module, Said("submission.module.folder", where=where, module=module, file=file.name))
     elif not file.is_file():
-        submission.problem(module, t("submission.module.not_regular", where=where, file=file.name))
+        submission.problem(module, Said("submission.module.not_regular", where=where, file=file.name))
     else:
         try:
             with open(file, "rb") as f:
                 data = f.read(MAX_SOURCE_BYTES + 1)
         except OSError as exc:
-            submission.problem(module, t("submission.unreadable", path=where, reason=exc.strerror))
+            submission.problem(module, Said("submission.unreadable", path=where, reason=exc.strerror))
             return None
         if len(data) <= MAX_SOURCE_BYTES:
             return data
-        submission.problem(module, t("submission.module.too_large", where=where, limit=format_size(MAX_SOURCE_BYTES)))
+        submission.problem(module, Said("submission.module.too_large", where=where, limit=format_size(MAX_SOURCE_BYTES)))
     return None
 
 
 def _no_module_message(folder: Path, submission: Submission) -> str:
     """Why a folder gives nothing to import, and where the modules might be instead."""
     if submission.problems:
-        return t("submission.folder.none_readable", folder=folder, problems=" ".join(submission.problems.values()))
+        return t("submission.folder.none_readable", folder=folder, problems=" ".join(map(str, submission.problems.values())))
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
     except OSError as exc:
@@ -424,16 +433,17 @@ def load_notebook(path: Path) -> Submission:
         counts[kind] = counts.get(kind, 0) + 1
         if kind != "code":
             continue
-        label = t("submission.cell", index=index)
+        label = t("submission.cell", index=index)  # the cell's key and worker label
+        said_label = Said("submission.cell", index=index)  # the cell in a message, in its reader's language
         source = cell.get("source") or ""
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)  # the format stores a cell as a list of lines
         if not isinstance(source, str):
-            submission.notes.append(t("submission.notebook.cell_not_text", cell=label))
+            submission.notes.append(Said("submission.notebook.cell_not_text", cell=said_label))
             continue
         start = source.lstrip()
         if start.startswith("%%") and not start.startswith(MAGIC_CELLS_KEPT):
-            submission.notes.append(t("submission.notebook.cell_magic", cell=label, magic=start.split(None, 1)[0][:truncation.SETTING]))
+            submission.notes.append(Said("submission.notebook.cell_magic", cell=said_label, magic=start.split(None, 1)[0][:truncation.SETTING]))
             continue
         # keep line numbers right: a %magic or !shell line becomes an empty line
         text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
@@ -441,7 +451,7 @@ def load_notebook(path: Path) -> Submission:
             continue
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_SOURCE_BYTES:  # never compiled: it costs itself only
-            submission.problem(label, t("submission.notebook.cell_too_large", cell=label, size=format_size(size),
+            submission.problem(label, Said("submission.notebook.cell_too_large", cell=said_label, size=format_size(size),
                                         limit=format_size(MAX_SOURCE_BYTES)))
             continue
         total += size
@@ -451,17 +461,18 @@ def load_notebook(path: Path) -> Submission:
         code.append((index, label, text))
     budget, places = _Budget(path), []  # places: (function, cell label, line), in the order the cells run
     for index, label, text in code:
-        submission.cells.append({"label": label, "source": text})
-        problem, functions = compile_problem(text, label, t("submission.consequence.cell", index=index), budget)
+        submission.cells.append({"label": label, "source": text, "index": index})
+        said_label = Said("submission.cell", index=index)
+        problem, functions = compile_problem(text, said_label, Said("submission.consequence.cell", index=index), budget)
         if problem:
             submission.problem(label, problem)
         else:
-            places += [(function, label, line) for function, line in functions]
+            places += [(function, said_label, line) for function, line in functions]
     submission.notes += _duplicate_notes(_defined_more_than_once(places))
     if not submission.cells:
         if submission.problems:
             raise GraderError(t("submission.notebook.no_code.too_large", path=path,
-                                problems=" ".join(submission.problems.values())))
+                                problems=" ".join(map(str, submission.problems.values()))))
         others = ", ".join(f"{n} {k}" if isinstance(k, str) else t("submission.notebook.unknown_cells", count=n)
                            for k, n in itertools.islice(counts.items(), MAX_NAMES_SHOWN) if k != "code")
         if counts.get("code"):
@@ -546,12 +557,12 @@ def _old_cells(notebook: dict, version: int) -> list:
 
 # --- what Python will make of a source --------------------------------------------------------------
 
-def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
+def decode_source(data: bytes, where: str) -> tuple[str, Said | None]:
     """The text of a source file as Python reads it (UTF-8, or what its first lines declare),
     and a note when the grader had to read it otherwise. Not UTF-8 is graded anyway, with the
     note: a stray « é » from a Windows editor should not cost the exercise."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's « Unicode »
-        return data.decode("utf-16", "replace").lstrip("\ufeff"), t("submission.encoding.utf16", where=where)
+        return data.decode("utf-16", "replace").lstrip("\ufeff"), Said("submission.encoding.utf16", where=where)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding).lstrip("\ufeff"), None
@@ -559,7 +570,7 @@ def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
         pass
     try:
         text = data.decode("utf-8").lstrip("\ufeff")
-        return text, t("submission.encoding.bad_declaration", where=where)
+        return text, Said("submission.encoding.bad_declaration", where=where)
     except UnicodeDecodeError as exc:
         start = exc.start
     try:
@@ -568,7 +579,7 @@ def decode_source(data: bytes, where: str) -> tuple[str, str | None]:
         text = data.decode("latin-1")  # never fails
     line = data.count(b"\n", 0, start) + 1
     char = data[start:start + 1].decode("cp1252", "replace")
-    return text, t("submission.encoding.latin1", location=_at(where, line), byte=data[start], char=char)
+    return text, Said("submission.encoding.latin1", location=_at(where, line), byte=data[start], char=char)
 
 
 def _as_utf8(text: str) -> bytes:
@@ -580,8 +591,8 @@ def _as_utf8(text: str) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def compile_problem(text: str, where: str, consequence: str,
-                    budget: _Budget | None = None) -> tuple[str | None, list | None]:
+def compile_problem(text: str, where: str | Said, consequence: Said,
+                    budget: _Budget | None = None) -> tuple[Said | None, list | None]:
     """(why Python cannot compile `text` — what, where, what to do —, None) or (None, [(name,
     line)] of its top-level functions). Compiling runs nothing; the worker would fail the same
     way, but could not show the line. The tree is parsed first (linear), its code blocks
@@ -589,7 +600,7 @@ def compile_problem(text: str, where: str, consequence: str,
     check, and dropped; only then is the text compiled."""
     if "\0" in text:  # compile() refuses it without saying where
         line = text.count("\n", 0, text.index("\0")) + 1
-        return t("submission.compile.null_byte", location=_at(where, line), consequence=consequence), None
+        return Said("submission.compile.null_byte", location=_at(where, line), consequence=consequence), None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not the grader's to print
@@ -600,29 +611,29 @@ def compile_problem(text: str, where: str, consequence: str,
             del tree
             if budget is not None:
                 budget.spend(summary.blocks)
-            compile(text, where, "exec", dont_inherit=True)
+            compile(text, str(where), "exec", dont_inherit=True)
         rules.remember(text, summary)
         return None, functions
     except SyntaxError as exc:  # IndentationError and TabError too
         code = (exc.text or "").strip()
         code = f" — `{code[:truncation.CODE_LINE]}{'…' if len(code) > truncation.CODE_LINE else ''}`" if code else ""
         kind = type(exc).__name__
-        todo = (t("submission.compile.todo_tabs") if kind == "TabError" else
-                t("submission.compile.todo_indent") if kind == "IndentationError" else
-                t("submission.compile.todo_fix"))
+        todo = (Said("submission.compile.todo_tabs") if kind == "TabError" else
+                Said("submission.compile.todo_indent") if kind == "IndentationError" else
+                Said("submission.compile.todo_fix"))
         # Python's own message (exc.msg) stays as Python wrote it: it is what a search engine knows.
-        return t("submission.compile.syntax_error", location=_at(where, exc.lineno), error=kind, message=exc.msg,
+        return Said("submission.compile.syntax_error", location=_at(where, exc.lineno), error=kind, message=exc.msg,
                  code=code, todo=todo, consequence=consequence), None
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
-        return t("submission.compile.value_error", where=where, error=exc, consequence=consequence), None
+        return Said("submission.compile.value_error", where=where, error=str(exc), consequence=consequence), None
     except (RecursionError, MemoryError) as exc:  # a compiler limit, not a syntax error
-        return t("submission.compile.too_deep", location=_at(where, _densest_line(text)), error=type(exc).__name__,
+        return Said("submission.compile.too_deep", location=_at(where, _densest_line(text)), error=type(exc).__name__,
                  consequence=consequence), None
 
 
 def _at(where: str, line: int | None) -> str:
     """"file, line N" (or the file alone when the line is unknown)."""
-    return t("submission.location", where=where, line=line) if line else where
+    return Said("submission.location", where=where, line=line) if line else where
 
 
 def _densest_line(text: str) -> int | None:
@@ -675,7 +686,7 @@ def _duplicate_notes(duplicates: list) -> list:
     notes = [_duplicate_note(function, places) for function, places in duplicates[:MAX_DUPLICATE_NOTES]]
     rest = duplicates[MAX_DUPLICATE_NOTES:]
     if rest:
-        notes.append(t("submission.duplicate.more", count=len(rest),
+        notes.append(Said("submission.duplicate.more", count=len(rest),
                        functions=_and(_shown([f"{function}()" for function, _ in rest]))))
     return notes
 
@@ -685,29 +696,29 @@ def _shown(items: list) -> list:
     return items if len(items) <= MAX_NAMES_SHOWN else [*items[:MAX_NAMES_SHOWN - 1], "…", items[-1]]
 
 
-def _duplicate_note(function: str, places: list) -> str:
+def _duplicate_note(function: str, places: list) -> Said:
     """places: [(file or cell, line)] in the order Python runs them: the last one wins."""
     last_where, last_line = places[-1]
     fields = dict(function=function, count=len(places), last_where=last_where, last_line=last_line)
-    if len({where for where, _ in places}) == 1:
+    if len({str(where) for where, _ in places}) == 1:
         lines = _and(_shown([str(line) for _, line in places]))
         if len(places) == 2:
-            return t("submission.duplicate.same_place_twice", lines=lines, **fields)
-        return t("submission.duplicate.same_place_many", lines=lines, **fields)
-    spots = _and(_shown([t("submission.duplicate.spot", where=where, line=line) for where, line in places]))
+            return Said("submission.duplicate.same_place_twice", lines=lines, **fields)
+        return Said("submission.duplicate.same_place_many", lines=lines, **fields)
+    spots = _and(_shown([Said("submission.duplicate.spot", where=where, line=line) for where, line in places]))
     if len(places) == 2:
-        return t("submission.duplicate.places_two", spots=spots, **fields)
-    return t("submission.duplicate.places_many", spots=spots, **fields)
+        return Said("submission.duplicate.places_two", spots=spots, **fields)
+    return Said("submission.duplicate.places_many", spots=spots, **fields)
 
 
-def _odd_names_note(names: list) -> str:
+def _odd_names_note(names: list) -> Said:
     suggestions = [f"{n} → {m.group()}.py" for n in names[:MAX_NAMES_SHOWN] if (m := re.match(r"[A-Za-z_]\w*", n[:-3]))]
     suggestions = f" ({', '.join(suggestions)})" if suggestions else ""
-    return t("submission.odd_names", count=len(names), names=_and(_shown(names)), suggestions=suggestions)
+    return Said("submission.odd_names", count=len(names), names=_and(_shown(names)), suggestions=suggestions)
 
 
-def _shadowing_note(names: list) -> str:
-    return t("submission.shadowing", count=len(names), names=_and(_shown(names)),
+def _shadowing_note(names: list) -> Said:
+    return Said("submission.shadowing", count=len(names), names=_and(_shown(names)),
              modules=_and(_shown([n[:-3] for n in names])), first=names[0][:-3])
 
 
@@ -725,8 +736,6 @@ def _did_you_mean(path: Path) -> Path | None:
     return path.parent / close[0] if close else None
 
 
-def _and(items: list) -> str:
+def _and(items: list) -> Said:
     """"a, b and c" (French: "a, b et c")."""
-    if len(items) == 1:
-        return items[0]
-    return t("submission.list_and", items=", ".join(items[:-1]), last=items[-1])
+    return listed(items)

@@ -92,3 +92,75 @@ def accuracy(assignment, seed=None):
 
 def _reference_function(assignment, case):
     return getattr(importlib.import_module(f"{assignment.reference}.{case.exercise}"), case.function)
+
+
+# --- a corpus written by hand: what a student who makes a mistake is told ----------------------
+
+OUTCOMES = ("named", "no_hint", "symptom", "wrong_remedy")
+
+
+def _said_texts(case, lang):
+    """(verdict, explanation) of a case in `lang`: the explanation is the `likely:` line (a named
+    mistake, a property hint, a crash explained)."""
+    verdict = case.render(lang) or ""
+    explanation = case.render_diagnosis(lang) or ""
+    return verdict, explanation
+
+
+def _words(named, lang):
+    if isinstance(named, dict):
+        named = named.get(lang) or named.get("en") or []
+    return [(w,) if isinstance(w, str) else tuple(w) for w in named]
+
+
+def _says(text: str, alternatives) -> bool:
+    low = text.lower()
+    return any(all(word.lower() in low for word in words) for words in alternatives)
+
+
+def classify(result, entry, lang: str) -> dict:
+    """What the student who made `entry`'s mistake is told, in `lang`:
+    {"outcome": named | no_hint | symptom | wrong_remedy, "detected": bool, "public": bool,
+     "correct_hinted": [function, …], "shown": [texts]}. Only public cases count for what the
+    student is told (a hidden case shows its verdict alone); every case counts for `detected`
+    and for hints on correct functions (a function other than the one replaced)."""
+    mine = [c for c in result.cases if c.function == entry.function]
+    failing = [c for c in mine if not c.passed]
+    public = [c for c in failing if c.visibility == "public"]
+    alternatives = _words(entry.named, lang)
+    wrong_words = [(w,) for w in entry.wrong]
+    shown, explanations, named = [], [], False
+    wrong = False
+    for c in public:
+        verdict, explanation = _said_texts(c, lang)
+        shown.append(verdict + (f"  ⟶ {explanation}" if explanation else ""))
+        if explanation:
+            explanations.append(explanation)
+        if _says(verdict, alternatives) or (explanation and _says(explanation, alternatives)):
+            named = True
+        if explanation and wrong_words and _says(explanation, wrong_words):
+            wrong = True
+        said = c.diagnosis_said
+        if said is not None and said.key == "diagnosis.known" and not _says(explanation, alternatives):
+            wrong = True   # a catalog mistake named on a submission that does not make it
+    outcome = "wrong_remedy" if wrong else "named" if named else "symptom" if explanations else "no_hint"
+    hinted = sorted({c.function for c in result.cases if c.function != entry.function and c.diagnosis})
+    return {"outcome": outcome, "detected": bool(failing), "public": bool(public), "correct_hinted": hinted,
+            "shown": shown}
+
+
+def student_corpus(assignment, entries, build, workdir, languages=("en", "fr"), seed=None):
+    """Grade every entry of a hand-written corpus through the real pipeline (`build(entry,
+    folder)` writes its submission) and classify what it is told in each language. Returns
+    [(entry, {lang: classify(...)})]."""
+    from pathlib import Path
+
+    from grader.grading.engine import grade
+
+    plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment), seed=seed)
+    rows = []
+    for entry in entries:
+        folder = build(entry, Path(workdir) / entry.id / "exercises")
+        result = grade(assignment, folder, plan)
+        rows.append((entry, {lang: classify(result, entry, lang) for lang in languages}))
+    return rows

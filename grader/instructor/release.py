@@ -8,6 +8,8 @@ What goes in, and only that:
     .gitignore
     assignment.yaml      the course's file with the public cases only: hidden cases, `reference`,
                          `mistakes`, `salt` and `generators` are dropped (rewritten, not copied)
+    seance11.ipynb       the starter notebook: the lecture's parts, the stubs, a `%check` cell
+                         after each part (grader/instructor/starter_notebook.py)
     public_cases.npz     inputs and expected values of the public cases (allow_pickle=False);
                          it carries the inputs, so no generator code ships
     exercises/           the stubs (the assignment's `package` folder)
@@ -34,6 +36,7 @@ from grader.grading.expected import PUBLIC_CASES_FILE, reference_available
 from grader.grading.properties import property_files
 from grader.grading.public_cases import PublicCasesFile, write_public_cases
 from grader.i18n import t
+from grader.instructor.starter_notebook import notebook_name, starter_notebook
 
 from grader import PACKAGE as ENGINE
 
@@ -189,7 +192,8 @@ def _context(assignment: Assignment, released: dict, public_ids: list) -> dict:
             "exercises": exercises, "public_count": len(public_ids), "example_case": example,
             "example_exercise": example.split("/")[0], "total_points": f"{total:g}",
             "forbidden": ", ".join(f"`{m}`" for m in assignment.forbidden_imports),
-            "assignment_file": ASSIGNMENT_FILE, "public_cases_file": PUBLIC_CASES_FILE}
+            "assignment_file": ASSIGNMENT_FILE, "public_cases_file": PUBLIC_CASES_FILE,
+            "notebook": notebook_name(_project(assignment.root)["name"])}
 
 
 # --- where it goes ----------------------------------------------------------------------------
@@ -232,7 +236,7 @@ def _write(out: Path, rel: str, data: bytes):
     target.write_bytes(data)
 
 
-def write_release(assignment: Assignment, out: Path, force: bool = False) -> dict:
+def write_release(assignment: Assignment, out: Path, force: bool = False, repo_url: str | None = None) -> dict:
     """Write the students' repository to `out`. Returns a summary: the folder, the files
     written (relative, sorted), the number of public cases and of hidden cases left out, and
     the entries of `out` that were there before and were kept (with `force`)."""
@@ -254,7 +258,9 @@ def write_release(assignment: Assignment, out: Path, force: bool = False) -> dic
         released, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, default_flow_style=None,
         width=100)).encode("utf-8")
     files[PUBLIC_CASES_FILE] = npz
-    files.update(_render(_context(assignment, released, public_ids)))
+    context = _context(assignment, released, public_ids)
+    files.update(_render(context))
+    files[context["notebook"]] = starter_notebook(assignment, out.name, repo_url, context["notebook"])
     managed_folders = ["grader", assignment.package]
     for rel, source in {**_engine_files(), **_stub_files(assignment)}.items():
         files[rel] = source.read_bytes()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.i18n import t
-from grader.model.said import Said
+from grader.model.said import Said, render
 from grader.model.statuses import Status
 
 SCHEMA_VERSION = 2
@@ -84,7 +84,7 @@ class ExerciseResult:
     score: float
     max_score: float
     cases: list
-    problems: list = field(default_factory=list)   # import errors, rule violations (strings)
+    problems: list = field(default_factory=list)   # import errors, rule violations (Said, or text)
 
     @property
     def passed(self) -> int:
@@ -93,12 +93,14 @@ class ExerciseResult:
     @classmethod
     def from_json(cls, data: dict) -> ExerciseResult:
         return cls(data["name"], data["title"], data["score"], data["max_score"],
-                   [CaseResult.from_json(c, data["name"]) for c in data["cases"]], list(data.get("problems", [])))
+                   [CaseResult.from_json(c, data["name"]) for c in data["cases"]],
+                   said_list(data.get("problems"), data.get("problems_said")))
 
     def to_json(self, instructor: bool = False) -> dict:
         return {"name": self.name, "title": self.title, "score": _round(self.score),
                 "max_score": _round(self.max_score), "passed": self.passed, "total": len(self.cases),
-                "problems": self.problems, "cases": [c.to_json(instructor) for c in self.cases]}
+                "problems": [render(p) for p in self.problems], "problems_said": said_json(self.problems),
+                "cases": [c.to_json(instructor) for c in self.cases]}
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Result:
     score: float
     max_score: float
     exercises: list
-    notes: list = field(default_factory=list)       # submission-wide remarks (skipped cells, …)
+    notes: list = field(default_factory=list)       # submission-wide remarks (skipped cells, …): Said, or text
     student: dict | None = None                     # bulk grading: {"id", "name"}
     status: str = "ok"
     duration: float = 0.0
@@ -130,7 +132,7 @@ class Result:
         overview read, so that each reads objects, not dictionary keys."""
         return cls(submission=data["submission"], seed=data["seed"], score=data["score"],
                    max_score=data["max_score"], exercises=[ExerciseResult.from_json(e) for e in data["exercises"]],
-                   notes=list(data.get("notes", [])), student=data.get("student"), status=data.get("status", "ok"),
+                   notes=said_list(data.get("notes"), data.get("notes_said")), student=data.get("student"), status=data.get("status", "ok"),
                    duration=data.get("duration", 0.0), source=data.get("expected_from", "reference"),
                    isolation=data.get("isolation"))
 
@@ -138,8 +140,22 @@ class Result:
         return {"schema_version": SCHEMA_VERSION, "submission": self.submission, "student": self.student,
                 "status": self.status, "seed": self.seed, "score": _round(self.score),
                 "max_score": _round(self.max_score), "duration": _round(self.duration, 3),
-                "expected_from": self.source, "isolation": self.isolation, "notes": self.notes,
+                "expected_from": self.source, "isolation": self.isolation,
+                "notes": [render(n) for n in self.notes], "notes_said": said_json(self.notes),
                 "exercises": [e.to_json(instructor) for e in self.exercises]}
+
+
+def said_json(items: list) -> list:
+    """Beside a list of rendered messages, each one's data (None for a plain text)."""
+    return [i.to_json() if isinstance(i, Said) else None for i in items]
+
+
+def said_list(texts, saids) -> list:
+    """The messages `said_json` stored beside their texts: each a Said where one was stored and
+    reads back, else its text (a result of schema 1, a field edited by hand)."""
+    texts = [str(x) for x in texts] if isinstance(texts, list) else []
+    saids = saids if isinstance(saids, list) and len(saids) == len(texts) else [None] * len(texts)
+    return [Said.from_json(d) or text for text, d in zip(texts, saids)]
 
 
 def _round(value, digits: int = 6):
@@ -149,6 +165,15 @@ def _round(value, digits: int = 6):
         return round(value, digits)
     except (TypeError, ValueError, OverflowError):
         return value
+
+
+def shown_points(value) -> str:
+    """A score as a person reads it, in every human-facing place (the terminal's `Points X/Y`, the
+    step summary, the Moodle feedback comment): the nearest tenth of the exact score (Python's
+    format: an exact tie, such as 66.25, goes to the even tenth, 66.2). Machine-read formats (the
+    JSON, JUnit's properties, Gradescope, the Classroom runner result, the gradebook CSVs) carry
+    the exact score, `round(score, 6)`, instead. A value that is no number: "nan"."""
+    return f"{as_real(value):.1f}"
 
 
 def as_real(value) -> float:
@@ -208,6 +233,8 @@ def clip_text(text, limit: int = TEXT, quote: int = QUOTE) -> str:
     run of spaces) longer than `quote` characters keeps its first `quote` and says
     "… (N characters)"; a text longer than `limit` keeps its beginning and its end around
     "… (N characters left out) …". Anything that is not a str is shown by `bounded_repr`."""
+    if isinstance(text, Said):  # a grader's message as data: in the reader's language
+        text = text.render()
     if not isinstance(text, str):
         return bounded_repr(text, limit)
     n = len(text)

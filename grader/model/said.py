@@ -8,8 +8,8 @@ it is shown (terminal, HTML, the JSON's `message`, JUnit, …), never before.
 Fields are numbers, booleans, None, text (values a submission returned are already quoted and
 bounded: `compare.quote`), tuples of those, nested `Said`, and `Texts` — one text per language,
 for words that come from outside the catalogs (a mistake's hint, a course's property hint).
-Two keys are not in any catalog: CONCAT (its `parts`, end to end) and JOINED (its `parts`, with
-the catalog's separator). A tuple goes to JSON as a list and comes back a tuple, NaN and
+Three keys are not in any catalog: CONCAT (its `parts`, end to end), JOINED (its `parts`, with
+the catalog's separator) and LISTED (its `items` as "a, b and c"). A tuple goes to JSON as a list and comes back a tuple, NaN and
 infinities as {"float": "nan"}, Texts as {"texts": {…}}, so a stored verdict renders as it did
 when graded, in either language.
 """
@@ -22,7 +22,9 @@ from grader.i18n import language, t
 
 CONCAT = "concat"
 JOINED = "joined"
+LISTED = "listed"
 SEPARATOR = "compare.separator"
+LIST_AND = "submission.list_and"
 
 
 class Quoted(str):
@@ -63,6 +65,11 @@ class Said:
         if self.key in (CONCAT, JOINED):
             parts = [render(p, lang) for p in self.fields.get("parts", ())]
             return (t(SEPARATOR, _lang=lang) if self.key == JOINED else "").join(parts)
+        if self.key == LISTED:
+            items = [render(i, lang) for i in self.fields.get("items", ())]
+            if len(items) < 2:
+                return "".join(items)
+            return t(LIST_AND, _lang=lang, items=", ".join(items[:-1]), last=items[-1])
         return t(self.key, _lang=lang, **{k: _field(v, lang) for k, v in self.fields.items()})
 
     def __str__(self):
@@ -86,6 +93,11 @@ def concat(*parts) -> Said:
 
 def joined(parts) -> Said:
     return Said(JOINED, parts=tuple(parts))
+
+
+def listed(items) -> Said:
+    """"a, b and c" in the reader's language."""
+    return Said(LISTED, items=tuple(items))
 
 
 def render(value, lang: str | None = None) -> str:

@@ -37,6 +37,7 @@ import math
 import re
 import statistics
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +48,8 @@ from markupsafe import Markup, escape
 
 from grader.report.html import kind_label, points_text, status_count, status_label
 from grader.i18n import language, t
-from grader.model.result import QUOTE, bounded_repr, clip_text, inert
-from grader.model.said import CONCAT, JOINED, Said
+from grader.model.result import QUOTE, bounded_repr, clip_text, inert, said_list
+from grader.model.said import CONCAT, JOINED, Said, render
 from grader.model.statuses import repeated_statuses
 from grader.model import truncation
 
@@ -96,6 +97,12 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
+def _messages(container: dict, key: str) -> list:
+    """A result's notes or problems in the reader's language: each from its stored data
+    (`key`_said, schema 2) where that reads back, else its stored text."""
+    return [render(m) for m in said_list(_list(container.get(key)), container.get(key + "_said"))]
+
+
 def _clip(text: str, width: int) -> str:
     """At most `width` characters (a slice), inert (no control or bidirectional character)."""
     return inert(text if len(text) <= width else text[:width - 1] + "…")
@@ -141,25 +148,15 @@ def report_href(student_id: str) -> str:
 
 # --- failure reasons -------------------------------------------------------------------------
 
-# The engine's messages in English, and in French (grader/i18n/locales, section compare)
-# "; worst at [3, 2]: 0.1, expected …", "; la pire en [3, 2] : 0.1 au lieu de …"
+# A message without its data (a result of schema 1, or Python's own text in a verdict's field):
+# its numbers, bracketed values and tuples stripped — no pattern knows any language's words.
 #
 # These run over text a submission controls (the values a message quotes), so each is linear in
 # its input: normalise_message first turns every run of spaces into one space and cuts a message
 # longer than MAX_NORMALISE (its beginning and its end are kept), and no pattern holds two
-# quantifiers that can match the same characters one after the other. A lazy `.*?` that must find
-# its end is written `(?:(?!START).)*?`: it stops where the next match could start, so no character
-# is scanned by two attempts. tests/test_hostile_rendering.py times them on 1 MB strings.
+# quantifiers that can match the same characters one after the other.
+# tests/test_hostile_rendering.py times them on 1 MB strings.
 MAX_NORMALISE = 2000    # characters of a message normalised: its first 1,500 and its last 500
-_WHERE = re.compile(r" ?; ?(?:(?:worst|first) at|la (?:pire|première) en) [^;]*")
-_ITEM = re.compile(r"\bitem \d+ is (?:(?!\bitem \d+ is ).)*? \((\d+) items, expected (\d+)\)")
-_ITEM_FR = re.compile(r"\bl'élément \d+ vaut (?:(?!\bl'élément \d+ vaut ).)*?"
-                      r" \((\d+) éléments? au lieu de (\d+)\)")
-_FROM = re.compile(r"(at the end|à la fin), (from|à partir de) [^;]*")
-_RETURNED = re.compile(r": returned (?:(?!: returned ).)*?, expected [^;]*")
-_RETURNED_FR = re.compile(r": a renvoyé (?:(?!: a renvoyé ).)*? au lieu de [^;]*")
-_GOT = re.compile(r"\bgot (an? [\w.]+) \((?:(?!\bgot an? )[^;])*?\)(?=;|$)")
-_GOT_FR = re.compile(r"\bpas (une? [\w.]+) \((?:(?!\bpas une? )[^;])*?\)(?=;|$)")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?!\w)")
 _PERCENT = re.compile(r" ?\(N ?%\)")
 _TUPLE = re.compile(r"\((?: ?N ?,)+ ?(?:N ?)?\)|\(N\)")
@@ -195,23 +192,15 @@ def _collapse_brackets(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def normalise_message(message: str) -> str:
-    """A message with its numbers, indexes, shapes and values stripped, so that the same
-    failure on different cases (and different students) reads the same:
+    """A message with its numbers, indexes, shapes and bracketed values stripped, so that the
+    same failure on different cases (and different students) reads the same:
 
-    "the result: 2 of 3 values (67%) outside tolerance; worst at [0]: 6, expected 8.5 (…)"
-      -> "the result: N of N values outside tolerance"
+    "raised ValueError: shapes (3,4) and (5,6) not aligned: 4 (dim 1) != 5 (dim 0)"
+      -> "raised ValueError: shapes (…) and (…) not aligned: N (dim N) != N (dim N)"
     """
     if len(message) > MAX_NORMALISE:        # slices: as fast for 12 MB as for 2 KB
         message = message[:MAX_NORMALISE * 3 // 4] + " … " + message[-(MAX_NORMALISE // 4):]
     text = _SPACES.sub(" ", message).strip()
-    text = _WHERE.sub("", text)
-    text = _ITEM.sub(r"item N is …, expected … (\1 items, expected \2)", text)
-    text = _ITEM_FR.sub(r"l'élément N vaut … au lieu de … (\1 éléments au lieu de \2)", text)
-    text = _FROM.sub(r"\1, \2 …", text)
-    text = _RETURNED.sub(": returned …, expected …", text)
-    text = _RETURNED_FR.sub(": a renvoyé … au lieu de …", text)
-    text = _GOT.sub(r"got \1 (…)", text)
-    text = _GOT_FR.sub(r"pas \1 (…)", text)
     text = _collapse_brackets(text)
     text = _NUMBER.sub("N", text)
     text = _PERCENT.sub("", text)
@@ -512,21 +501,28 @@ def _mistake_reason_text(name: str, mistake, diagnosis: str) -> str:
     return diagnosis or name
 
 
-def class_view(results: list[dict], assignment, now: datetime | None = None) -> dict:
+@dataclass
+class ClassStatistics:
+    """What the class did, counted in one pass over every result and case: numbers and groups,
+    no formatting (that is `class_view`'s)."""
+    max_score: float
+    students: list = field(default_factory=list)   # per result: id, name, status, score, max, duration, passed, total, detail
+    graded_scores: list = field(default_factory=list)
+    exercises: dict = field(default_factory=dict)  # name -> title, points, scores, passed, total, full, zero (in order)
+    cases: dict = field(default_factory=dict)      # case id -> exercise, function, visibility, kind, passed, graded, statuses
+    reasons: dict = field(default_factory=dict)    # reason key -> text, status, cases, functions, students, example…
+    mistakes: dict = field(default_factory=dict)   # name -> functions (Counter), students {index: [sid, hidden only]}, cases
+
+
+def class_statistics(results: list, assignment) -> ClassStatistics:
     results = [r.to_json(instructor=True) if hasattr(r, "to_json") else r for r in results]
     results = [r for r in results if isinstance(r, dict)]
     max_score = _num(getattr(assignment, "max_score", 0)) or max((_num(r.get("max_score")) for r in results),
                                                                   default=0.0) or 100.0
-
-    # one pass over every result and case
-    students, graded_scores = [], []
-    by_status = {s: [] for s in RESULT_STATUSES}
-    order = [e.name for e in assignment.exercises]
-    ex_stats = {e.name: {"title": e.title, "points": _num(e.points), "scores": [], "passed": 0, "total": 0,
-                         "full": 0, "zero": 0} for e in assignment.exercises}
-    case_stats: dict = {}
-    reasons: dict = {}
-    mistakes: dict = {}     # name -> {"functions": Counter, "students": {index: [sid, hidden only]}, "cases"}
+    st = ClassStatistics(max_score=max_score)
+    st.exercises = {e.name: {"title": e.title, "points": _num(e.points), "scores": [], "passed": 0, "total": 0,
+                             "full": 0, "zero": 0} for e in assignment.exercises}
+    case_stats, reasons, mistakes, ex_stats = st.cases, st.reasons, st.mistakes, st.exercises
     for index, r in enumerate(results):
         sid, name = _student(r, index)
         status = _shown(r.get("status"), MAX_NAME) or "ok"
@@ -534,22 +530,16 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
         exercises = _exercises_of(r)
         graded = status not in ("invalid", "error")  # not graded: out of every statistic
         passed = total = 0
-        row = {"id": _shown(sid), "name": name, "href": report_href(sid), "status": status,
-               "status_text": result_status_text(status), "score": score,
-               "score_text": points_text(score), "max_text": points_text(r_max or max_score),
-               "percent": _percent(score, r_max or max_score), "duration": _num(r.get("duration")),
-               "detail": "", "order": index}
         if graded:
-            graded_scores.append(score)
+            st.graded_scores.append(score)
         for e in exercises:
             ename = _shown(e.get("name"), MAX_NAME)
-            problems = {_text(p) for p in _list(e.get("problems")) if p}
+            problems = {p for p in _messages(e, "problems") if p}
             cases = _cases_of(e)
             public = _public_messages(cases) if graded else {}
             if graded:
                 stats = ex_stats.get(ename)
                 if stats is None:
-                    order.append(ename)
                     stats = ex_stats[ename] = {"title": _shown(e.get("title")) or ename,
                                                "points": _num(e.get("max_score")), "scores": [], "passed": 0,
                                                "total": 0, "full": 0, "zero": 0}
@@ -604,10 +594,24 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
                     # an example only says more when grouping took something out
                     reason["example"] = _clip(message, MAX_EXAMPLE) if text != message else ""
                     reason["example_case"] = cid
-        row["passed"], row["total"] = passed, total
-        row["detail"] = _problem_detail(r, status, exercises)
-        students.append(row)
-        by_status.setdefault(status, []).append(row)
+        st.students.append({"id": _shown(sid), "name": name, "status": status, "score": score,
+                            "max": r_max or max_score, "duration": _num(r.get("duration")),
+                            "passed": passed, "total": total, "detail": _problem_detail(r, status, exercises),
+                            "order": index})
+    return st
+
+
+def class_view(results: list, assignment, now: datetime | None = None) -> dict:
+    """The class overview's page model: `class_statistics` worded, sorted and drawn."""
+    st = class_statistics(results, assignment)
+    max_score, graded_scores, reasons, mistakes = st.max_score, st.graded_scores, st.reasons, st.mistakes
+    ex_stats, case_stats, order = st.exercises, st.cases, list(st.exercises)
+    students = [{**row, "href": report_href(row["id"]), "status_text": result_status_text(row["status"]),
+                 "score_text": points_text(row["score"]), "max_text": points_text(row["max"]),
+                 "percent": _percent(row["score"], row["max"])} for row in st.students]
+    by_status = {s: [] for s in RESULT_STATUSES}
+    for row in students:
+        by_status.setdefault(row["status"], []).append(row)
 
     # header numbers
     n_graded = len(graded_scores)
@@ -691,7 +695,7 @@ def class_view(results: list[dict], assignment, now: datetime | None = None) -> 
     return {
         "title": _text(getattr(assignment, "title", "")) or t("class_report.default_title"),
         "generated": (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip(),
-        "submissions": len(results), "graded": n_graded, "invalid": len(by_status.get("invalid", [])),
+        "submissions": len(students), "graded": n_graded, "invalid": len(by_status.get("invalid", [])),
         "counts": [{"status": s, "text": result_status_count(s, len(by_status.get(s, []))),
                     "n": len(by_status.get(s, []))}
                    for s in [*RESULT_STATUSES, *sorted(set(by_status) - set(RESULT_STATUSES))]
@@ -722,14 +726,14 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
     """Why a submission is listed among the problems: the invalid reason, the rule it broke,
     what crashed, which functions timed out."""
     if status in ("invalid", "error"):
-        notes = [_clip(_text(n), MAX_DETAIL) for n in _list(result.get("notes"))[:truncation.LISTED] if n]
+        notes = [_clip(n, MAX_DETAIL) for n in _messages(result, "notes")[:truncation.LISTED] if n]
         return _clip("; ".join(notes) or t("class_report.detail.no_reason"), MAX_DETAIL)
     if status == "violation":
         texts = []
         for e in exercises:
             cases = _cases_of(e)
             if any(c.get("status") == "violation" for c in cases):
-                texts += [_clip(_text(p), MAX_DETAIL) for p in _list(e.get("problems"))[:truncation.LISTED] if p] or \
+                texts += [_clip(p, MAX_DETAIL) for p in _messages(e, "problems")[:truncation.LISTED] if p] or \
                     [_clip(_text(c.get("message")), MAX_DETAIL) for c in cases
                      if c.get("status") == "violation" and c.get("message")][:truncation.LISTED]
         return _clip("; ".join(dict.fromkeys(texts)) or t("class_report.detail.rule_violation"), MAX_DETAIL)

@@ -28,6 +28,7 @@ from grader.model.assignment import Assignment, CaseSpec, Lecture
 from grader.i18n import language, t
 from grader.model.result import (QUOTE, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
                      inert)
+from grader.model.said import render
 from grader.model.statuses import describe, order
 from grader.model import truncation
 
@@ -696,7 +697,7 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
         # exercise's problem (import error, rule violation) or "not implemented" stays closed
         message = case.message if isinstance(case.message, str) else ""
         view["open"] = not case.passed and not describe(case.status).repeated and not any(
-            message and isinstance(p, str) and (message in p or p in message) for p in exercise.problems)
+            message and (message in render(p) or render(p) in message) for p in exercise.problems)
     first_open = next((c for c in cases if c.get("open")), None)
     counts = {}
     for c in exercise.cases:

@@ -194,7 +194,7 @@ class Worker:
             if label in self.request["skip"]:
                 continue
             started = time.perf_counter()
-            filename = "<cell %s>" % label
+            filename = "<cell %s>" % cell.get("index", label)  # its number: the same words in every language
             linecache.cache[filename] = (len(cell["source"]), None, cell["source"].splitlines(True), filename)
             try:
                 exec(compile(cell["source"], filename, "exec"), namespace.__dict__)

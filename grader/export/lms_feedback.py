@@ -1,0 +1,130 @@
+"""Every student's report back through the LMS in one upload, after `grade bulk`.
+
+    moodle_folder(name, participant) -> str        the folder Moodle's importer reads for a participant
+    write_moodle_feedback(entries, out) -> paths   DIR/feedback-moodle.zip and DIR/feedback-moodle.txt
+
+Moodle — assignment → "View all submissions" → Grading action "Upload multiple feedback files in a
+zip" (the "File feedback" plugin must be enabled). What the importer reads,
+mod/assign/feedback/file/importziplib.php (moodle/moodle), is_valid_filename_for_import():
+
+    // Ignore hidden files.   strpos($fileinfo->get_filename(), '.') === 0   (and '~')
+    $pathparts = explode('/', $fileinfo->get_filepath() . $fileinfo->get_filename());
+    while (!empty($pathparts)) {
+        $pathpart = array_shift($pathparts);
+        $info = explode('_', $pathpart, 5);
+        // Expected format for the directory names in $pathpart is fullname_userid_plugintype_pluginname
+        // (as created by zip export in Moodle >= 4.1) resp. fullname_userid_plugintype_pluginname_
+        if (count($info) < 4) { continue; }
+        $participantid = $info[1];
+        if (!is_numeric($participantid)) { continue; }
+        $participantid += 0;
+        if (empty($participants[$participantid])) { continue; }
+        $user = $participants[$participantid];
+        $plugin = $assignment->get_plugin_by_type($info[2], $info[3]);
+        if (!$plugin) { continue; }
+        ...
+        array_unshift($pathparts, $info[4]);
+        $filename = implode('/', $pathparts);
+
+with `$participants[$assignment->get_uniqueid_for_user($user->id)] = $user` (import_zip_files):
+the number is the participant id of the "Download all submissions" names — the one intake reads
+(`Entry.lms_id`), with blind marking too ("Participant_123456_…"). So each report goes to
+
+    <Full name>_<participant id>_assignfeedback_file/<REPORT_FILE>
+
+— the Moodle ≥ 4.1 folder name (without the trailing "_" of 3.1–4.0: both are read); the name has
+no "_" (it would shift the parts: Moodle's own export writes them as spaces) and no "/". The
+plugin named is the feedback file plugin itself, so that is_file_modified() compares with the
+feedback files already there: uploading the same zip again changes nothing. Each file becomes a
+feedback file of that participant (import_zip_files: `create_file_from_storedfile` in the
+`assignfeedback_file` area of their grade) and Moodle notifies them (`notify_grade_modified`).
+
+Only Moodle participants can be placed: students of plain folders or of a Canvas export have no
+participant id. They are never dropped silently: `feedback-moodle.txt` lists every student, the
+folder of each one in the zip, and why each other one is not in it (and `grade bulk` says how many).
+
+Canvas has no bulk import of feedback files (its gradebook CSV import takes grades only): the
+README says how to hand the reports out there.
+
+The reports and scores are read from the stored results (`Result.from_json` on
+`results/<id>.json`), never from dictionary keys.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from grader.i18n import t
+from grader.model.files import atomic_write
+from grader.model.result import Result, shown_points
+
+MOODLE_ZIP = "feedback-moodle.zip"
+MOODLE_LIST = "feedback-moodle.txt"
+MOODLE_PLUGIN = "assignfeedback_file"      # get_plugin_by_type('assignfeedback', 'file')
+REPORT_FILE = "grade-report.html"          # the file each student finds among their feedback files
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+MAX_NAME = 100                             # characters of a name in a folder name
+
+
+def moodle_folder(name: str | None, participant: str) -> str:
+    """The zip folder Moodle's importer reads for `participant`: "<name>_<id>_assignfeedback_file".
+    The name is for people only: "_" and "/" (which would shift the importer's parts) become spaces,
+    control characters go; an empty name is "Participant", as blind marking writes it."""
+    text = re.sub(r"[\x00-\x1f\x7f/\\_]+", " ", name or "")
+    text = " ".join(text.split())[:MAX_NAME].strip().lstrip(".~") or "Participant"
+    if not re.fullmatch(r"[0-9]+", participant):
+        raise ValueError(f"not a Moodle participant id: {participant!r}")
+    return f"{text}_{participant}_{MOODLE_PLUGIN}"
+
+
+def _stored(out: Path, student_id: str) -> Result | None:
+    try:
+        return Result.from_json(json.loads((out / "results" / f"{student_id}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_moodle_feedback(entries: list, out: Path) -> tuple[list[Path], list[str]]:
+    """Write DIR/feedback-moodle.zip (every Moodle participant's report, in their folder) and
+    DIR/feedback-moodle.txt (who is where, who is not in the zip and why) when the class holds at
+    least one Moodle participant. Returns (files written, one line per student left out)."""
+    out = Path(out)
+    if not any(getattr(e, "origin", None) == "moodle" and getattr(e, "lms_id", None) for e in entries):
+        return [], []
+    placed, left_out, lines = {}, [], []
+    for entry in sorted(entries, key=lambda e: e.student_id):
+        report = out / "reports" / f"{entry.student_id}.html"
+        result = _stored(out, entry.student_id)
+        score = (t("lms_feedback.score", score=shown_points(result.score), max_score=shown_points(result.max_score))
+                 if result is not None else t("lms_feedback.no_result"))
+        if entry.origin != "moodle" or not entry.lms_id:
+            why = t("lms_feedback.canvas") if entry.origin == "canvas" else t("lms_feedback.plain")
+            left_out.append(t("lms_feedback.left_out", student=entry.student_id, why=why))
+            lines.append(left_out[-1])
+            continue
+        if not report.is_file():
+            left_out.append(t("lms_feedback.no_report", student=entry.student_id))
+            lines.append(left_out[-1])
+            continue
+        folder = moodle_folder(entry.name, entry.lms_id)
+        if folder in placed:  # one participant twice (two exports extracted together): intake suffixed one
+            left_out.append(t("lms_feedback.twice", student=entry.student_id, other=placed[folder]))
+            lines.append(left_out[-1])
+            continue
+        placed[folder] = (entry.student_id, report)
+        lines.append(t("lms_feedback.placed", student=entry.student_id, path=f"{folder}/{REPORT_FILE}", score=score))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder, (_, report) in sorted(placed.items()):
+            info = zipfile.ZipInfo(f"{folder}/{REPORT_FILE}", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, report.read_bytes())
+    placed = {folder: student for folder, (student, _) in placed.items()}
+    header = [t("lms_feedback.header", zip=MOODLE_ZIP, count=len(placed)), ""]
+    written = [atomic_write(out / MOODLE_ZIP, buffer.getvalue()),
+               atomic_write(out / MOODLE_LIST, "\n".join(header + lines) + "\n")]
+    return written, left_out
