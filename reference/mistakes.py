@@ -922,8 +922,7 @@ def gelu_misplaced_parenthesis(x):
     fr="Vous utilisez l'approximation sigmoïde x·σ(1.702 x) : la GELU de GPT-2 est celle en tanh, 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).",
 )
 def gelu_sigmoid(x):
-    with np.errstate(over="ignore"):
-        return x / (1 + np.exp(-1.702 * x))
+    return x * 0.5 * (1 + np.tanh(0.851 * x))  # x·σ(1.702 x), σ(z) = (1 + tanh(z / 2)) / 2
 
 
 @mistake(

@@ -45,10 +45,12 @@ the grader's secrets (an environment variable, the home's canary) appear in no o
 terminal's `Points` line is the grader's own; and the `expect` words appear.
 
 Three modes: as root with namespaces ("root"), as a plain user (uid 4242, "user"), as root where
-namespaces are refused ("nons"). The "user" mode runs only the fixtures whose outcome privileges can
-change (files, permissions, processes, signals, namespaces, memory/disk/output limits, the network,
-the grader's process); SAME_FOR_A_PLAIN_USER lists the others (returned values, Python-level tricks,
-frames on the worker's own pipe), each with why, and pytest reports them as skipped.
+namespaces are refused ("nons"). The "user" and "nons" modes run only the fixtures whose outcome
+privileges or namespaces can change (files, permissions, processes, signals, namespaces,
+memory/disk/output limits, the network, the grader's process); SAME_IN_EVERY_MODE lists the others
+(returned values, Python-level tricks, frames on the worker's own pipe), each with why: they run as
+root only, pytest reports the other two as skipped, and no other submission is graded beside them
+(nothing they do can reach one: no file, process or signal is involved).
 
 Run: cd /work/main && python -m pytest -q tests/test_adversarial.py -x -p no:cacheprovider
 (-s shows, for each attack, what the grader said about the attacked functions.)
@@ -399,6 +401,16 @@ def read_text(path: Path) -> str:
         return ""
 
 
+@functools.cache
+def result_validator():
+    """The schema checked once, its validator kept (jsonschema.validate checks the schema itself on
+    every call: a quarter of a second each)."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
 def load_result(path: Path):
     """(result, problem)"""
     try:
@@ -406,7 +418,7 @@ def load_result(path: Path):
     except (OSError, ValueError) as exc:
         return None, f"no valid JSON at {path.name}: {exc}"
     try:
-        jsonschema.validate(result, json.loads(SCHEMA_PATH.read_text()))
+        result_validator().validate(result)
     except jsonschema.ValidationError as exc:
         return result, f"JSON does not follow the result schema: {exc.message}"
     return result, None
@@ -541,7 +553,7 @@ class SignalRecorder:
 
 # As root (an instructor's grading box, CI) and as an unprivileged account (uid 4242, no
 # capabilities: a student's laptop or a shared server), the same assertions; the plain user runs
-# the corpus but SAME_FOR_A_PLAIN_USER (below).
+# the corpus but SAME_IN_EVERY_MODE (below).
 MODES = ["root", pytest.param("user", marks=pytest.mark.skipif(
     not can_run_unprivileged(), reason="running as a plain user needs root to switch to it (as CI runs)")),
          "nons"]  # as root where namespaces are refused (Docker without CAP_SYS_ADMIN): tests/no_namespaces.py,
@@ -560,15 +572,15 @@ def workdir(request, tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-# Fixtures not run as the plain user: what they do meets the same code, with or without privileges
-# (the grader's judgement of a returned value, Python-level tricks inside the worker, frames on the
-# worker's own pipe), so uid 4242 cannot change their outcome. Everything that touches files,
+# Fixtures run as root only: what they do meets the same code, with or without privileges or
+# namespaces (the grader's judgement of a returned value, Python-level tricks inside the worker,
+# frames on the worker's own pipe), so neither uid 4242 nor the fallback can change their outcome. Everything that touches files,
 # permissions, processes, signals, namespaces, limits (memory, disk, output size), the network or
 # the grader's process stays in the user pass; when in doubt, a fixture stays.
 VALUE_ONLY = "judging a returned value: the grader's own code in its own process, the same for any uid"
 PYTHON_ONLY = "a Python-level trick inside the worker (no file, process, signal or limit involved)"
 PIPE_ONLY = "frames written on the worker's own descriptors: protocol decoding, the same for any uid"
-SAME_FOR_A_PLAIN_USER = {
+SAME_IN_EVERY_MODE = {
     "analogy_huge_word": VALUE_ONLY,
     "base_exception_import": PYTHON_ONLY,
     "forbidden_import_computed": PYTHON_ONLY + " (the import check)",
@@ -590,10 +602,10 @@ SAME_FOR_A_PLAIN_USER = {
 
 def test_the_fixtures_left_out_of_the_user_pass_exist_and_say_why():
     stems = {path.stem for path in FIXTURES}
-    assert set(SAME_FOR_A_PLAIN_USER) <= stems, sorted(set(SAME_FOR_A_PLAIN_USER) - stems)
-    assert all(reason.strip() for reason in SAME_FOR_A_PLAIN_USER.values())
-    assert not {stem for stem, mode in KNOWN_ESCAPES if mode == "user"} & set(SAME_FOR_A_PLAIN_USER)
-    assert len(SAME_FOR_A_PLAIN_USER) < len(stems) / 2  # the user pass still runs most of the corpus
+    assert set(SAME_IN_EVERY_MODE) <= stems, sorted(set(SAME_IN_EVERY_MODE) - stems)
+    assert all(reason.strip() for reason in SAME_IN_EVERY_MODE.values())
+    assert not {stem for stem, _ in KNOWN_ESCAPES} & set(SAME_IN_EVERY_MODE)
+    assert len(SAME_IN_EVERY_MODE) < len(stems) / 2  # the user and nons passes still run most of the corpus
 
 
 # What the fallback (no namespaces) does not stop, and why (SECURITY.md, "Measured"): strict, so that
@@ -612,15 +624,16 @@ def attack_params():
             marks = list(getattr(mode, "marks", ()))
             if (fixture.stem, name) in KNOWN_ESCAPES:
                 marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_ESCAPES[(fixture.stem, name)]))
-            if name == "user" and fixture.stem in SAME_FOR_A_PLAIN_USER:
-                why = SAME_FOR_A_PLAIN_USER[fixture.stem]
-                marks.append(pytest.mark.skip(reason=f"not run as the plain user: {why}"))
+            if name in ("user", "nons") and fixture.stem in SAME_IN_EVERY_MODE:
+                why = SAME_IN_EVERY_MODE[fixture.stem]
+                marks.append(pytest.mark.skip(reason=f"run as root only: {why}"))
             yield pytest.param(fixture, name, marks=marks, id=f"{fixture.stem}-{name}")
 
 
 @pytest.mark.parametrize("fixture, mode", attack_params())
 def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     tmp_path, user = workdir, mode == "user"
+    alone = fixture.stem in SAME_IN_EVERY_MODE  # nothing it does can reach another submission
     wrapper = NO_NAMESPACES if mode == "nons" else ()
     header = parse_header(fixture)
     marker = "advmark" + uuid.uuid4().hex[:16]
@@ -675,17 +688,20 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
             # the other submission starts once the attack runs: cross-submission attacks meet it
             until = time.monotonic() + WORKER_WAIT
             seen = False
-            while time.monotonic() < until and attack_cli.poll() is None and not seen:
+            while not alone and time.monotonic() < until and attack_cli.poll() is None and not seen:
                 seen = bool(attack_processes(marker, existing_workers))
                 time.sleep(0.02)
-            other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper, graded)
-            overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
-                (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
-                 else "after it had ended")
+            if not alone:
+                other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper, graded)
+                overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
+                    (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
+                     else "after it had ended")
+            else:
+                overlap = "no other submission: " + SAME_IN_EVERY_MODE[fixture.stem]
             deadline = attack_cli.started + CLI_WALL_TIMEOUT
             late = wait_cli(attack_cli, deadline)
             attack_wall = time.monotonic() - attack_cli.started
-            other_late = wait_cli(other_cli, other_cli.started + CLI_WALL_TIMEOUT)
+            other_late = wait_cli(other_cli, other_cli.started + CLI_WALL_TIMEOUT) if not alone else None
             time.sleep(0.3)  # what is still alive after both have exited was left behind (daemons sleep 120 s)
             left = attack_processes(marker, existing_workers)
         kill_all(left)
@@ -761,8 +777,8 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     if other_late:
         problems.append(f"the other submission's CLI {other_late}")
     other_stdout = read_text(logs / "other.stdout")
-    other_result, other_problem = load_result(other_out / "result.json")
-    if other_cli.returncode != 0:
+    other_result, other_problem = load_result(other_out / "result.json") if not alone else (None, None)
+    if not alone and other_cli.returncode != 0:
         problems.append(f"the other submission's CLI ended with {other_cli.returncode} (expected 0): "
                         f"{tail(other_stdout + read_text(logs / 'other.stderr'), 600)}")
     if other_problem:

@@ -647,7 +647,7 @@ IN_BOTH_LANGUAGES = {
     "softmax-rows-sum-to-1.7": (
         _softmax_rows_sum_to_1_7,
         "the rows (axis -1) sum to 1.7, not 1: divide e^x by its sum along the axis",
-        "la somme de chaque ligne (axe -1) vaut 1.7, pas 1 : divise e^x par sa somme le long de l'axe"),
+        "la somme de chaque ligne (axe -1) vaut 1.7, pas 1 : divisez e^x par sa somme le long de l'axe"),
     "weights-above-the-diagonal": (
         _causal_mask_ignored,
         "the weights above the diagonal are not zero (up to 0.333): the causal mask is ignored; a pair where "

@@ -117,3 +117,12 @@ def test_mistake_replaces_a_graded_function_with_its_signature(mistake):
 @pytest.mark.parametrize("mistake", MISTAKES, ids=MISTAKE_IDS)
 def test_mistake_name_is_kebab_case(mistake):
     assert mistake.name == mistake.name.lower() and " " not in mistake.name and "_" not in mistake.name
+
+
+def test_every_mistake_fails_a_public_case(found):
+    """Nothing hidden-only: a student who makes a classic mistake sees a public case fail (and its
+    hint), not only a lower hidden score."""
+    visibility = {c.id: c.visibility for c in BENCH.assignment.cases()}
+    hidden_only = [name for name, margins in found.items()
+                   if not any(m.value > 1.0 and visibility[m.case_id] == "public" for m in margins)]
+    assert hidden_only == [], hidden_only

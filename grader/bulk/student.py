@@ -46,7 +46,7 @@ def start_pool_process(assignment_path: str, protect: list):
 
 
 def student_record(entry: Entry, stamp: dict | None = None) -> dict:
-    record = {"id": entry.student_id, "name": entry.name, "origin": entry.origin,
+    record = {"id": entry.student_id, "name": entry.name, "origin": entry.origin, "lms_id": entry.lms_id,
               "fingerprint": entry.fingerprint, "source": str(entry.source)}
     if stamp:
         record["graded_with"] = dict(stamp)

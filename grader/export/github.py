@@ -121,6 +121,7 @@ from grader.model import truncation
 
 MESSAGE_LIMIT = 500
 PAYLOAD_BUDGET = 64 * 1024     # bytes of base64, well under Linux's 128 KiB for one environment variable
+MIN_MESSAGE_BYTES = 200        # a message cut to fewer bytes than this: the replay commands are dropped first
 UNITS = 1_000_000              # a test's score is a whole number of millionths (the JSON's 6 decimals)
 PASS, FAIL, ERROR = "pass", "fail", "error"
 NOT_GRADED = ("crash", "invalid", "timeout", "error")   # a submission's status: nothing (more) to grade
@@ -489,8 +490,8 @@ def classroom_output(result: dict, min_score: float | None = None, budget: int =
     encoded = _encode(classroom_result(result, min_score))
     if len(encoded) <= budget:
         return encoded
-    for code_bytes in (None, 0):
-        low, high, best = 0, MESSAGE_LIMIT * 4, None
+    for code_bytes, floor in ((None, MIN_MESSAGE_BYTES), (0, 0)):   # the replay commands go before the verdicts do
+        low, high, best = floor, MESSAGE_LIMIT * 4, None
         while low <= high:              # the largest message size that fits
             middle = (low + high) // 2
             trial = _encode(classroom_result(result, min_score, middle, code_bytes))

@@ -12,6 +12,7 @@ the signatures below. Each signature names the usual cause and its remedy:
     matmul … core dimension … on a line with .T            .T reverses every axis → np.swapaxes(x, -1, -2)
     matmul … core dimension (any other line)               A @ B needs A.shape[-1] == B.shape[-2]
     truth value of an array … ambiguous, line with == None `is None`
+    truth value of an array … ambiguous, B = B or A         `A if B is None else B`
     truth value of an array … ambiguous (any other line)   an if on an array → np.any/np.all, np.where, np.maximum
     slice indices must be integers / float as an integer   `/` gives a float → `//`
     Cannot interpret '7' as a data type                     np.zeros(n, m) → np.zeros((n, m))
@@ -154,6 +155,9 @@ def _hint(exception: dict, code: str, expected_error: str | None):
     if _AMBIGUOUS.search(message):
         if re.search(r"[!=]=\s*None\b|\bNone\s*[!=]=", code):
             return Said("crash.none_comparison")
+        default = re.search(r"=\s*([A-Za-z_]\w{0,40})\s+or\s+([A-Za-z_]\w{0,40})\s*$", code)
+        if default:   # B = B or A: a default that asks an array for its truth
+            return Said("crash.or_default", name=default.group(1), other=default.group(2))
         return Said("crash.ambiguous_truth")
     if _FLOAT_INDEX.search(message):
         return Said("crash.float_index")

@@ -1,6 +1,12 @@
-"""How well diagnosis names the mistakes, over a corpus made from the variants themselves
-(`grade validate`, bench/diagnosis_accuracy.py): each variant's failing outputs must be named
-as that variant, and the reference's own outputs (float64 and float32) never named at all."""
+"""How well diagnosis names the mistakes, over two corpora (bench/diagnosis_accuracy.py):
+
+- `accuracy`: a corpus made from the variants themselves (`grade validate` too): each variant's
+  failing outputs must be named as that variant, and the reference's own outputs (float64 and
+  float32) never named at all;
+- `student_corpus`: submissions written by hand the way students write them
+  (bench/student_mistakes), graded through the real pipeline, and `classify`: what the student
+  is told on the public cases of the function they got wrong — named, symptom only, no hint,
+  wrong remedy — and whether a correct function got a hint."""
 from __future__ import annotations
 
 import copy

@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 from grader.model.assignment import Assignment, CaseSpec, Lecture
 from grader.i18n import language, t
 from grader.model.result import (QUOTE, TEXT, CaseResult, ExerciseResult, Result, as_real, bounded_repr, clip_text,
-                     inert)
+                     inert, shown_points)
 from grader.model.said import render
 from grader.model.statuses import describe, order
 from grader.model import truncation
@@ -94,13 +94,15 @@ def _repr(value, limit: int = QUOTE) -> str:
 
 
 def points_text(value) -> str:
-    """12.0 -> "12", 3.3333 -> "3.33"; NaN, ±∞ as such; a value that is no number as a bounded repr."""
+    """12.0 -> "12", 66.625 -> "66.6": the rounding of every human-facing place (`shown_points`),
+    without a trailing ".0"; NaN, ±∞ as such; a value that is no number as a bounded repr."""
     v = as_real(value)
     if math.isnan(v) and not isinstance(value, (float, np.floating)):
         return _repr(value, MAX_CELL)
     if not math.isfinite(v):
         return "NaN" if math.isnan(v) else "∞" if v > 0 else "−∞"
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    text = shown_points(v)
+    text = text[:-2] if text.endswith(".0") else text
     return "0" if text in ("-0", "") else text
 
 

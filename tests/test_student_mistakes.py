@@ -1,0 +1,87 @@
+"""The student-written corpus (bench/student_mistakes): mistakes written the way students write
+them, graded through the real pipeline. A fast subset here, one per family; the whole corpus and
+its table: `python bench/diagnosis_accuracy.py --only students`."""
+import sys
+from dataclasses import replace
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from student_mistakes import build  # noqa: E402
+from student_mistakes.corpus import ENTRIES, Entry  # noqa: E402
+
+SUBSET = ["softmax-no-keepdims", "dot-np-dot-batch", "matrix-b-eq-none", "sdpa-no-scaling",
+          "weights-mask-after-softmax", "block-no-residuals", "forward-skips-last-block", "next-first-position",
+          "gen-last-token-only", "softmax-ignores-axis", "next-keeps-row-axis", "pe-odd-broadcast"]
+
+
+@pytest.fixture(scope="module")
+def graded(assignment, tmp_path_factory):
+    from grader.instructor.accuracy import student_corpus
+
+    entries = [e for e in ENTRIES if e.id in SUBSET]
+    return student_corpus(assignment, entries, build, tmp_path_factory.mktemp("students"))
+
+
+def test_the_corpus_is_written_by_hand_over_every_function(assignment):
+    functions = {f for e in assignment.exercises for f in e.functions}
+    assert len(ENTRIES) >= 60 and {e.function for e in ENTRIES} == functions
+    assert len({e.id for e in ENTRIES}) == len(ENTRIES)
+    import inspect
+
+    from reference.mistakes import MISTAKES
+    catalog = {"\n".join(inspect.getsource(m.implementation).splitlines()[1:]).strip() for m in MISTAKES}
+    bodies = {"\n".join(e.source.strip().splitlines()[1:]).strip() for e in ENTRIES}
+    assert not bodies & catalog   # no body copied from a catalog variant
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_each_family_is_named_with_no_wrong_remedy_and_no_hint_on_a_correct_function(graded, lang):
+    assert len(graded) == len(SUBSET)
+    for entry, found in graded:
+        f = found[lang]
+        assert f["detected"] and f["public"], entry.id          # nothing hidden-only
+        assert f["outcome"] == "named", (entry.id, f["shown"][:2])
+        assert f["correct_hinted"] == [], (entry.id, f["correct_hinted"])
+
+
+def test_fix_first_names_the_root_cause_first_and_correct_callers_get_no_hint(assignment, tmp_path):
+    """A wrong positional encoding: transformer_forward and generate are correct and fail only
+    through it; they say to fix positional_encoding() first, and name no mistake of their own."""
+    from grader.grading.engine import Expectations, grade, select_cases
+
+    source = '''
+def positional_encoding(n_positions, d_model, base=10000.0):
+    PE = np.zeros((n_positions, d_model))
+    for p in range(n_positions):
+        for i in range(0, d_model, 2):
+            PE[p, i] = np.cos(p / base ** (i / d_model))
+            if i + 1 < d_model:
+                PE[p, i + 1] = np.sin(p / base ** (i / d_model))
+    return PE
+'''
+    entry = Entry("pe-swapped-loop", "positional", "positional_encoding", "formula", "", ["sin"], source)
+    folder = build(entry, tmp_path / "exercises")
+    plan = Expectations(assignment, use_reference=True).plan(
+        select_cases(assignment, ["positional_encoding", "transformer_forward", "generate"]))
+    result = grade(assignment, folder, plan)
+    callers = [c for c in result.cases if c.function in ("transformer_forward", "generate") and not c.passed]
+    assert callers
+    for c in callers:
+        assert c.diagnosis is None and c.mistake is None, (c.id, c.diagnosis)
+        assert "fix positional_encoding()" in c.message, c.message
+    generate = [c for c in callers if c.function == "generate"]
+    assert generate and all("fix positional_encoding(), transformer_forward() first" in c.message for c in generate)
+
+
+def test_a_step_mistake_is_named_in_the_function_where_it_is_written(assignment, tmp_path):
+    """No 1/√d_k in multi_head_attention written from scratch: the catalog's attention-no-scaling
+    belongs to attention_weights, and is composed into every function that holds that step."""
+    from grader.grading.diagnosis import composed
+    from reference.mistakes import MISTAKES
+
+    names = {m.name for m, _ in composed(MISTAKES, "attention", "multi_head_attention")}
+    assert {"attention-no-scaling", "softmax-wrong-axis", "attention-mask-after-softmax"} <= names
+    assert not {m.name for m, _ in composed(MISTAKES, "similarity", "dot_product")}
