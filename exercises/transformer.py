@@ -265,8 +265,10 @@ def generate(token_ids, params, n_new):
     n_new times.
 
     Algorithme / Algorithm :
-        n_new fois / times :  nouveau = argmax(transformer_forward(ids, params)[-1])
-                              ids = ids + [nouveau]
+        ids = list(token_ids)   une copie en liste (liste ou tableau en entrée) / a list copy (list or array given)
+        n_new fois / times :  nouveau = int(np.argmax(transformer_forward(ids, params)[-1]))
+                              ids.append(nouveau)
+        renvoyer les n_new ids ajoutés / return the n_new ids appended
         argmax : le premier indice en cas d'égalité / the first index on ties (np.argmax)
 
     Paramètres / Parameters

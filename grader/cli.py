@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from grader.model.assignment import find_assignment, load_assignment
@@ -67,14 +68,17 @@ def grade_parser() -> argparse.ArgumentParser:
 
 
 def run_grade(args) -> int:
-    from grader.grading.engine import Expectations, grade, select_cases
-    from grader.report.html import write_html
+    from grader.sandbox import platforms
+    if platforms.CAN_FORK:  # first, before NumPy is imported here: the template's start overlaps with all below
+        from grader.sandbox.template import start_early
+        start_early()
     from grader.sandbox.supervisor import prepare
-    from grader.report.terminal import case_detail, summary, use_colour
-
+    prepare()  # the portable backend's files (the template's start, if not started above)
     from grader.sandbox.tempfiles import remove_stale
-    remove_stale()  # what a killed earlier run left in the temporary directory
-    prepare()  # the worker template's start (Python, NumPy) overlaps with loading the assignment and the reference
+    remove_stale()  # what a killed earlier run left in the temporary directory (never a live owner's)
+
+    from grader.grading.engine import Expectations, grade, select_cases
+    from grader.report.terminal import case_detail, summary, use_colour
     assignment = load_assignment(find_assignment(Path.cwd()))
     path = Path(args.path) if args.path else assignment.root / assignment.package
     cases = select_cases(assignment, args.exercise, args.case)
@@ -87,8 +91,13 @@ def run_grade(args) -> int:
         plan.seed = student_seed(assignment.salt, args.student)  # what the header says is what ran
     if args.case and not plan.cases:
         raise GraderError(t("cli.hidden_case", case=args.case))
+    package = (assignment.root / assignment.package).resolve()
+    if args.report == "grade-report.html" and Path.cwd().resolve().is_relative_to(package):
+        args.report = str(assignment.root / args.report)  # run from inside exercises/: not into the package
     outputs = [Path(p).resolve().parent for p in (args.report, args.json) if p]  # hidden from the worker
     junit = args.junit or ("grade-junit.xml" if args.ci else None)
+    report_loader = threading.Thread(target=_preload_report, daemon=True)
+    report_loader.start()  # Jinja2 and the report's template load while this thread waits for the worker
     try:
         result = grade(assignment, path, plan, protect=outputs)
     except GraderError as exc:  # an unreadable submission: CI consumers still get their files, then exit 2
@@ -105,10 +114,10 @@ def run_grade(args) -> int:
                               shell=shell)
 
     data = result.to_json()
+    report = Path(args.report)
     try:
         if args.json:  # first: the results survive whatever happens to the report
             Path(args.json).write_text(json.dumps(data, indent=1))
-        report = write_html(result, assignment, Path(args.report), replay)
         if junit:
             from grader.export.junit import write_junit
             write_junit(data, Path(junit), result)
@@ -118,13 +127,30 @@ def run_grade(args) -> int:
             write_classroom_output(data, min_score=args.min_score)
     except OSError as exc:
         raise GraderError(t("cli.cannot_write", path=exc.filename, error=exc.strerror)) from None
+    # the summary first: the student reads it while the report is written (before this process ends)
     if args.case:
-        print(case_detail(result, args.case, colour))
+        print(case_detail(result, args.case, colour, assignment), flush=True)
     else:
-        print(summary(result, colour, args.quiet, str(report), replay))
+        print(summary(result, colour, args.quiet, str(report), replay, assignment), flush=True)
+    report_loader.join()
+    try:
+        from grader.report.html import write_html  # Jinja2 is loaded only to write a report
+        write_html(result, assignment, report, replay)
+    except OSError as exc:
+        raise GraderError(t("cli.cannot_write", path=exc.filename, error=exc.strerror)) from None
     if args.min_score is not None:
         return 0 if result.score >= args.min_score - 1e-9 else 1
     return 0 if result.all_passed else 1
+
+
+def _preload_report():
+    """Import the HTML report and load its template; whatever fails here fails again, and is
+    reported, when the report is written."""
+    try:
+        from grader.report.html import preload
+        preload()
+    except Exception:
+        pass
 
 
 def run_public_cases(argv) -> int:

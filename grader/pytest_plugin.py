@@ -281,7 +281,7 @@ class CaseItem(pytest.Item):
         """The grader's message, its `likely:` diagnosis, then the case as `grade --case` prints it."""
         from grader.report.terminal import case_detail
         message = _safe(case.message)  # student text: no control character reaches the terminal
-        detail = case_detail(state.result, case.id, colour)
+        detail = case_detail(state.result, case.id, colour, state.assignment)
         if message:  # said once, on the first line: drop case_detail's own "message: …" line
             detail = re.sub(r"\n[^\n:]{1,40}:[ \u00a0\u202f]" + re.escape(message) + r"(?=\n|$)", "", detail, count=1)
         head = f"\033[31m{message}\033[0m" if colour and message else message

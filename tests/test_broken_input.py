@@ -257,7 +257,7 @@ def test_notebook_too_large_is_refused_unread_and_says_to_clear_its_outputs(tmp_
 def test_notebook_with_only_markdown_cells(tmp_path):
     path = notebook(tmp_path / "devoir.ipynb", markdown=["# Mes réponses", "def softmax(x): ..."])
     message = unreadable(tmp_path, path)
-    assert "it has no code cell, only 2 markdown cell(s)" in message and "Cell type → Code" in message
+    assert "it has no code cell, only cells of another kind (2 markdown)" in message and "Cell type → Code" in message
 
 
 def test_zero_byte_notebook(tmp_path):
@@ -340,7 +340,7 @@ def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):
     problem = str(load_submission(folder, "exercises").problems["positional"])
     # Python's own words stay as Python wrote them (SyntaxError: invalid syntax); the rest is French.
     assert f"positional.py, ligne {line} : SyntaxError : " in problem, problem
-    assert "`def positional_encoding(:" in problem and "Corrige cette ligne." in problem
+    assert "`def positional_encoding(:" in problem and "Corrigez cette ligne." in problem
     assert "Rien dans positional.py ne peut être corrigé tant que Python ne peut pas le lire ; " \
            "les autres modules sont corrigés." in problem
 
@@ -353,7 +353,7 @@ def test_notebook_messages_in_french(french, tmp_path):
     assert str(submission.problems["cellule 2"]).startswith("cellule 2, ligne 1 : SyntaxError : ")
     assert "La cellule 2 n'est pas exécutée tant que Python ne peut pas la lire" in str(submission.problems["cellule 2"])
     assert ("f() est définie à deux endroits, cellule 1 (ligne 1) et cellule 3 (ligne 1) : c'est la dernière "
-            "exécutée (cellule 3, ligne 1) qui est corrigée. Supprime l'autre.") in [str(n) for n in submission.notes]
+            "exécutée (cellule 3, ligne 1) qui est corrigée. Supprimez l'autre.") in [str(n) for n in submission.notes]
     (tmp_path / "vide.ipynb").write_text("  ")
     with pytest.raises(GraderError, match=r"ce notebook est vide \(2 octets\) : il n'a pas été enregistré"):
         load_submission(tmp_path / "vide.ipynb", "exercises")

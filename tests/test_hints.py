@@ -433,7 +433,7 @@ def test_one_hot_rows():
     assert "exactly one 1, row 0 holds 2" in hint("embeddings", "one_hot", {"ids": ids, "vocab_size": 4},
                                                   good + np.array([[1.0, 0, 0, 0], [0, 0, 0, 0]]))
     shifted = np.array([[0.0, 0, 0, 1], [0, 1, 0, 0]])
-    assert "+1 column(s) off" in hint("embeddings", "one_hot", {"ids": ids, "vocab_size": 4}, shifted)
+    assert "+1 column off" in hint("embeddings", "one_hot", {"ids": ids, "vocab_size": 4}, shifted)
 
 
 def test_gelu_properties():
@@ -659,15 +659,15 @@ IN_BOTH_LANGUAGES = {
         _pe_outside_minus_one_one,
         "sines and cosines lie in [-1, 1], yours reach 2: PE[p, 2i] = sin(angle) and PE[p, 2i+1] = cos(angle), "
         "with angle = p / base**(2i / d_model)",
-        "les sinus et les cosinus sont compris dans [-1, 1], les tiens atteignent 2 : PE[p, 2i] = sin(angle) et "
+        "les sinus et les cosinus sont compris dans [-1, 1], les vôtres atteignent 2 : PE[p, 2i] = sin(angle) et "
         "PE[p, 2i+1] = cos(angle), avec angle = p / base**(2i / d_model)"),
     "one-nan-cosine": (  # a count: French singular
         _one_nan_cosine,
-        "the result holds 1 NaN/inf value(s) for finite inputs: a cosine is always finite",
+        "the result holds 1 NaN/inf value for finite inputs: a cosine is always finite",
         "le résultat contient 1 valeur NaN/inf pour des entrées finies : un cosinus est toujours fini"),
     "one-hot-shifted": (  # a signed count: French singular for -1
         _every_one_shifted_left,
-        "row 0's 1 is in column 1, not at its id 2 (every 1 is -1 column(s) off): out[k, ids[k]] = 1",
+        "row 0's 1 is in column 1, not at its id 2 (every 1 is -1 column off): out[k, ids[k]] = 1",
         "le 1 de la ligne 0 est dans la colonne 1, pas à son id 2 (chaque 1 est décalé de -1 colonne) : "
         "out[k, ids[k]] = 1"),
 }

@@ -333,13 +333,13 @@ def test_report_in_french(french):
     assert checker.errors == [] and checker.stack == []
     assert '<html lang="fr">' in html
     assert "Cause probable :</strong> tu as oublié de soustraire le max" in html
-    assert f"Rejoue ce cas : <code>grade --case {LECTURE_ID} --seed 2026</code>" in html
+    assert f"Rejouez ce cas : <code>grade --case {LECTURE_ID} --seed 2026</code>" in html
     assert re.search(r'<span class="badge failed"><span aria-hidden="true">[^<]*</span> échoué</span>', html)
     assert re.findall(r'<svg class="heatmap"[^>]*aria-label="([^"]*)"', html)[:3] == [
-        "ton résultat", "attendu", "différence (ton résultat − attendu)"]
+        "votre résultat", "attendu", "différence (votre résultat − attendu)"]
     assert "encadré : le pire élément" in html
     assert "16 sur 16 (100 %)" in html and "erreur absolue max" in html
-    assert "Dans le cours" in html and "Ta fonction" in html
+    assert "Dans le cours" in html and "Votre fonction" in html
     assert "points · 1 cas réussi sur 3" in html
     assert '<span class="tag">caché</span>' in html
     assert "Rapport autonome : aucun script, aucune ressource externe." in html

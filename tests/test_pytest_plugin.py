@@ -140,7 +140,7 @@ def test_stubs_every_item_fails_not_implemented_in_one_grading_run(assignment, s
     assert run.calls == [ids], "the engine must run once, on every selected case"
     assert "pytest_plugin.py" not in run.output and "Traceback" not in run.output
     assert f"FAILED assignment.yaml::{ids[0]} - {run.cases[ids[0]][1]}" in run.proc.stdout
-    assert f"Points 0.0/100.0 on {len(ids)} case(s)" in run.proc.stdout
+    assert f"Points 0.0/100.0 on {len(ids)} cases" in run.proc.stdout
     print(f"{len(ids)} public cases graded in one run: {run.seconds:.1f} s (pytest start-up included)")
     assert run.seconds < 60
 
@@ -213,7 +213,7 @@ def test_in_french_a_student_reads_the_plugins_words_in_french(assignment, stude
         assert text.splitlines()[-1] == f"rejouer : grade --case {cid}", text
         assert text.count(message) == 1, text  # said once, whatever the label of case_detail's own line
     assert f"Points 0.0/10.0 sur {len(ids)} cas, dont 0 réussi (une seule correction, " in run.proc.stdout, run.output
-    assert "Cas publics seulement : les cas cachés sont notés par l'enseignant·e, sur le travail que tu rends." \
+    assert "Cas publics seulement : les cas cachés sont notés par l'enseignant·e, sur le travail que vous rendez." \
         in run.proc.stdout
     assert "Traceback" not in run.output
 

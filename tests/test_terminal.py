@@ -59,8 +59,8 @@ def test_the_case_detail_in_french(tmp_path):
         proc = run_grade(folder, "--case", "softmax/softmax/random-0", "--no-color", "--report", tmp_path / "r.html")
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
-    assert "statut : failed" in out and "graine " in out          # the status word stays the JSON's
+    assert "statut : échoué" in out and "graine " in out          # the status in words (tests/test_wording.py)
     assert "valeurs sur" in out and "hors tolérance ; la pire en" in out
-    for label in ("entrées :", "attendu :", "ton résultat :"):
+    for label in ("entrées :", "attendu :", "votre résultat :"):
         assert label in out, out
     assert re.search(r"x = tableau de forme \(\d+, \d+\), dtype float64", out), out

@@ -87,6 +87,9 @@ def test_the_report_in_french(assignment, monkeypatch):
     assert lines[1] == "ÉCHEC les squelettes obtiennent 0 (1 problème)"
     assert lines[2] == ("       - le squelette de softmax() réussit softmax/softmax/lecture : un·e étudiant·e "
                         "gagnerait 2.00 points sans rien faire")
-    assert lines[-1] == "--   public_cases.npz correspond à la référence : rien à vérifier ici"
+    assert lines[-2] == "--   public_cases.npz correspond à la référence : rien à vérifier ici"
+    assert lines[-1] == without[0]  # said, not only counted (tests/test_wording.py)
     assert problems == [lines[2].strip()[2:]]
-    assert without == ["grade validate a besoin de la référence (le dépôt de l'enseignant·e)"]
+    assert without == ["grade validate vérifie le cours lui-même (la solution de référence, les cas cachés, les erreurs "
+                       "classiques), que seul le dépôt de l'enseignant·e contient : il n'y a rien à valider dans un "
+                       "dépôt étudiant. Pour vérifier votre travail, lancez `grade` (ou `pytest`)."]

@@ -204,7 +204,10 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         cases = [c for c in plan.cases if c.exercise == exercise.name]
         if not cases:
             continue
-        total_weight = sum(c.weight for c in cases)
+        # a case's points are its share of the exercise in a full run (`-k`, `--case` grade fewer cases, not richer ones)
+        chosen = {c.id for c in cases}
+        total_weight = sum(c.weight for c in exercise.cases
+                           if c.id in chosen or plan.source == "reference" or c.visibility == "public")
         problems = violations[exercise.name].said(ordered=True) + \
             (refusals[exercise.name].said() if exercise.name in refusals else [])
         if exercise.name in import_problems:
@@ -228,10 +231,13 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 details=details, output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
                 expected=expected.value if not expected.error else t("engine.expected_raises", error=expected.error),
                 student=outcome.value))
-        max_score = exercise.points
-        exercises.append(ExerciseResult(exercise.name, exercise.title, sum(r.points for r in results),
+        max_score = sum(r.max_points for r in results)  # the exercise's points when every case is graded
+        exercises.append(ExerciseResult(exercise.name, render(exercise.title), sum(r.points for r in results),
                                         max_score, results, problems))
     _fix_first(exercises, calls)
+    full = sum(1 for c in assignment.cases() if plan.source == "reference" or c.visibility == "public")
+    if len(plan.cases) < full:  # -k, --case, pytest -k: say that the total is not the assignment's
+        notes.append(Said("engine.partial", count=len(plan.cases), total=full))
     result = Result(submission=str(submission.path), seed=plan.seed,
                     score=sum(e.score for e in exercises), max_score=sum(e.max_score for e in exercises),
                     exercises=exercises, notes=notes, student=student, source=plan.source,
@@ -298,8 +304,8 @@ def import_failures(assignment, submission, import_keys, outcomes, notes: list) 
         if key in submission.problems:
             if submission.mode == "package" and text in notes:
                 notes.remove(text)  # said where it costs, in its exercise: not twice
-        elif submission.mode == "cells":
-            notes.append(Said("engine.cell_failed", problem=text))
+        elif submission.mode == "cells":  # a notebook's other cells still run; a .py stops at that line
+            notes.append(Said("engine.file_failed" if submission.kind == "file" else "engine.cell_failed", problem=text))
     return import_problems
 
 

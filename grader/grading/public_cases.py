@@ -3,6 +3,7 @@ and the mistake variants' outputs on them, so a students' repository grades and 
 without the reference. Written by `grade release`, read by `grade` on the student side."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from grader.grading.diagnosis import Diagnoser, Known, variant_outputs
 from grader.grading.expected import Expected
 from grader.i18n import t
 from grader.model.assignment import Assignment, CaseSpec
+from grader.model import usercache
 from grader.model.errors import GraderError
 from grader.sandbox.runtime import protocol
 
@@ -35,10 +37,27 @@ def write_public_cases(path: Path, assignment: Assignment, records: dict, seed: 
 
 
 class PublicCasesFile:
+    """The file read and decoded; its decoded content is kept in the user's cache in the
+    protocol's own format (JSON and raw array bytes: no pickle), keyed by the file's sha256, so
+    that the next run reads one buffer rather than a zip of a thousand `.npy` members."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            with np.load(self.path, allow_pickle=False) as data:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
+        key, where = usercache.key(raw), usercache.slot(str(self.path.resolve()))
+        cached = usercache.read("public-cases", where, key)
+        if cached is not None:
+            try:
+                content = protocol.decode(cached, kinds=protocol.INPUT_KINDS, max_nodes=None)
+                self.seed, self.records, self.mistakes = content["seed"], content["records"], content["mistakes"]
+                return
+            except Exception:  # not what we wrote: read the file itself
+                pass
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 manifest = json.loads(bytes(data["manifest"]).decode())
                 arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
             self.seed = manifest["seed"]
@@ -46,6 +65,11 @@ class PublicCasesFile:
             self.mistakes = manifest.get("mistakes", {})  # for diagnosis: names, slides, explanations
         except Exception as exc:  # a truncated or edited file: zip, JSON or layout errors alike
             raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
+        try:
+            usercache.write("public-cases", where, key, protocol.encode(
+                {"seed": self.seed, "records": self.records, "mistakes": self.mistakes}))
+        except Exception:  # a value the protocol cannot carry: no cache, the file is read each time
+            pass
 
     def has(self, case_id: str) -> bool:
         return case_id in self.records

@@ -14,12 +14,13 @@ worker processes forked for it inherit that choice.
 """
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from grader.model import usercache
 
 LANGUAGES = ("fr", "en")
 DEFAULT = "fr"          # the course is taught in French
@@ -78,10 +79,30 @@ def catalog(lang: str) -> dict:
 
 
 def read_catalog(path) -> dict:
-    """{dotted key: message} of a YAML catalog file (the engine's, or a course's own)."""
+    """{dotted key: message} of a YAML catalog file (the engine's, or a course's own). Kept in
+    the user's cache as JSON, keyed by the file's sha256 (grader/model/usercache.py): a run whose
+    catalogs did not change imports no YAML parser."""
+    raw = Path(path).read_bytes()
+    key, where = usercache.key(raw), usercache.slot(str(Path(path).resolve()))
+    cached = usercache.read("catalog", where, key)
+    if cached is not None:
+        try:
+            flat = json.loads(cached)
+            if type(flat) is dict:
+                return flat
+        except ValueError:
+            pass
+    import yaml
     flat = {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    _flatten(yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader) or {}, "", flat)
+    text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    _flatten(yaml.load(text, Loader=loader) or {}, "", flat)
+    try:
+        encoded = json.dumps(flat, ensure_ascii=False, allow_nan=False)
+        if json.loads(encoded) == flat:
+            usercache.write("catalog", where, key, encoded.encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):
+        pass
     return flat
 
 

@@ -90,7 +90,9 @@ def starter_notebook(assignment: Assignment, repository: str, url: str | None = 
             continue
         docstring, imports, functions = _module_parts(path)
         wanted = [(name, source) for name, source in functions if name in exercise.functions]
-        heading = f"## {exercise.title}\n\n`{exercise.name}` — {exercise.points:g} points\n\n{docstring}"
+        title = " / ".join(dict.fromkeys(exercise.title.values())) if isinstance(exercise.title, dict) \
+            else exercise.title  # French, then English, as the notebook's text
+        heading = f"## {title}\n\n`{exercise.name}` — {exercise.points:g} points\n\n{docstring}"
         cells.append(("markdown", heading))
         if imports:
             cells.append(("code", "\n".join(dict.fromkeys(imports))))

@@ -116,8 +116,10 @@ def check_public_file(assignment: Assignment, expectations: Expectations) -> lis
 
 def validate(assignment: Assignment, seeds: int = SEEDS, report=print) -> list:
     """All the checks; `report` hears one line per check. Returns every problem found."""
-    if not reference_available(assignment):
-        return [t("validate.needs_reference")]
+    if not reference_available(assignment):  # a students' repository: say why, not just "1 problem"
+        problem = t("validate.needs_reference")
+        report(problem)
+        return [problem]
     expectations = Expectations(assignment, use_reference=True)
     seed_list = [assignment.seed] + [assignment.seed + 1 + i for i in range(seeds - 1)]
     checks = [

@@ -1,6 +1,10 @@
 """Load and validate the assignment file into small frozen dataclasses.
 
 Errors name the file, the key path and the line, and say what to do.
+
+A file validated once is not validated again: its parsed content is kept in the user's cache
+(grader/model/usercache.py), keyed by the sha256 of the file, of the schema and of the grader's
+version, so that a run whose assignment did not change imports neither YAML nor jsonschema.
 """
 from __future__ import annotations
 
@@ -8,14 +12,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-import yaml
-
+from grader.model import usercache
 from grader.model.errors import AssignmentError
+from grader.model.said import Texts
 from grader.i18n import t
 
 ASSIGNMENT_FILE = "assignment.yaml"
-SCHEMA = json.loads((Path(__file__).parent / "schemas" / "assignment.schema.json").read_text())
+SCHEMA_BYTES = (Path(__file__).parent / "schemas" / "assignment.schema.json").read_bytes()
+SCHEMA = json.loads(SCHEMA_BYTES)
+CACHE_KIND = "assignment"
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Lecture:
     labels: tuple = ()
     vocab: tuple = ()
     output: str | None = None
-    note: str = ""
+    note: str | Texts = ""   # Texts: one per language, shown in the reader's
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class CaseSpec:
 @dataclass(frozen=True)
 class Exercise:
     name: str
-    title: str
+    title: str | Texts   # Texts: one per language, shown in the reader's
     points: float
     functions: dict  # name -> FunctionSpec, in the file's order
     cases: tuple     # CaseSpec, in the file's order
@@ -120,10 +125,27 @@ class Assignment:
             yield from e.cases
 
     def case(self, case_id: str) -> CaseSpec:
-        for c in self.cases():
-            if c.id == case_id:
-                return c
-        raise KeyError(case_id)
+        index = self.__dict__.get("_by_id")
+        if index is None:  # built once (a report looks up every case: linear each time was quadratic)
+            index = {}
+            for c in self.cases():
+                index.setdefault(c.id, c)
+            object.__setattr__(self, "_by_id", index)
+        return index[case_id]
+
+    def public_twin(self, case_id: str) -> str | None:
+        """The id of the public case that exercises what the hidden case `case_id` does (same
+        function, generator, params and dtypes: another draw of the same kind), or None."""
+        try:
+            hidden = self.case(case_id)
+        except KeyError:
+            return None
+        if hidden.visibility != "hidden" or hidden.generator is None:
+            return None
+        return next((c.id for c in self.exercise(hidden.exercise).cases
+                     if c.visibility == "public" and c.function == hidden.function and c.generator == hidden.generator
+                     and c.params == hidden.params and c.dtypes == hidden.dtypes and c.expect_error == hidden.expect_error),
+                    None)
 
 
 def find_assignment(start: Path) -> Path:
@@ -138,6 +160,8 @@ def find_assignment(start: Path) -> Path:
 
 def _line_of(node, path) -> int | None:
     """The 1-based line of the YAML node at `path` (keys and list indexes), or of its parent."""
+    import yaml
+
     line = node.start_mark.line + 1
     for key in path:
         if isinstance(node, yaml.MappingNode):
@@ -156,27 +180,55 @@ def _line_of(node, path) -> int | None:
 def load_assignment(path: Path) -> Assignment:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise AssignmentError(t("assignment.unreadable", path=path, error=exc)) from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise AssignmentError(t("assignment.not_yaml", path=path, error=exc)) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text reads it
 
     def fail(where, message):
+        import yaml
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         tree = yaml.compose(text, Loader=loader)  # node positions, only to say where an error is
         line = _line_of(tree, where) if tree is not None else None
         key = "/".join(str(k) for k in where) or t("assignment.top_level")
         raise AssignmentError(t("assignment.at", path=path, line=line, where=key, message=message))
 
+    entry_key = usercache.key(raw, SCHEMA_BYTES)
+    where = usercache.slot(str(path.resolve()))
+    cached = usercache.read(CACHE_KIND, where, entry_key)
+    if cached is not None:
+        try:
+            return _build(path, json.loads(cached), fail)
+        except Exception:  # an entry that is not what we wrote: validated afresh below
+            pass
+    data = _validated(path, text, fail)
+    assignment = _build(path, data, fail)
+    try:
+        encoded = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        if json.loads(encoded) == data:  # JSON holds it exactly (no date, no non-string key, no NaN)
+            usercache.write(CACHE_KIND, where, entry_key, encoded.encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):
+        pass
+    return assignment
+
+
+def _validated(path, text, fail):
+    """The file's content, parsed and checked against the schema (else AssignmentError)."""
+    import jsonschema
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10× faster
+    try:
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        raise AssignmentError(t("assignment.not_yaml", path=path, error=exc)) from None
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
                     key=lambda e: list(e.absolute_path))
     if errors:
         error = min(errors, key=lambda e: -len(e.absolute_path))
         fail(list(error.absolute_path), schema_message(error))
-    return _build(path, data, fail)
+    return data
 
 
 def schema_message(error) -> str:
@@ -233,6 +285,7 @@ def _schema_messages(error):
         yield lambda lang: t("assignment.schema.too_long", lang, value=v, limit=expected)
     elif kind in ("oneOf", "anyOf"):
         yield lambda lang: t("assignment.schema.no_variant", lang, value=v)
+        import jsonschema
         valid = [each for each in expected if jsonschema.Draft202012Validator(each).is_valid(value)]
         variants = ", ".join(repr(each) for each in valid[1:] + valid[:1])  # jsonschema's order
         yield lambda lang: t("assignment.schema.several_variants", lang, value=v, variants=variants)
@@ -271,7 +324,8 @@ def _build(path, data, fail) -> Assignment:
                 fail(where + ["visibility"], t("assignment.public_and_visibility"))
             if count is not None and "inputs" in case:
                 fail(where + ["count"], t("assignment.count_with_inputs"))
-            lecture = Lecture(**{k: tuple(v) if isinstance(v, list) and k in ("tokens", "labels", "vocab") else v
+            lecture = Lecture(**{k: tuple(v) if isinstance(v, list) and k in ("tokens", "labels", "vocab")
+                                 else Texts(v) if isinstance(v, dict) and k == "note" else v  # {fr: …, en: …}
                                  for k, v in case["lecture"].items()}) if "lecture" in case else None
             names = [case["id"]] if count is None else [f"{case['id']}-{k}" for k in range(count)]
             for k, name in enumerate(names):
@@ -290,7 +344,8 @@ def _build(path, data, fail) -> Assignment:
                     params=dict(case.get("params", {})), inputs=case.get("inputs"),
                     dtypes=dict(case.get("dtypes", {})), expect_error=case.get("expect_error"),
                     lecture=lecture))
-        exercises.append(Exercise(ex["name"], ex.get("title", ex["name"]), float(ex["points"]),
+        title = ex.get("title", ex["name"])  # a text, or one per language {fr: …, en: …}
+        exercises.append(Exercise(ex["name"], Texts(title) if isinstance(title, dict) else title, float(ex["points"]),
                                   functions, tuple(cases), tuple(ex.get("depends_on", ()))))
     return Assignment(
         path=path.resolve(), title=data["title"], package=data["package"],

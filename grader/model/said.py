@@ -43,6 +43,9 @@ class Texts(dict):
     def render(self, lang: str | None = None) -> str:
         return self.get(lang or language()) or self.get("en") or next(iter(self.values()), "")
 
+    def __str__(self):  # where a text is expected (an f-string, a template): the reader's language
+        return self.render()
+
 
 @dataclass(frozen=True)
 class Said:

@@ -520,7 +520,7 @@ def class_statistics(results: list, assignment) -> ClassStatistics:
     max_score = _num(getattr(assignment, "max_score", 0)) or max((_num(r.get("max_score")) for r in results),
                                                                   default=0.0) or 100.0
     st = ClassStatistics(max_score=max_score)
-    st.exercises = {e.name: {"title": e.title, "points": _num(e.points), "scores": [], "passed": 0, "total": 0,
+    st.exercises = {e.name: {"title": str(e.title), "points": _num(e.points), "scores": [], "passed": 0, "total": 0,
                              "full": 0, "zero": 0} for e in assignment.exercises}
     case_stats, reasons, mistakes, ex_stats = st.cases, st.reasons, st.mistakes, st.exercises
     for index, r in enumerate(results):

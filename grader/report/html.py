@@ -14,14 +14,17 @@ Hidden cases show their id and verdict only: no message, inputs, arrays or numbe
 """
 from __future__ import annotations
 
+import marshal
 import math
+import sys
+import types
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from grader.model.assignment import Assignment, CaseSpec, Lecture
@@ -30,7 +33,7 @@ from grader.model.result import (QUOTE, TEXT, CaseResult, ExerciseResult, Result
                      inert, shown_points)
 from grader.model.said import render
 from grader.model.statuses import describe, order
-from grader.model import truncation
+from grader.model import truncation, usercache
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELLS = 64          # a heatmap shows at most MAX_CELLS x MAX_CELLS cells
@@ -629,10 +632,27 @@ def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
     expected_words = None
     if lecture.vocab and not case.passed:
         expected_words = vocab_words(_selected_output(case.expected, outputs, lecture), lecture.vocab)
-    return {"slide": lecture.slide, "quote": lecture.quote, "note": lecture.note,
+    return {"slide": lecture.slide, "quote": lecture.quote, "note": render(lecture.note),
             "numbers": value_table(lecture.numbers, lecture.decimals, lecture) if lecture.numbers is not None else None,
             "output": lecture.output or "", "yours": yours, "words": words, "expected_words": expected_words,
             "student_returned": case.student is not None}
+
+
+_PASSED_HEATMAPS: dict = {}  # {(case, language, the matrix's bytes…): groups}: every correct student's is the same
+
+
+def _passed_lecture_heatmap(case_id: str, chosen: np.ndarray, lecture: Lecture) -> list[dict]:
+    """The student's matrix on the lecture's example, drawn once per process for a given value:
+    in `grade bulk`, the correct students of a class return the same bytes (fixed inputs)."""
+    key = (case_id, language(), chosen.dtype.str, chosen.shape, chosen.tobytes())
+    groups = _PASSED_HEATMAPS.get(key)
+    if groups is None:
+        name = lecture.output or t("html_report.result")
+        groups = heatmap_groups({f"{name}/student": chosen}, lecture)
+        if len(_PASSED_HEATMAPS) >= 256:
+            _PASSED_HEATMAPS.clear()
+        _PASSED_HEATMAPS[key] = groups
+    return groups
 
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
@@ -642,8 +662,10 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
             "kind": case.kind, "kind_text": kind_label(case.kind), "points": points_text(case.points),
             "max_points": points_text(case.max_points), "hidden": case.visibility == "hidden",
             "passed": case.passed}
-    if view["hidden"]:
-        return view      # id and verdict only
+    if view["hidden"]:  # id and verdict only, and the public case that exercises the same thing
+        twin = assignment.public_twin(case.id) if not case.passed and hasattr(assignment, "public_twin") else None
+        view["like"] = {"id": twin, "anchor": _slug(twin)} if twin else None
+        return view
     spec = _spec_of(assignment, case)
     lecture = spec.lecture if spec is not None else None
     outputs = _outputs_of(assignment, case)
@@ -653,8 +675,7 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
     if case.passed and lecture is not None:
         chosen = _numeric(_selected_output(case.student, outputs, lecture))
         if chosen is not None and chosen.ndim == 2:
-            name = lecture.output or t("html_report.result")
-            groups = heatmap_groups({f"{name}/student": chosen}, lecture)
+            groups = _passed_lecture_heatmap(case.id, chosen, lecture)
     traceback = details.get("traceback") or []
     traceback = traceback[-20:] if isinstance(traceback, list) else [traceback]
     output = case.output or ""
@@ -723,6 +744,20 @@ def _percent(score, max_score) -> float:
     return round(min(100.0, max(0.0, 100 * score / max_score)), 1)
 
 
+def status_text(result: Result) -> str:
+    """The result's status in words, with the number of cases behind it ("2 cases timed out")."""
+    cases = {"timeout": [c for c in result.cases if c.status == "timeout"],
+             "violation": [c for c in result.cases if c.status == "violation"],
+             "crash": [c for c in result.cases if c.status == "error" and isinstance(c.details, dict)
+                       and c.details.get("worker") in ("crash", "rejected")]}.get(result.status)
+    words = {"timeout": lambda n: t("html_report.summary.status_text.timeout", count=n),
+             "crash": lambda n: t("html_report.summary.status_text.crash", count=n),
+             "violation": lambda n: t("html_report.summary.status_text.violation", count=n),
+             "invalid": lambda n: t("html_report.summary.status_text.invalid"),
+             "error": lambda n: t("html_report.summary.status_text.error")}.get(result.status)
+    return words(len(cases or ())) if words else _shown(result.status, QUOTE)
+
+
 def report_view(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> dict:
     student = result.student if isinstance(result.student, dict) else {}
     return {
@@ -731,7 +766,7 @@ def report_view(result: Result, assignment: Assignment, replay: Callable[[str], 
         "source": _shown(source_text(result.source), QUOTE),
         "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         "submission": _shown(result.submission, QUOTE * 2), "notes": [_shown(n) for n in result.notes],
-        "status": _shown(result.status, QUOTE), "duration": f"{as_real(result.duration):.2f} s",
+        "status": result.status, "status_text": status_text(result), "duration": f"{as_real(result.duration):.2f} s",
         "student": " ".join(x for x in (_shown(student.get("name"), QUOTE) if student.get("name") else None,
                                         f"({_shown(student['id'], QUOTE)})" if student.get("id") else None) if x),
         "passed": sum(c.passed for c in result.cases), "total": sum(1 for _ in result.cases),
@@ -739,13 +774,45 @@ def report_view(result: Result, assignment: Assignment, replay: Callable[[str], 
     }
 
 
+class CompiledTemplates(BytecodeCache):
+    """The templates' compiled code in the user's cache (grader/model/usercache.py): compiling
+    the report's template costs ~100 ms, loading its code ~1 ms. An entry's key holds the
+    template's source checksum, the Python and the Jinja2 versions; its data is the code object
+    alone (marshal), read without jinja's own format (which pickles its checksum)."""
+
+    def _key(self, bucket) -> str:
+        import jinja2
+        return usercache.key("jinja", bucket.key, bucket.checksum, sys.version, jinja2.__version__)
+
+    def load_bytecode(self, bucket):
+        data = usercache.read("template", usercache.slot(bucket.key), self._key(bucket))
+        if data is not None:
+            try:
+                code = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                return
+            if isinstance(code, types.CodeType):
+                bucket.code = code
+
+    def dump_bytecode(self, bucket):
+        if bucket.code is not None:
+            usercache.write("template", usercache.slot(bucket.key), self._key(bucket), marshal.dumps(bucket.code))
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    """One per process: compiling the template costs ~100 ms, rendering it a few (bulk: per student)."""
+    """One per process: compiling the template costs ~100 ms (once per machine: then it comes
+    from the user's cache), rendering it a few (bulk: per student)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True, undefined=StrictUndefined)
+                      lstrip_blocks=True, undefined=StrictUndefined, bytecode_cache=CompiledTemplates())
     env.globals["t"] = t        # the template's words come from the catalogs, section html_report
     return env
+
+
+def preload():
+    """Load the report's template now (Jinja2's code, the template's compiled code from the
+    cache): `grade` calls it from a thread while it waits for the worker, off the critical path."""
+    _environment().get_template("report.html.j2")
 
 
 def render_html(result: Result, assignment: Assignment, replay: Callable[[str], str]) -> str:

@@ -126,10 +126,14 @@ class Painter:
 
 
 def summary(result: Result, colour: bool, quiet: bool = False, report: str | None = None,
-            replay: Callable[[str], str] | None = None) -> str:
+            replay: Callable[[str], str] | None = None, assignment=None) -> str:
     """The table, the failing cases, `Points X/Y`; `replay(case id)` gives the command that replays
     one (grader/model/replay.py), shown for the first failing public case. Whatever a submission put in
-    its messages, `Points X/Y` is the one line that starts with "Points"."""
+    its messages, `Points X/Y` is the one line that starts with "Points".
+
+    Failing cases of one function that say the same thing (a forbidden import, a missing function,
+    the same crash) are one line with their count; a failing hidden case names the public case that
+    exercises the same thing, when the assignment (`assignment`) has one."""
     paint = Painter(colour)
     lines = []
     if not quiet:
@@ -155,11 +159,17 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
                 lines.append(paint("  " + t("terminal.not_implemented", exercise=names[id(e)],
                                             functions=", ".join(functions), count=len(functions)),
                                    describe("not_implemented").colour))
-            for c in others:
-                reason = safe(c.message, SUMMARY_REASON) if c.visibility == "public" else t("terminal.hidden_case")
-                status = describe(c.status)
-                lines.append("  " + t("terminal.case", label=paint(safe(status.tag(), QUOTE), status.colour),
-                                      id=safe(c.id, QUOTE), reason=reason))
+            for group in _same_lines(others, assignment):
+                c, status = group[0], describe(group[0].status)
+                label = paint(safe(status.tag(), QUOTE), status.colour)
+                reason = _reason(c, assignment, len(group))
+                if len(group) == 1:
+                    lines.append("  " + t("terminal.case", label=label, id=safe(c.id, QUOTE), reason=reason))
+                else:
+                    short = [safe(x.id.rsplit("/", 1)[-1], QUOTE) for x in group]
+                    shown = ", ".join(short[:3]) + (", …" if len(short) > 3 else "")
+                    lines.append("  " + t("terminal.cases", label=label, count=len(group), names=shown, reason=reason,
+                                          function=safe(f"{c.exercise}/{c.function}", QUOTE)))
                 if c.diagnosis and c.visibility == "public":
                     lines.append("      " + t("terminal.likely", diagnosis=safe(c.diagnosis, SUMMARY_REASON)))
     lines.append(paint(t("terminal.points", score=as_real(result.score), total=as_real(result.max_score)), "1"))
@@ -171,6 +181,27 @@ def summary(result: Result, colour: bool, quiet: bool = False, report: str | Non
     if report:
         lines.append(t("terminal.report", report=safe(report)))
     return "\n".join(lines)
+
+
+def _reason(case, assignment, count: int = 1) -> str:
+    """A failing case's reason on its line (`count` cases that say the same): its message (public),
+    or that it is hidden and which public case exercises the same thing."""
+    if case.visibility == "public":
+        return safe(case.message, SUMMARY_REASON)
+    twin = assignment.public_twin(case.id) if assignment is not None else None
+    return t("terminal.hidden_like", case=safe(twin, QUOTE), count=count) if twin \
+        else t("terminal.hidden_case", count=count)
+
+
+def _same_lines(cases, assignment) -> list:
+    """The failing cases in groups that would print the same line: same function, status, reason
+    and `likely:` line, in the order of their first case."""
+    groups: dict = {}
+    for c in cases:
+        key = (c.exercise, c.function, c.status, c.visibility, _reason(c, assignment),
+               c.diagnosis if c.visibility == "public" else None)
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
 
 
 def _note(text, max_lines: int = 20) -> str:
@@ -205,16 +236,30 @@ def _brief(value) -> str:
     return bounded_repr(value)
 
 
-def case_detail(result: Result, case_id: str, colour: bool) -> str:
+def _show_result(value, names: tuple) -> str:
+    """A returned or expected value; a tuple the contract names (output, weights) labelled part by part."""
+    if names and isinstance(value, (tuple, list)) and len(value) == len(names):
+        return "\n".join(f"{name} = {_show(part)}" for name, part in zip(names, value))
+    return _show(value)
+
+
+def case_detail(result: Result, case_id: str, colour: bool, assignment=None) -> str:
     """`grade --case ID`: everything about one case (expected values only for public cases). What
     came from the submission — its message, traceback, printed output, returned value — is made
-    inert (`safe`, `safe_block`): each of its lines starts with BLOCK_PREFIX."""
+    inert (`safe`, `safe_block`): each of its lines starts with BLOCK_PREFIX. With the assignment,
+    a tuple result is labelled by the names the contract gives its parts (output / weights)."""
     paint = Painter(colour)
     case = next(c for c in result.cases if c.id == case_id)
+    try:
+        names = tuple(assignment.exercise(case.exercise).functions[case.function].outputs) if assignment else ()
+    except (KeyError, AttributeError):
+        names = ()
     lines = [paint(t("terminal.detail.title", id=safe(case.id, QUOTE), visibility=safe(case.visibility, QUOTE),
                      kind=safe(case.kind, QUOTE), seed=safe(result.seed, QUOTE)), "1"),
-             t("terminal.detail.status", status=paint(safe(case.status, QUOTE), describe(case.status).colour),
+             t("terminal.detail.status", status=paint(safe(describe(case.status).word(), QUOTE), describe(case.status).colour),
                points=as_real(case.points), max_points=as_real(case.max_points))]
+    lines += [paint(t("terminal.note", note=_note(n)), "33") for n in result.notes
+              if getattr(n, "key", None) == "engine.partial"]  # the total of this run is not the assignment's
     if case.message:
         lines.append(t("terminal.detail.message", message=safe(case.message)))
     traceback = case.details.get("traceback") if isinstance(case.details, dict) else None
@@ -227,6 +272,6 @@ def case_detail(result: Result, case_id: str, colour: bool) -> str:
         for name, value in list(case.inputs.items())[:truncation.LISTED]:
             lines.append(safe_block(f"{name} = {_show(value)}", TEXT, "  "))
     if case.visibility == "public":
-        lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + safe_block(_show(case.expected), TEXT, ""))
-        lines.append(paint(t("terminal.detail.yours"), "1") + "\n" + safe_block(_show(case.student)))
+        lines.append(paint(t("terminal.detail.expected"), "1") + "\n" + safe_block(_show_result(case.expected, names), TEXT * 2, ""))
+        lines.append(paint(t("terminal.detail.yours"), "1") + "\n" + safe_block(_show_result(case.student, names), TEXT * 2))
     return "\n".join(lines)

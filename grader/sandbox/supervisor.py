@@ -24,11 +24,14 @@ from grader.sandbox.runtime import protocol
 from grader.model.errors import GraderError
 from grader.sandbox.frames import TIMEOUT
 from grader.i18n import t
+from grader.model import usercache
 from grader.model.said import Said
 from grader.sandbox.runtime_files import minimal_env
 from grader.model import truncation
 
 IMPORT_TIMEOUT = 10.0  # seconds for one module (or notebook cell) to import
+# a function's remaining cases (and its callers') are given up after this many of its cases ended so
+GIVE_UP_AFTER = {"timeout": 1, "crash": 2}
 # Never hidden from a worker, whatever the caller asks: hiding them would break the interpreter.
 SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys",
                   "/var", "/run", "/opt", "/srv", "/home", "/mnt", "/media", "/boot", "/snap", "/nix"}
@@ -106,7 +109,7 @@ class Step:
     kind: str        # "import" | "call"
     key: str         # module (or cell label) | case id
     timeout: float
-    group: str = ""  # the function called: after two timeouts, its other cases are not run
+    group: str = ""  # the function called: after one timeout (two crashes), its other cases are not run
 
 
 @dataclass
@@ -158,7 +161,8 @@ class Sandbox:
         self.sub.mkdir()
         self.new_root = self.dir / "root"  # where the jail builds the worker's filesystem
         self.new_root.mkdir()
-        hidden = {os.path.realpath(p) for p in [*hide, self.dir.parent]}
+        cache = usercache.cache_dir()  # the assignment and the public cases, decoded: never a worker's to read
+        hidden = {os.path.realpath(p) for p in [*hide, self.dir.parent, *([cache] if cache is not None else [])]}
         self.hide = sorted(p for p in hidden if p not in SYSTEM_FOLDERS)
         self.expose = interpreter_folders()
         self.isolation = None  # what the first worker reported
@@ -205,16 +209,24 @@ class Sandbox:
                     outcomes[s.key] = Outcome("crash", detail=Said("sandbox.could_not_start"))
                 return outcomes
 
-    def _give_up_on_slow_groups(self, steps, outcomes, limit=2):
-        """Two timeouts (or crashes) in one function are enough evidence: its remaining cases,
-        and those of the functions that call it, are not run, without costing the student (and
-        the class) more waiting."""
+    def _give_up_on_slow_groups(self, steps, outcomes, limits=None):
+        """Enough evidence that a function hangs or crashes: its remaining cases, and those of
+        the functions that call it, are not run, without costing the student (and the class)
+        more waiting. One timeout is enough (a case's timeout is already many times what a
+        correct function takes, the slowest correct submission included: a second one would
+        only double what a loop costs); a crash, which costs no waiting, gets a second chance."""
+        limits = limits or GIVE_UP_AFTER
         failed = {}
         for s in steps:
             if s.kind == "call" and s.key in outcomes and outcomes[s.key].status in ("timeout", "crash") \
                     and not outcomes[s.key].skipped:
                 failed.setdefault(s.group, []).append(outcomes[s.key].status)
-        stuck = {group: max(set(found), key=found.count) for group, found in failed.items() if len(found) >= limit}
+        stuck = {}
+        for group, found in failed.items():
+            for status in ("timeout", "crash"):
+                if found.count(status) >= limits[status]:
+                    stuck[group] = status
+                    break
         for s in steps:
             if s.kind != "call" or s.key in outcomes:
                 continue
@@ -222,11 +234,12 @@ class Sandbox:
                                                             if g in stuck), None)
             if culprit is not None:
                 timeout = stuck[culprit] == "timeout"
+                count = limits[stuck[culprit]]
                 if culprit == s.group:
-                    why = Said("sandbox.skipped_timeouts" if timeout else "sandbox.skipped_crashes", count=limit)
+                    why = Said("sandbox.skipped_timeouts" if timeout else "sandbox.skipped_crashes", count=count)
                 else:
                     why = Said("sandbox.skipped_callee_timeouts" if timeout else "sandbox.skipped_callee_crashes",
-                            function=culprit, count=limit)
+                            function=culprit, count=count)
                 outcomes[s.key] = Outcome(stuck[culprit], detail=why, skipped=True)
 
     def _spawn(self, request: dict):

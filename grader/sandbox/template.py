@@ -18,9 +18,7 @@ import sys
 import threading
 
 from grader.sandbox import platforms
-from grader.sandbox.runtime import protocol
 from grader.model.errors import GraderError
-from grader.sandbox.frames import select_reader
 from grader.i18n import t
 from grader.sandbox.runtime_files import copy_runtime, minimal_env
 from grader.model import truncation
@@ -60,6 +58,7 @@ class WorkerTemplate:
         self.address_space = None  # bytes a worker starts with, as the template reports it
 
     def _receive(self, timeout: float) -> dict | None:
+        from grader.sandbox.runtime import protocol
         ready, _, _ = select.select([self.control], [], [], timeout)
         if not ready:
             return None
@@ -81,6 +80,7 @@ class WorkerTemplate:
             self.address_space = started.get("address_space")
 
     def _command(self, message: dict, fds=(), timeout: float = 30.0) -> dict:
+        from grader.sandbox.runtime import protocol
         with self.lock:
             self._ensure_ready()
             try:
@@ -100,6 +100,7 @@ class WorkerTemplate:
         room to work, would fail every case: the assignment's fault, not the students'."""
         with self.lock:
             self._ensure_ready()
+        from grader.sandbox.runtime import protocol
         needed = (self.address_space or 0) + protocol.WORKING_ROOM
         if memory_mb * 2**20 < needed:
             raise GraderError(t("sandbox.memory_too_small", memory=memory_mb, needed=-(-needed // 2**20)))
@@ -133,6 +134,15 @@ def worker_template() -> WorkerTemplate:
     return current
 
 
+def start_early():
+    """Start this process's template now when this run's workers will be its forks: its Python
+    and NumPy then start while the grader imports its own (this module imports no NumPy). A
+    wrong GRADE_BACKEND is left for the supervisor to refuse, in words."""
+    chosen = os.environ.get("GRADE_BACKEND", "").strip().lower()
+    if chosen in ("", *platforms.BACKENDS) and platforms.backend() == "template":
+        worker_template()
+
+
 def discard_template():
     """Stop this process's template (it failed a command): the next worker gets a fresh one."""
     current = _TEMPLATE.pop(os.getpid(), None)
@@ -145,6 +155,7 @@ class ForkedWorker:
 
     def __init__(self, template: WorkerTemplate, pid: int, fd: int, group):
         self.template, self.pid, self.fd, self.group = template, pid, fd, group
+        from grader.sandbox.frames import select_reader
         self.reader = select_reader(fd)
         self.returncode = None
 

@@ -65,6 +65,7 @@ class Worker:
         self.writable = (self.root, os.devnull) + tuple(request.get("writable_extra", []))
         self.grader_pid = request.get("grader_pid")
         self.phase = None  # the module or function running now, for import violations
+        self.cell_files = set()  # the file names given to the code of a notebook's cells or a .py file
         self.log = open(request["output_log"], "rb")
         self.log.seek(0, 2)
 
@@ -94,7 +95,7 @@ class Worker:
 
     def exception(self, exc):
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if _inside(f.filename, self.root) or f.filename.startswith("<cell")]
+                  if _inside(f.filename, self.root) or f.filename in self.cell_files]
         lines = ["%s, line %s, in %s%s" % (os.path.relpath(f.filename, self.root) if _inside(f.filename, self.root)
                                             else f.filename, f.lineno, f.name, ("\n    " + f.line) if f.line else "")
                  for f in frames]
@@ -194,7 +195,9 @@ class Worker:
             if label in self.request["skip"]:
                 continue
             started = time.perf_counter()
-            filename = "<cell %s>" % cell.get("index", label)  # its number: the same words in every language
+            # a notebook's cell by its number (the same words in every language); a .py file by its name
+            filename = "<cell %s>" % cell["index"] if "index" in cell else label
+            self.cell_files.add(filename)
             linecache.cache[filename] = (len(cell["source"]), None, cell["source"].splitlines(True), filename)
             try:
                 exec(compile(cell["source"], filename, "exec"), namespace.__dict__)
