@@ -39,7 +39,8 @@ Whatever the attack does, the test asserts: the CLI completes (exit 0 or 1) with
 attacked functions earn 0; every other case of the graded exercises earns exactly what the correct
 solution earns (and the JSON's maximum is those exercises' points); the other submission, graded
 concurrently on the same exercises, gets exactly the correct solution's result; no file of the
-repository copy, the output folder, the other submission or the home changed; no process and no
+repository copy, the output folder, the other submission or the home changed (the grader's own
+cache in the home excepted, whose every entry must be one the grader wrote: `poisoned_cache`); no process and no
 file of the attack is left; nothing reached the test's port; the pytest process was not signalled;
 the grader's secrets (an environment variable, the home's canary) appear in no output; the
 terminal's `Points` line is the grader's own; and the `expect` words appear.
@@ -231,6 +232,35 @@ def snapshot(root: Path, skip=()) -> dict:
             except OSError as exc:
                 state[rel] = ("unreadable", str(exc))
     return state
+
+
+CACHE = os.path.join(".cache", "seance11-grader")    # the grader's cache in a home (grader/model/usercache.py)
+CACHE_ENTRY = re.compile(r"[a-z][a-z-]*-[0-9a-f]{24}\.bin")
+
+
+def without_cache(state: dict) -> dict:
+    """A home's snapshot without the grader's cache (and the .cache folder holding it)."""
+    return {rel: what for rel, what in state.items()
+            if rel != ".cache" and rel != CACHE and not rel.startswith(CACHE + os.sep)}
+
+
+def poisoned_cache(home: Path, marker: str) -> list:
+    """Entries of the grader's cache in `home` that are not the grader's: a name it never
+    writes, no 64-hex key on the first line, or the attack's marker anywhere."""
+    folder = Path(home) / CACHE
+    found = []
+    for path in (folder.iterdir() if folder.is_dir() else ()):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        head = data.partition(b"\n")[0]
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            continue  # an entry being written by a concurrent grader
+        if not CACHE_ENTRY.fullmatch(path.name) or not re.fullmatch(rb"[0-9a-f]{64}", head) \
+                or marker.encode() in data or head == b"0" * 64:
+            found.append(path.name)
+    return found
 
 
 def snapshot_diff(before: dict, after: dict) -> list:
@@ -794,11 +824,17 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
                             f"of {full_marks}/{full_marks} ({graded}); {len(changed)} case(s) differ, "
                             f"e.g. {changed[:3]}")
 
-    # 5. files
+    # 5. files (the grader's own cache in the home is the grader's to write: checked apart, below)
     for name, (root, before) in snapshots.items():
-        diff = snapshot_diff(before, snapshot(root, CLI_OUTPUTS if name == "output folder" else ()))
+        after = snapshot(root, CLI_OUTPUTS if name == "output folder" else ())
+        if name == "home":
+            before, after = without_cache(before), without_cache(after)
+        diff = snapshot_diff(before, after)
         if diff:
             problems.append(f"{name} changed: {diff[:6]}")
+    poisoned = poisoned_cache(home if user else grader_home(home), marker)
+    if poisoned:
+        problems.append(f"the grader's cache holds what the submission wrote: {poisoned[:4]}")
     if files_left:
         problems.append(f"left behind outside the snapshotted folders (planted files, or a grading folder the grader did not remove): {files_left[:6]}")
 

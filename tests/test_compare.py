@@ -20,7 +20,7 @@ def test_english_messages_are_unchanged():
 def test_french_messages(french):
     assert compare_values(np.zeros(3), np.zeros((2, 3)), TOL).message == "le résultat a la forme (3,) au lieu de (2, 3)"
     assert compare_values(None, np.zeros(2), TOL).message == \
-        "le résultat doit être un tableau NumPy, pas None (as-tu oublié `return` ?)"
+        "le résultat doit être un tableau NumPy, pas None (avez-vous oublié `return` ?)"
     assert compare_values([1], np.zeros(2), TOL, "weights").message == \
         "weights doit être un tableau NumPy, pas un list de 1 élément"
     assert compare_values(["le", "ours", "dort"], ["le", "ours"], Tolerance()).message == \

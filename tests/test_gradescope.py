@@ -317,9 +317,9 @@ def test_results_json_speaks_french_and_keeps_gradescopes_fields():
     assert tests["softmax/softmax/large-values"]["output"] == "échoué"                  # a verdict, nothing else
     assert tests["softmax/softmax/huge-values"]["output"] == (
         "échoué : NaN partout\ntu as oublié de soustraire le max\n"
-        "Rejoue-le dans ton dépôt : grade --case softmax/softmax/huge-values")
-    assert results["output"].startswith("Corrigé : ton rendu.\n")
+        "Rejouez-le dans votre dépôt : grade --case softmax/softmax/huge-values")
+    assert results["output"].startswith("Corrigé : votre rendu.\n")
     assert "softmax : cas publics 1/2 réussis, 1.00/2.00 points ; 1 cas caché corrigé" in results["output"]
-    assert "1 cas caché compte dans ta note" in results["output"]
+    assert "1 cas caché compte dans votre note" in results["output"]
     assert "Remarques :\n  cellule 3 ignorée" in results["output"]
-    assert unreadable.startswith("Rien n'a été corrigé : le zip est vide.\n\nSoumets tes modules")
+    assert unreadable.startswith("Rien n'a été corrigé : le zip est vide.\n\nSoumettez vos modules")

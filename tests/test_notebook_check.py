@@ -241,3 +241,16 @@ def test_a_function_never_defined_gets_one_line():
         submission = kernel_submission(Held({"np": __import__("numpy")}, {1: "import numpy as np"}), ["softmax", "gelu"])
     assert submission.notes == ["not defined in the kernel yet: softmax(), gelu(); run the cells that define them."]
     assert submission.cells == []
+
+
+def test_importing_the_grader_leaves_the_importers_sys_path_alone(tmp_path):
+    """A kernel whose working folder is first on sys.path (the notebook's folder) keeps it after
+    `%load_ext grader.notebook`: only `python -m grader.cli` drops it (a student's json.py there
+    would shadow the standard library in the grader)."""
+    import subprocess
+    import sys
+    code = ("import os, sys; sys.path.insert(0, os.getcwd()); import grader.notebook; "
+            "assert sys.path[0] == os.getcwd(), sys.path[:2]")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr

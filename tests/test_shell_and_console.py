@@ -29,6 +29,7 @@ from grader.model.replay import (SHELLS, detect_shell, native_path, quote_cmd, q
 from grader.report.terminal import colour_supported, enable_windows_vt, use_colour
 
 CASE = "softmax/softmax/huge-values"
+FIRST = "softmax/softmax/rows-far-apart"  # the first public case an overflowing softmax fails
 HOSTILE = "devoir;touch PWNED;#"
 # Folder names a student (or an LMS export) could hand in, each trying to escape its quotes.
 NAMES = [
@@ -231,7 +232,7 @@ def hostile_run(tmp_path_factory):
 
 
 def test_terminal_shows_the_quoted_replay_command(hostile_run):
-    command = replay_command(CASE, hostile_run["folder"], 2026, shell="posix")
+    command = replay_command(FIRST, hostile_run["folder"], 2026, shell="posix")
     assert f"'{hostile_run['folder']}'" in command
     assert f"replay a failing case in full: {command}\n" in hostile_run["stdout"]
 
@@ -244,7 +245,7 @@ def test_html_report_shows_the_quoted_replay_command(hostile_run):
 def test_replay_command_copied_from_the_html_report_runs_nothing(hostile_run, tmp_path):
     start = hostile_run["html"].index("<code>grade ") + len("<code>")
     command = html.unescape(hostile_run["html"][start:hostile_run["html"].index("</code>", start)])
-    assert run_posix(command, "sh", tmp_path) == [str(hostile_run["folder"]), "--case", CASE, "--seed", "2026"]
+    assert run_posix(command, "sh", tmp_path) == [str(hostile_run["folder"]), "--case", FIRST, "--seed", "2026"]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -195,7 +195,7 @@ def test_the_terminal_writes_the_tables_tag_in_its_colour(odd_timeout):
     from grader.report.terminal import case_detail, summary
     out = summary(_result(), colour=True)
     assert "\033[36mT-TAG\033[0m softmax/softmax/random-1" in out
-    assert "\033[36mtimeout\033[0m" in case_detail(_result(), "softmax/softmax/random-1", colour=True)
+    assert "\033[36mT-WORD\033[0m" in case_detail(_result(), "softmax/softmax/random-1", colour=True)  # the word, in the colour
 
 
 def test_the_html_report_writes_the_tables_word_icon_count_and_repetition(odd_timeout):

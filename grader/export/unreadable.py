@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from grader.model.files import atomic_write
 from grader.model.result import Result
 
 
@@ -53,5 +54,4 @@ def write_unreadable(assignment, path, seed: int, reason: str, json_path=None, j
 
 
 def _write_json(path: Path, data: dict) -> Path:
-    path.write_text(json.dumps(data, indent=1))
-    return path
+    return atomic_write(path, json.dumps(data, indent=1))  # the old file or the whole new one
