@@ -3,58 +3,10 @@
 Registered as the pytest plugin `seance11` (entry point group `pytest11`; `-p no:seance11`
 turns it off). Where the entry point is not installed, `-p grader.pytest_plugin` loads it; where
 it is, pytest refuses to register the module a second time under that other name: write
-`-p no:seance11 -p grader.pytest_plugin` to be safe in both cases. What a student sees:
+`-p no:seance11 -p grader.pytest_plugin` to be safe in both cases.
 
-    pytest                        every public case is a test; `assignment.yaml::softmax/softmax/minus-inf`
-    pytest -k softmax             the cases of an exercise, or of a function (`-k generate`), or
-                                  any part of an id (`-k "softmax and minus-inf"`, `-k lecture`)
-    pytest --grade-path=mon_devoir.ipynb     grade another folder, .py file or notebook
-    pytest tests/                 only the student's own tests: explicit paths are respected
-    pytest -m "not seance11"      the same, wherever they are (the case items carry that mark)
-
-A failing item shows the grader's message, then the case as `grade --case ID` prints it
-(inputs, expected, yours, what the code printed) and the command that replays it — no
-traceback of this plugin. The short summary (`FAILED … - message`) carries the message.
-
-Design
-------
-*Ids.* Items are collected from the assignment file itself: `assignment.yaml::<case id>`, one
-flat item per public case whose name is the case id (`exercise/function/name`). `-k` matches
-substrings of that name, so an exercise or a function name selects its cases; the item's
-keywords also hold its exercise, function and kind (`lecture`, `random`, `fixed`, `error`).
-The items are *not* hung under `exercises/softmax.py`: pytest would then treat `exercises/`
-as a test package and import its `__init__.py` in the pytest process, and student code never
-runs in the grader's process (README, "How grading works"); a deleted or renamed module, or a
-notebook given with `--grade-path`, would also lose its cases instead of reporting them.
-
-*One grading run.* Collection only reads the assignment file. The first case item to run
-grades, in one `grade()` call (one worker process, as `grade` does), exactly the case items
-left in the session after deselection (`-k`, `--deselect`, `--lf`…: `session.items` is the
-final list), and caches the result; each item then passes or fails from it. A submission that
-cannot be read (`--grade-path` to a missing file, a notebook that is not JSON…) or a missing
-public-cases file fails every item with the grader's one message. Under pytest-xdist every
-worker collects everything, so each worker that runs a case grades all the selected cases once;
-`--dist loadgroup` sends them all to one worker (in a worker the items carry
-`xdist_group("seance11")`), and `-n 0` is the natural way to run them.
-
-*When it collects.* The assignment file is looked for in pytest's rootdir and the folders
-above it (`find_assignment`, as `grade` does from the current folder); none → the plugin does
-nothing at all. Found, it collects only
-
-  - in a students' repository — an assignment file with no `reference:` key, which is how
-    `grade release` writes it (the key never leaves the instructor's repository); or
-  - when asked: `--grade` (or `--grade-path PATH`), e.g. `pytest --grade assignment.yaml -k
-    softmax` in the course repository, which collects the *public* cases only (expected values
-    from the reference, as `grade` does there). Hidden cases are never items.
-
-So the course repository's own test suite (`pytest` in /work/main: the assignment is found,
-and has `reference:`) collects exactly what it did without the plugin, and an unrelated project
-is untouched. A student runs `pytest` with no path: when pytest is given no path (it
-searches the current folder or `testpaths`) and that search would not reach the
-assignment file — `pytest` run from `exercises/`, or a `testpaths = ["tests"]` a student added —
-the assignment file is added to what is collected. Explicit paths are respected: `pytest
-tests/` collects the student's tests only; `pytest assignment.yaml` the cases only.
-`--grade` where no assignment file is found is a usage error (asked for, impossible).
+What a student sees, what pytest and xdist expect of a plugin (quoted from their sources), and
+the rules this module follows: docs/consumers.md, section « grader/pytest_plugin.py ».
 """
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from grader.export import github as export_github
 from grader.export import junit as export_junit
 from grader.report import html as html_report
 from grader.model import result as result_module
+from grader.grading import crash_hints  # its patterns read a worker's exception messages
 from grader.report import terminal
 from grader.model.assignment import load_assignment
 from grader.report.class_overview import _public_messages, normalise_message, reason_key, render_class_report
@@ -299,9 +300,11 @@ def test_every_pattern_over_student_text_is_linear():
     """Each module-level pattern of the renderers, on 100 KB of each adversarial text, without the
     length bound normalise_message puts in front: linear patterns take milliseconds; the old
     ones (nested or consecutive quantifiers over the same characters) took minutes."""
-    patterns = {f"{m.__name__}.{name}": p for m in (class_report, export_junit, export_github, terminal, result_module)
+    patterns = {f"{m.__name__}.{name}": p for m in (class_report, export_junit, export_github, terminal, result_module,
+                                                                 crash_hints)
                 for name, p in vars(m).items() if isinstance(p, re.Pattern)}
-    assert {"grader.report.class_overview._TUPLE", "grader.report.class_overview._NUMBER", "grader.export.junit._ANSI"} <= set(patterns)
+    assert {"grader.report.class_overview._TUPLE", "grader.report.class_overview._NUMBER", "grader.export.junit._ANSI",
+            "grader.grading.crash_hints._BROADCAST"} <= set(patterns)
     texts = {name: text[:100_000] for name, text in ADVERSARIAL.items()}
     texts.update({"csi": "\x1b[" + "0" * 100_000, "osc": "\x1b]" * 50_000, "backticks": "`" * 100_000,
                   "at": "@" * 100_000, "newlines": "\n" * 100_000})

@@ -1,55 +1,10 @@
 """Class gradebooks for `grade bulk`: one CSV for the instructor, one for Moodle, one for Canvas.
 
 `write_gradebooks` reads the per-student result dicts (`Result.to_json()`, schema_version 2, with
-`student = {"id", "name", "origin", "fingerprint", "source"}`) and writes, in `out`:
+`student = {"id", "name", "origin", "lms_id", "fingerprint", "source"}`) and writes them in `out`.
 
-- `gradebook.csv` — for people and spreadsheets: `student_id, name, <one column per exercise>,
-  total, max_total, status`, one row per student sorted by id.
-- `gradebook-moodle.csv` — Moodle's assignment "offline grading worksheet" (Grading action →
-  "Upload grading worksheet").
-- `gradebook-canvas.csv` — Canvas' Gradebook CSV import (Gradebook → Import).
-
-Every file is rendered in memory first (so a bad result raises before anything is touched), then
-each is written atomically: a temporary file beside it (".<name>.<pid>.<random>.tmp", the pattern
-`grade bulk` sweeps after a killed run), flushed and fsynced, then `os.replace`d over the old one.
-A reader sees the old file or the whole new one, never half of one.
-
-Numbers: the exact score, as the JSON has it (round(x, 6), written without an exponent or
-trailing zeros: "66.625", "7.5", "100"), always with a "." decimal point — the gradebooks are read
-by importers, which store the grade and show it with their own decimals (Moodle: 2 by default).
-The feedback comment, read by a person, shows the score as every human-facing place does
-(grader.model.result.shown_points: one decimal).
-
-The LMS ids come from intake (grader/bulk/intake.py, `Entry.lms_id`), which `grade bulk` puts in
-each result's `student.lms_id` before the gradebooks read it: never parsed again from file names.
-
-Encoding: UTF-8 everywhere (Moodle and Canvas both read UTF-8: Moodle's importer calls
-`load_csv_content($csvdata, 'utf-8', 'comma')` by default, and Canvas documents "All text should
-be UTF-8 encoded" for its CSV formats). Only `gradebook.csv`, the file meant to be double-clicked,
-starts with a byte-order mark: without it Excel decodes UTF-8 as the local ANSI code page and
-shows "ZoÃ©" for "Zoé"; LibreOffice, Python (`encoding="utf-8-sig"`) and pandas all accept it. The
-two LMS files carry no BOM: they are read by importers, not people, and a BOM would be one more
-byte in front of the first header for each importer to cope with. Rows end with CRLF (RFC 4180,
-the csv module's default); fields are quoted by the csv module when they hold a comma, a quote
-or a line break, so names such as `Martin, "Zoé"` or ones with newlines survive a round trip.
-(A French Excel expects ";" between fields: import the file with Data → From Text/CSV there.)
-
-Spreadsheet formula injection: a student chooses their display name and their submission's file
-names, from which ids are made, so a cell may start with "=HYPERLINK(...)", "+cmd|...", "-2+3",
-"@SUM(...)". Following the OWASP advice (CSV Injection, https://owasp.org/www-community/attacks/
-CSV_Injection: cells must not begin with = + - @ TAB or CR; prefix such a cell with a single
-quote "'"), every text cell that comes from a submission — student id, name, status, feedback —
-gets a leading "'" when it begins, after any spaces, with = + - @ (or their full-width forms, which
-some East-Asian Excel versions also treat as formulas) or with a TAB or CR. Spreadsheets then show
-it as text. Numbers are ours (never negative) and headers come from the instructor's assignment,
-so neither is touched: changing a header would break the LMS column matching.
-
-A result is data, never trusted to be well formed: a score that is not a finite number (a str,
-NaN, an int of 400 digits) leaves that exercise's cell and the total empty — Moodle's upload and
-Canvas' import leave an empty grade alone — and the feedback says which value could not be read;
-a name, an id or a message of any size or type is bounded (grader.model.result.clip_text) and cleaned.
-Only what makes the class itself ambiguous (a result without a student id, two results for one
-student, an exercise the assignment does not have) stops the writing, with its reason.
+What its consumers read, quoted from their sources, and the rules this module follows:
+docs/consumers.md, section « grader/export/gradebooks.py ».
 """
 from __future__ import annotations
 

@@ -5,53 +5,8 @@
                                                 <root>/results/results.json (run_autograder calls
                                                 `python -m grader.export.gradescope /autograder`)
 
-Gradescope's "Autograder Specifications" (gradescope-autograders.readthedocs.io/en/latest/specs/,
-docs/specs.md of github.com/gradescope/autograder_samples), the parts this module follows:
-
-  - "Autograders are uploaded to Gradescope in zip format. The file must contain at least two
-    files in the root of the archive: setup.sh: a setup (Bash) script that installs all your
-    dependencies. [...] run_autograder: an executable script, in any language (with appropriate
-    #! line), that compiles and runs your autograder suite and produces the output in the
-    correct place." — and "make sure to zip the files, and not the folder containing the files".
-  - "/autograder/source contains the extracted contents of your autograder zip file." So the
-    zip's root *is* /autograder/source: the engine is `grader/` at the zip's root and lands in
-    /autograder/source/grader (a `source/` folder inside the zip would become
-    /autograder/source/source).
-  - "/autograder/submission contains the student's submission, downloaded from Gradescope."
-  - "/autograder/results/results.json is where you put the test output [...]. This must be
-    produced as a result of executing run_autograder."
-  - "/autograder/results/stdout captures the output of run_autograder, for displaying back to
-    the instructor for debugging purposes. Any output you wish to show to students must be
-    explicitly put in the JSON "output" field." — so stdout gets the instructor's details
-    (hidden cases' reasons, the replay command) and `stdout_visibility` is "hidden".
-  - results.json: `score` ("optional, but required if not on each test case below. Overrides
-    total of tests if specified"), `execution_time` ("optional, seconds"), `output` ("Text
-    relevant to the entire submission"), `output_format`, `test_output_format`,
-    `test_name_format`, `visibility`, `stdout_visibility`, `extra_data`, and `tests`: each with
-    `score`, `max_score`, `status` ("passed" / "failed"), `name`, `name_format`, `number`
-    ("1.1"), `output` ("Giant multiline string that will be placed in a <pre> tag and collapsed
-    by default"), `output_format`, `tags`, `visibility`, `extra_data`. The per-test `status` and
-    the *_format keys are in the current page; the older docs/specs.md lacks them. Formats are
-    "text" here: messages are plain text, and a student's file names must never become HTML.
-  - Visibility: "hidden: test case will never be shown to students; after_due_date: [...]
-    after the assignment's due date has passed; after_published: test case will be shown only
-    when the assignment is explicitly published from the "Review Grades" page; visible
-    (default): test case will always be shown." and "If test cases are hidden, students will
-    not be able to see their total score. Test cases with visibility set to `hidden` don't
-    affect this, since they should only be used for tests which don't contribute points to the
-    total." — hidden cases carry points, so they are `after_published`, never `hidden`.
-
-Gradescope's "Submission Metadata" page: "The file /autograder/submission_metadata.json
-contains information about the current and previous submissions": `id` ("Unique identifier
-for this particular submission") and `users: [{email, id, name}]` ("Multiple users will be
-listed in the case of group submissions"). A student's hidden cases are seeded from
-`users[0].id` (the same inputs on every resubmission, so they cannot be probed), else from the
-submission's `id`, else from a fixed id.
-
-Trust: the zip holds the reference, the hidden cases (the full assignment) and the generators —
-Gradescope's container is the instructor's. The students' code still runs only in the engine's
-worker (SECURITY.md), with /autograder (source, results) among the folders it must not see;
-results.json is written by the grader after every worker has ended.
+What its consumers read, quoted from their sources, and the rules this module follows:
+docs/consumers.md, section « grader/export/gradescope.py ».
 """
 from __future__ import annotations
 

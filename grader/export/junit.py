@@ -3,86 +3,8 @@
     junit_xml(result) -> str          the document
     write_junit(result, path)         written atomically (temporary file in the same folder, fsync, rename)
 
-A reader of the result dict, never a second grading path: every count, verdict and message below
-comes from the JSON the engine wrote.
-
-The format — there is no official JUnit XML specification; two schemas are in common use and we
-stay inside both wherever they agree:
-
-* Jenkins xUnit plugin, `junit-10.xsd` (jenkinsci/xunit-plugin,
-  src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd):
-      <xs:element name="testsuites"> <xs:sequence>
-          <xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded" />
-        ... <xs:attribute name="name"/> "time" (SUREFIRE_TIME) "tests" "failures" "errors"
-      <xs:element name="testsuite"> <xs:choice minOccurs="0" maxOccurs="unbounded">
-          testsuite | properties | testcase | system-out | system-err
-        <xs:attribute name="name" use="required"/> "tests" "failures" "errors" (required),
-        "time" type="SUREFIRE_TIME", "skipped", "timestamp", "hostname", "id", "package", "file"
-      <xs:element name="testcase"> ... skipped | error | failure | system-out | system-err
-        <xs:attribute name="name" use="required"/> "time" "classname" "group"
-      failure / error / skipped: mixed content, optional "type" and "message"
-      <xs:pattern value="(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\\.[0-9]*)?"/>   (SUREFIRE_TIME)
-* Windy Road's schema for the Ant JUnit task (windyroad/JUnit-Schema, JUnit.xsd):
-      testsuite: <xs:sequence> <xs:element name="properties"> (first, required) then testcase*
-      failure / error: <xs:attribute name="type" type="xs:string" use="required">
-      testcase: <xs:attribute name="time" type="xs:decimal" use="required">
-      (and no <skipped> element at all)
-
-So: `<testsuites>` holds testsuite elements only — neither schema allows `<properties>` there —
-and carries name/tests/failures/errors/time (no `skipped`, which junit-10.xsd does not declare on
-it); its `time` is the sum of the suites' times, as reporters that add up the suites find it (the
-wall time of the run, start-up included, made them disagree). Each `<testsuite>` opens with
-`<properties>`: the exercise's `<exercise>.score`, `<exercise>.max_score`, `<exercise>.title`, and
-the first suite also the submission's `total_score`, `total_max_score`, `status` (the total has
-nowhere valid to go on `<testsuites>`). Property names are unique in the file: laurentb/xunitparser
-merges every suite's properties into one dict, `assert e.attrib['name'] not in ts.properties`.
-Every `<failure>` / `<error>` has a `type`; every time is a plain decimal ("0.000002", never
-"2e-06", which SUREFIRE_TIME rejects).
-
-What a public case printed (`CaseResult.output`, when `write_junit` is given the Result: the
-JSON does not carry it) is the testcase's `<system-out>` (junit-10.xsd: testcase's choice holds
-system-out; GitLab, Jenkins, junitparser and junit2html read it there), cleaned and bounded like a
-message; a hidden case's never. A submission that could not be read (no exercise graded) is one
-suite "submission" with one testcase in `<error type="invalid">` carrying the reason.
-
-Verdicts (the `junit` column of grader/model/statuses.py). A test that did not pass must show as
-failing in every reporter:
-
-* dorny/test-reporter (src/parsers/java-junit/java-junit-parser.ts):
-      if (test.failure || test.error) return 'failed'
-      if (test.skipped) return 'skipped'
-* mikepenz/action-junit-report (src/testParser.ts):
-      const skip = testcase.skipped || ...
-      const failed = testFailure && !skip
-      annotation_level: success || skip ? 'notice' : 'failure', // a skipped test shall not fail the run
-* GitLab (lib/gitlab/ci/parsers/test/junit.rb): failure → STATUS_FAILED, error → STATUS_ERROR,
-  skipped → STATUS_SKIPPED; and it ignores the `message` attribute (gitlab-foss#53668), so the
-  message is also the element's text.
-
-A `<skipped>` not-implemented function would therefore turn a student's CI green (mikepenz) or
-grey, and the Windy Road schema has no `<skipped>` at all. Hence:
-
-    passed                                   → nothing
-    failed, violation, not_implemented,      → <failure type="<status>" message="…">…</failure>
-    missing
-    error, timeout                           → <error type="<status>" message="…">…</error>
-
-and `skipped="0"` on every suite: the grader never skips a case it was asked to grade. A status
-none of these (a forged result) is written as a failure, counted in `tests` only.
-
-Hidden cases carry no message in the JSON; their text is "hidden case: <verdict>" — nothing more
-is known, nothing more is written. Texts are in the language of the run (grader/i18n/__init__.py, sections
-export_junit and status); element and attribute names, statuses in `type` and property names never change.
-
-Student-controlled text (exception messages) can hold characters XML 1.0 forbids
-(`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`); ElementTree
-would write them as they are and produce a file no parser reads. ANSI sequences (CSI, and OSC such
-as a window title) are removed whole, then every character XML forbids, the C1 controls and DEL it
-only discourages (0x9B is a terminal's one-byte CSI: the file is also read with `cat`), and the
-bidirectional overrides and isolates that would reorder what a reader sees. Every text is bounded
-(grader.model.result.clip_text: a 12 MB word returned by a function becomes its first 200 characters
-and its length), and a value that is not what the JSON schema says (a str for a number, a missing
-key) is written as it is, bounded, never an exception.
+What its consumers read, quoted from their sources, and the rules this module follows:
+docs/consumers.md, section « grader/export/junit.py ».
 """
 from __future__ import annotations
 

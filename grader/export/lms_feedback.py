@@ -3,51 +3,8 @@
     moodle_folder(name, participant) -> str        the folder Moodle's importer reads for a participant
     write_moodle_feedback(entries, out) -> paths   DIR/feedback-moodle.zip and DIR/feedback-moodle.txt
 
-Moodle — assignment → "View all submissions" → Grading action "Upload multiple feedback files in a
-zip" (the "File feedback" plugin must be enabled). What the importer reads,
-mod/assign/feedback/file/importziplib.php (moodle/moodle), is_valid_filename_for_import():
-
-    // Ignore hidden files.   strpos($fileinfo->get_filename(), '.') === 0   (and '~')
-    $pathparts = explode('/', $fileinfo->get_filepath() . $fileinfo->get_filename());
-    while (!empty($pathparts)) {
-        $pathpart = array_shift($pathparts);
-        $info = explode('_', $pathpart, 5);
-        // Expected format for the directory names in $pathpart is fullname_userid_plugintype_pluginname
-        // (as created by zip export in Moodle >= 4.1) resp. fullname_userid_plugintype_pluginname_
-        if (count($info) < 4) { continue; }
-        $participantid = $info[1];
-        if (!is_numeric($participantid)) { continue; }
-        $participantid += 0;
-        if (empty($participants[$participantid])) { continue; }
-        $user = $participants[$participantid];
-        $plugin = $assignment->get_plugin_by_type($info[2], $info[3]);
-        if (!$plugin) { continue; }
-        ...
-        array_unshift($pathparts, $info[4]);
-        $filename = implode('/', $pathparts);
-
-with `$participants[$assignment->get_uniqueid_for_user($user->id)] = $user` (import_zip_files):
-the number is the participant id of the "Download all submissions" names — the one intake reads
-(`Entry.lms_id`), with blind marking too ("Participant_123456_…"). So each report goes to
-
-    <Full name>_<participant id>_assignfeedback_file/<REPORT_FILE>
-
-— the Moodle ≥ 4.1 folder name (without the trailing "_" of 3.1–4.0: both are read); the name has
-no "_" (it would shift the parts: Moodle's own export writes them as spaces) and no "/". The
-plugin named is the feedback file plugin itself, so that is_file_modified() compares with the
-feedback files already there: uploading the same zip again changes nothing. Each file becomes a
-feedback file of that participant (import_zip_files: `create_file_from_storedfile` in the
-`assignfeedback_file` area of their grade) and Moodle notifies them (`notify_grade_modified`).
-
-Only Moodle participants can be placed: students of plain folders or of a Canvas export have no
-participant id. They are never dropped silently: `feedback-moodle.txt` lists every student, the
-folder of each one in the zip, and why each other one is not in it (and `grade bulk` says how many).
-
-Canvas has no bulk import of feedback files (its gradebook CSV import takes grades only): the
-README says how to hand the reports out there.
-
-The reports and scores are read from the stored results (`Result.from_json` on
-`results/<id>.json`), never from dictionary keys.
+What its consumers read, quoted from their sources, and the rules this module follows:
+docs/consumers.md, section « grader/export/lms_feedback.py ».
 """
 from __future__ import annotations
 

@@ -6,46 +6,8 @@
     detect_shell(platform, environ)  which of them the person reading this output most likely uses
     replay_command(...)              the two together: what every exporter prints
 
-Every report, summary and message that tells someone "paste this" (terminal, HTML report, JUnit
-XML, GitHub step summary and Classroom result, Gradescope, the pytest plugin, `grade bulk`'s
-per-student reports) goes through `replay_command`, so a folder named `devoir;touch PWNED;#` is
-one quoted word, never a second command.
-
-Quoting, per shell:
-
-* posix (sh, bash, zsh, Git Bash): `shlex.quote` — a word of safe characters as it is, anything
-  else in single quotes (`'` written `'"'"'`). Inside single quotes nothing is special, newlines
-  included.
-* powershell: a word made only of [A-Za-z0-9_./:\\=-] stays bare (a word starting with `-`
-  only if it is letters, digits and dashes: Windows PowerShell splits `-a.b` into two
-  arguments); anything else goes in single quotes, where PowerShell expands nothing (`$`,
-  backtick, `@`, `(`, `;`, `&`, `|`, `#`, `{`, `,`, `--%`… are literal). A quote inside is doubled —
-  PowerShell takes the typographic quotes ‘ ’ ‚ ‛ as single quotes too (`l’exercice` is a
-  French folder name), so those are doubled as well.
-* cmd: a word of the same safe characters stays bare; any other is first written as the
-  program's C runtime splits its command line (in double quotes; backslashes before a quote
-  doubled, a quote `\\"`); inside double quotes cmd.exe leaves `& | < > ( ) ^` alone but still expands
-  `%VAR%` (and `!VAR!` under delayed expansion). A word holding `%`, `!` or `"` is therefore
-  written with every cmd metacharacter caret-escaped, quotes included (`^"100^%PATH^%^"`):
-  cmd never enters a quoted section, removes the carets, and the program gets the word intact
-  (`^%PATH^%` names a variable `PATH^`, which does not exist, so it stays). A control character
-  (a newline would end the command) cannot be written for cmd at all: it becomes `?` — Windows
-  file names cannot hold one anyway.
-
-Which shell (`detect_shell`), a documented heuristic; GRADE_SHELL=posix|powershell|cmd overrides it:
-
-* not Windows → posix;
-* Windows with MSYSTEM set (Git Bash, MSYS2) → posix;
-* Windows with PROMPT set → cmd: cmd.exe puts PROMPT in its environment (default `$P$G`) and
-  PowerShell does not. The one case it gets wrong is PowerShell started from a cmd window,
-  which inherits PROMPT: an ordinary path, spaces included (`"C:\\My Folder\\devoir"`), reads
-  the same in both, but a name holding `$` or a backtick is only safe in the shell it was
-  quoted for — GRADE_SHELL=powershell there;
-* Windows otherwise → powershell (Windows Terminal's and VS Code's default).
-
-Paths are shown in the platform's native form (`C:\\Users\\…\\devoir` on Windows: `str()` of a
-Path, never `as_posix()`); a relative path starting with `-` is written `./-x` (`.\\-x`) so that
-`grade` does not read it as an option.
+What its consumers read, quoted from their sources, and the rules this module follows:
+docs/consumers.md, section « grader/model/replay.py ».
 """
 from __future__ import annotations
 
