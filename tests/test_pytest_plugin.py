@@ -47,8 +47,10 @@ class Run:
         self.output = proc.stdout + proc.stderr
         self.returncode = proc.returncode
         self.cases = {}   # item name -> (outcome, message, text)
+        self.classnames = {}   # item name -> its JUnit classname
         if xml.is_file():
             for case in ET.parse(xml).getroot().iter("testcase"):
+                self.classnames[case.get("name")] = case.get("classname")
                 failure = case.find("failure")
                 if failure is None:
                     failure = case.find("error")
@@ -154,6 +156,11 @@ def test_the_reference_as_exercises_passes_every_item(assignment, students):
     assert run.failed() == set()
     assert len(run.calls) == 1
     assert "Points 100.0/100.0" in run.proc.stdout
+    # --junitxml: each item's classname is its exercise (not "assignment.yaml" for all of them)
+    exercise_of = {c.id: c.exercise for c in assignment.cases() if c.visibility == "public"}
+    assert {run.classnames[name] for name in run.cases} == set(exercise_of.values())
+    assert set(run.cases) == set(exercise_of)
+    assert all(run.classnames[name] == exercise_of[name] for name in run.cases), sorted(run.classnames.items())[:3]
 
 
 @pytest.mark.parametrize("keyword, functions", [("softmax", {"softmax"}), ("generate", {"generate"}),
