@@ -82,11 +82,61 @@ def _one_number_for_a_batch(inputs, y):
     return None
 
 
-@PROPERTIES.check("similarity", "scaled_dot_product")
 @PROPERTIES.check("similarity", "dot_product")
 def _dot_product(inputs, value):
     y = as_array(value)
     return None if y is None else _one_number_for_a_batch(inputs, y)
+
+
+@PROPERTIES.check("similarity", "scaled_dot_product")
+def _scaled_dot_product(inputs, value):
+    y = as_array(value)
+    if y is None:
+        return None
+    hint = _one_number_for_a_batch(inputs, y)
+    if hint:
+        return hint
+    a, b = as_array(inputs.get("a")), as_array(inputs.get("b"))
+    if a is None or b is None or a.ndim < 1 or not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
+        return None
+    try:
+        dot = np.sum(a * b, axis=-1)
+    except ValueError:
+        return None
+    factor = _constant_factor(y, dot)           # y = dot × factor for one constant?
+    d = a.shape[-1]
+    if factor is None or abs(factor * math.sqrt(d) - 1) <= 1e-6:
+        return None
+    if abs(factor - math.sqrt(d)) <= 1e-6 * math.sqrt(d):
+        return say("scaled.multiplied", d=d)
+    return say("scaled.divided_by", divisor=_constant_text(1 / factor) if factor else "0", d=d)
+
+
+def _constant_factor(y, base):
+    """c when y = c · base element by element (within 1e-6 of the largest), else None."""
+    if y.shape != np.shape(base) or not np.all(np.isfinite(y)):
+        return None
+    base = np.asarray(base, dtype=np.float64)
+    bb = float(np.sum(base * base))
+    if bb == 0 or not math.isfinite(bb):
+        return None
+    c = float(np.sum(y * base)) / bb
+    scale = max(1e-12, float(np.max(np.abs(base))) * max(1.0, abs(c)))
+    return c if float(np.max(np.abs(y - c * base))) <= 1e-6 * scale else None
+
+
+def _constant_text(c: float) -> str:
+    """A constant as a reader recognises it: 2, 1/3, √8, 1/√8, else its digits."""
+    for value, inverse in ((c, False), (1 / c if c else 0.0, True)):
+        if value <= 0:
+            continue
+        n = round(value)
+        if n >= 2 and abs(value - n) <= 1e-6 * n:
+            return f"1/{n}" if inverse else str(n)
+        n2 = round(value * value)
+        if n2 >= 2 and abs(value * value - n2) <= 1e-6 * n2:
+            return f"1/√{n2}" if inverse else f"√{n2}"
+    return number(c)
 
 
 def _norms_zero(x):
@@ -197,6 +247,12 @@ def _softmax(inputs, value):
                          sums=value_range(sums, 1.0))
             if y.size > y.shape[ax] and abs(float(np.sum(y)) - 1) <= _sum_tol(y.size):
                 return say("softmax.whole_array", axis=axis)
+        if x is not None and np.all(ok) and np.all(np.isfinite(x)) and not negative:
+            # e^(x - max) over the sum of the unshifted e^x: every slice sums to e^-max
+            shift = np.exp(-np.max(x, axis=ax, keepdims=True))
+            if np.all(np.isfinite(shift)) and np.max(np.abs(np.sum(y, axis=ax, keepdims=True) - shift)) <= \
+                    _sum_tol(y.shape[ax]) * max(1.0, float(np.max(shift))):
+                return say("softmax.unshifted_sum", along=_along(axis, y.ndim), sums=value_range(sums, 1.0))
         if negative:
             return say("softmax.sums_and_negative", along=_along(axis, y.ndim), sums=value_range(sums, 1.0),
                      lowest=number(np.min(checked)))
@@ -292,6 +348,14 @@ def _skipgram_pairs(inputs, value):
         back = counts.get((context, center), 0)
         if back != n:
             return say("skipgram.not_symmetric", center=quote(center), context=quote(context), n=n, back=back)
+    window = as_int(inputs.get("window", 2))
+    if type(tokens) in (list, tuple) and window is not None and window >= 0:
+        n = len(tokens)   # the centers, in order: tokens[i] once per neighbour of i within the window
+        centers = []
+        for i, token in enumerate(tokens):
+            centers += [token] * (min(n - 1, i + window) - max(0, i - window))
+        if len(centers) == len(pairs) and [p[0] for p in pairs] != centers and [p[1] for p in pairs] == centers:
+            return say("skipgram.context_first")
     return None
 
 
@@ -417,7 +481,53 @@ def _attention_weights(inputs, value):
     if Q is not None and K is not None and Q.ndim >= 2 and K.ndim >= 2 and w.shape[-2:] != (Q.shape[-2], K.shape[-2]):
         return _weights_shape_hint(w.shape, Q.shape[-2], K.shape[-2])
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
-    return _weights_hint(w, mask, causal=causal)
+    return _weights_hint(w, mask, causal=causal) or _scale_hint(w, Q, K, mask)
+
+
+def _scores(Q, K):
+    try:
+        return Q @ np.swapaxes(K, -1, -2)
+    except ValueError:
+        return None
+
+
+def _scale_hint(w, Q, K, mask, d_k=None):
+    """Weights that are a softmax of the scores Q Kᵀ times a constant c other than 1/√d_k: say c.
+    Fitted on the log-weights of the pairs the mask allows (a softmax is e^(c·s) up to one
+    constant per row)."""
+    if Q is None or K is None or Q.ndim < 2 or K.ndim < 2:
+        return None
+    s = _scores(Q, K)
+    if s is None or not np.all(np.isfinite(s)):
+        return None
+    try:
+        s = np.broadcast_to(s, w.shape)
+    except ValueError:
+        return None
+    allowed = np.ones(w.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if not np.all(np.isfinite(w)) or np.any(w[allowed] <= 1e-12) or np.any(np.abs(w[~allowed]) > TOL):
+        return None
+    n = np.sum(allowed, axis=-1, keepdims=True)
+    if not np.any(n >= 2):
+        return None
+    logw = np.where(allowed, np.log(np.where(allowed, w, 1.0)), 0.0)
+    centred_l = np.where(allowed, logw - np.sum(logw, axis=-1, keepdims=True) / np.maximum(n, 1), 0.0)
+    centred_s = np.where(allowed, s - np.sum(np.where(allowed, s, 0.0), axis=-1, keepdims=True) / np.maximum(n, 1), 0.0)
+    ss = float(np.sum(centred_s * centred_s))
+    if ss <= 1e-12:
+        return None
+    c = float(np.sum(centred_l * centred_s)) / ss
+    spread = float(np.max(np.abs(centred_s)))
+    if not math.isfinite(c) or float(np.max(np.abs(centred_l - c * centred_s))) > 1e-4 * max(1.0, abs(c) * spread):
+        return None
+    d_k = Q.shape[-1] if d_k is None else d_k
+    if abs(c * math.sqrt(d_k) - 1) <= 1e-3:
+        return None
+    if abs(c) <= 1e-9:
+        return say("scale.none_of_the_scores", d_k=d_k)
+    if abs(c - 1) <= 1e-3:
+        return say("scale.not_scaled", d_k=d_k, sqrt=number(math.sqrt(d_k)))
+    return say("scale.divided_by", divisor=_constant_text(1 / c), d_k=d_k, sqrt=number(math.sqrt(d_k)))
 
 
 def _weights_shape_hint(shape, n_q, n_k):
@@ -475,7 +585,7 @@ def _scaled_dot_product_attention(inputs, value):
             return say("attention.output_d_k", d_k=d_k, d_v=d_v)
         return say("attention.output_shape", n_q=n_q, d_v=d_v)
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape)
-    return _weights_hint(w, mask, causal=causal) or _values_hint(out, w, V)
+    return _weights_hint(w, mask, causal=causal) or _values_hint(out, w, V) or _scale_hint(w, Q, K, mask)
 
 
 @PROPERTIES.check("attention", "causal_mask")
@@ -533,7 +643,18 @@ def _multi_head_attention(inputs, value):
     if out.shape != X.shape:
         return say("multi_head.output_shape", want=shape_text(X.shape), got=shape_text(out.shape))
     mask, causal = _broadcast_mask(inputs.get("mask"), w.shape, heads=True)
-    return _weights_hint(w, mask, per_head=True, causal=causal)
+    hint = _weights_hint(w, mask, per_head=True, causal=causal)
+    if hint or X.shape[-1] % h:
+        return hint
+    heads = []
+    for name in ("W_q", "W_k"):
+        W = as_array(inputs.get(name))
+        if W is None or W.ndim != 2 or W.shape[0] != X.shape[-1]:
+            return None
+        P = X @ W
+        d_k = P.shape[-1] // h
+        heads.append(np.swapaxes(P.reshape(*P.shape[:-1], h, d_k), -2, -3))   # head h: columns h·d_k…
+    return _scale_hint(w, heads[0], heads[1], mask, X.shape[-1] // h)
 
 
 # --- positional -----------------------------------------------------------------------------
@@ -572,7 +693,45 @@ def _positional_encoding(inputs, value):
             p, i = np.unravel_index(int(np.argmax(off)), off.shape)
             return say("positional.not_a_pair", even=2 * int(i), odd=2 * int(i) + 1, position=int(p),
                      value=number(pairs[p, i]))
+    base = inputs.get("base", 10000.0)
+    base = float(base) if type(base) in (int, float) else None
+    if n >= 2 and d >= 2 and base is not None and base > 1:
+        return _frequency_hint(y, n, d, base)
     return None
+
+
+def _frequency_hint(y, n, d, base):
+    """Each column pair (2i, 2i+1) holds sin and cos of p·ω_i: read ω_i at position 1, check it
+    holds at every position, and compare it with the formula's 1/base^(2i/d_model)."""
+    m = d // 2
+    omega = np.arctan2(y[1, 0:2 * m:2], y[1, 1:2 * m:2])          # ω_i modulo 2π
+    p = np.arange(n)[:, None]
+    if np.max(np.abs(np.sin(p * omega) - y[:, 0:2 * m:2])) > 1e-3 or \
+            np.max(np.abs(np.cos(p * omega) - y[:, 1:2 * m:2])) > 1e-3:
+        return None                                                 # not one angle per pair: no reading
+    two_i = np.arange(0, 2 * m, 2)
+    want = 1.0 / base ** (two_i / d)
+    wrapped = np.angle(np.exp(1j * (omega - want)))
+    if np.max(np.abs(wrapped)) <= 1e-4:
+        return None
+    k = int(np.argmax(np.abs(wrapped) > 1e-4))                      # the first pair that turns wrong
+    grows = np.abs(np.angle(np.exp(1j * (omega - np.angle(np.exp(1j * base ** (two_i / d))))))) <= 1e-4
+    if m >= 2 and np.all(grows):
+        return say("positional.multiplied")
+    low = (omega > 1e-9) & (omega < 3.0) & (two_i > 0)
+    if np.count_nonzero(low) >= 2:
+        exponent = -np.log(omega[low]) / math.log(base)           # your base**(-exponent), per pair
+        denominator = two_i[low] / exponent                         # 2i / exponent: d_model, if right
+        D = float(np.mean(denominator))
+        ratio = exponent / (two_i[low] / d)
+        constant = np.ptp(ratio) <= 1e-3 * np.max(np.abs(ratio))
+        if constant and base != 10000.0 and abs(base ** ratio[0] / 10000.0 - 1) <= 1e-3:
+            return say("positional.default_base", base=number(base))   # 10000 where `base` was given
+        if np.ptp(denominator) <= 1e-3 * abs(D) and abs(D - round(D)) <= 1e-3 * abs(D):
+            return say("positional.denominator", denominator=int(round(D)), d=d)
+        if constant:
+            return say("positional.other_base", got=number(base ** ratio[0]), base=number(base))
+    return say("positional.frequency", even=2 * k, odd=2 * k + 1, got=number(omega[k]), want=number(want[k]))
 
 
 # --- transformer ----------------------------------------------------------------------------
@@ -656,6 +815,47 @@ def _gelu(inputs, value):
     if np.any(relu):
         k = np.flatnonzero(relu.ravel())[0]
         return say("gelu.relu", x=number(x.ravel()[k]), y=number(y.ravel()[k]))
+    return _gelu_constants(x[fin], y[fin])
+
+
+def _gelu_constants(x, y):
+    """0.5 x (1 + tanh(k (x + a x³))) with other constants k, a: fit them on the inputs where the
+    tanh is not saturated, and say which is off."""
+    use = (np.abs(x) > 0.05) & (np.abs(x) < 3)
+    if np.count_nonzero(use) < 3:
+        return None
+    g = 2 * y[use] / x[use] - 1
+    if np.any(np.abs(g) >= 1 - 1e-9):
+        return None
+    t = np.arctanh(g)
+    A = np.stack([x[use], x[use] ** 3], axis=1)
+    (k, ka), *_ = np.linalg.lstsq(A, t, rcond=None)
+    if np.max(np.abs(A @ np.array([k, ka]) - t)) > 1e-4 * max(1.0, float(np.max(np.abs(t)))) or abs(k) < 1e-9:
+        return None
+    a = ka / k
+    a = 0.0 if abs(a) < 1e-5 else a   # float32 inputs: a fit of a few 1e-8
+    right_k, right_a = abs(k - math.sqrt(2 / math.pi)) <= 1e-4, abs(a - 0.044715) <= 1e-5
+    if right_k and right_a:
+        return None
+    return say("gelu.constants", k=number(k), a=number(a))
+
+
+@PROPERTIES.check("transformer", "transformer_block")
+def _transformer_block(inputs, value):
+    """Pre-LN: the block's output is x + sublayers, never a LayerNorm's output. Rows of
+    (y - beta) / gamma with mean 0 and variance 1 for a block's LayerNorm mean it came last."""
+    y = as_array(value)
+    block = inputs.get("block")
+    if y is None or y.ndim < 1 or y.shape[-1] < 3 or type(block) is not dict or not np.all(np.isfinite(y)):
+        return None
+    for which in ("ln2", "ln1"):
+        gamma, beta = as_array(block.get(f"{which}_gamma")), as_array(block.get(f"{which}_beta"))
+        if gamma is None or beta is None or gamma.shape != y.shape[-1:] or beta.shape != y.shape[-1:] \
+                or np.min(np.abs(gamma)) < 1e-3:
+            continue
+        z = (y - beta) / gamma
+        if np.max(np.abs(np.mean(z, axis=-1))) <= 1e-4 and np.max(np.abs(np.var(z, axis=-1) - 1)) <= 1e-2:
+            return say("block.normalised_output", ln=which)
     return None
 
 

@@ -43,6 +43,11 @@ CASES = [
      ["token_ids = list(token_ids)"], ["token_ids = list(token_ids)"]),
     ("AxisError", "axis 2 is out of bounds for array of dimension 2", "np.sum(x, axis=2)",
      ["-1"], ["-1"]),
+    ("ValueError", "operands could not be broadcast together with shapes (3,8) (8,3) ",
+     "x = embed(token_ids, E) + positional_encoding(d, n)", ["(3, 8) and (8, 3)", "transpose", "wrong order"],
+     ["transposée", "mauvais ordre"]),
+    ("IndexError", "index 5 is out of bounds for axis 1 with size 3", "return E[:, ids].T",
+     ["[:, ids]", "rows", "[ids]"], ["[:, ids]", "lignes", "[ids]"]),
 ]
 
 

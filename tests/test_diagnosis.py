@@ -94,3 +94,99 @@ def test_the_diagnosis_is_french_under_fr(tmp_path, no_max_shift, monkeypatch):
     found = diagnoses(json.loads((tmp_path / "r.json").read_text()))["softmax/softmax/huge-values"]
     assert found == f"{french} (diapositive « Softmax » ; erreur softmax-no-max-shift)", proc.stdout
     assert f"probablement : {found}" in proc.stdout
+
+
+# --- generic diagnoses: no variant per mistake ------------------------------------------------
+
+def _plan_case(assignment, case_id):
+    from grader.grading.engine import Expectations, select_cases
+
+    plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment))
+    case = next(c for c in plan.cases if c.id == case_id)
+    return case, plan.expected[case_id]
+
+
+def test_a_slipped_input_is_named_by_the_reference_run_on_it(assignment):
+    """No catalog variant leaves b1 out or swaps gamma and beta: the reference run with that input
+    zeroed or swapped matches, and says so in both languages (no mistake name: nothing recorded)."""
+    import numpy as np
+
+    from grader.grading.diagnosis import Diagnoser, load_mistakes
+    from reference.transformer import feed_forward, layer_norm
+
+    diagnoser = Diagnoser(assignment, load_mistakes(assignment))
+    case, expected = _plan_case(assignment, "transformer/feed_forward/random-0")
+    i = expected.inputs
+    found = diagnoser.diagnose(case, i, feed_forward(i["x"], i["W1"], np.zeros_like(i["b1"]), i["W2"], i["b2"]),
+                               expected.value)
+    assert found is not None and found.name is None
+    assert "You left out b1" in found.text("en") and "Vous omettez b1" in found.text("fr")
+    case, expected = _plan_case(assignment, "transformer/layer_norm/random-0")
+    i = expected.inputs
+    found = diagnoser.diagnose(case, i, layer_norm(i["x"], i["beta"], i["gamma"]), expected.value)
+    assert "You swapped gamma and beta" in found.text("en")
+    # the reference's own output, and float32 rounding of it, are never explained
+    assert diagnoser.diagnose(case, i, expected.value, expected.value) is None
+    assert diagnoser.relate(case, i, expected.value.astype(np.float32), expected.value) is None
+
+
+def test_what_an_output_is_relative_to_the_expected_one(assignment):
+    """Transposed, scaled by a constant, shifted by one position, residual missing, pairs the
+    wrong way round: said from the expected value alone (both sides), only when it explains the
+    failure."""
+    import numpy as np
+
+    from grader.grading.diagnosis import Diagnoser
+
+    diagnoser = Diagnoser(assignment)   # no variants: a students' repository
+    case, expected = _plan_case(assignment, "attention/causal_mask/rectangular-0")
+    said = diagnoser.relate(case, expected.inputs, expected.value.T, expected.value)
+    assert "transposed" in said.text("en") and "transposé" in said.text("fr")
+    case, expected = _plan_case(assignment, "similarity/scaled_dot_product/slide-vectors")
+    said = diagnoser.relate(case, expected.inputs, expected.value * np.sqrt(2), expected.value)
+    assert "multiplied by √2" in said.text("en")
+    case, expected = _plan_case(assignment, "positional/positional_encoding/write-a-story")
+    shifted = np.vstack([expected.value[1:], expected.value[-1:]])
+    assert "shifted by -1 position along axis -2" in diagnoser.relate(case, expected.inputs, shifted,
+                                                                        expected.value).text("en")
+    case, expected = _plan_case(assignment, "transformer/transformer_block/random-0")
+    x = expected.inputs["x"]
+    assert "You left out the residual" in diagnoser.relate(case, expected.inputs, expected.value - x,
+                                                             expected.value).text("en")
+    case, expected = _plan_case(assignment, "embeddings/skipgram_pairs/quick-brown-fox")
+    reversed_pairs = [(b, a) for a, b in expected.value]
+    assert "wrong way round" in diagnoser.relate(case, expected.inputs, reversed_pairs, expected.value).text("en")
+    assert diagnoser.relate(case, expected.inputs, expected.value, expected.value) is None
+
+
+def test_a_catalog_mistake_named_on_ids_by_coincidence_is_dropped_when_another_case_refutes_it(tmp_path):
+    """Sampling instead of argmax can return, on a short case, exactly the ids a catalog variant
+    returns; another case of generate, where that variant gives other ids, refutes it."""
+    folder = solution_folder(tmp_path / "exercises")
+    edit(folder / "transformer.py", "        ids.append(int(np.argmax(transformer_forward(ids, params)[-1])))",
+         "        p = softmax(transformer_forward(ids, params)[-1])\n"
+         "        ids.append(int(np.random.default_rng(0).choice(len(p), p=p)))")
+    proc = run_grade(folder, "-k", "generate", "--json", tmp_path / "r.json", "--report", tmp_path / "r.html")
+    result = json.loads((tmp_path / "r.json").read_text())
+    named = [c["mistake"] for e in result["exercises"] for c in e["cases"] if c["mistake"]]
+    assert not named, (named, proc.stdout)
+
+
+def test_an_output_that_is_a_step_inside_the_function_names_that_step(assignment):
+    """A block that returns its feed-forward's output (the residual sum after it left out) gets
+    « you returned what feed_forward() gives inside the function »: the reference's own calls,
+    traced, not a variant."""
+    from grader.grading.diagnosis import Diagnoser, load_mistakes
+    from reference.attention import causal_mask, multi_head_attention
+    from reference.transformer import feed_forward, layer_norm
+
+    diagnoser = Diagnoser(assignment, load_mistakes(assignment))
+    case, expected = _plan_case(assignment, "transformer/transformer_block/random-0")
+    x, b, h = expected.inputs["x"], expected.inputs["block"], expected.inputs["n_heads"]
+    x1 = x + multi_head_attention(layer_norm(x, b["ln1_gamma"], b["ln1_beta"]), b["W_q"], b["W_k"], b["W_v"],
+                                  b["W_o"], h, causal_mask(len(x)))[0]
+    student = feed_forward(layer_norm(x1, b["ln2_gamma"], b["ln2_beta"]), b["W1"], b["b1"], b["W2"], b["b2"])
+    found = diagnoser.diagnose(case, expected.inputs, student, expected.value)
+    assert found is not None and found.name is None
+    assert "You returned what feed_forward() gives inside the function" in found.text("en")
+    assert "feed_forward()" in found.text("fr") and "résiduelle" in found.text("fr")

@@ -223,8 +223,11 @@ def test_broken_softmax_fails_only_softmax_cases(assignment, autograder_zip, tmp
     _, results = run_autograder(root)
     tests = {t["name"]: t for t in results["tests"]}
     failed = [t for t in tests.values() if t["status"] == "failed"]
-    assert failed and all(t["tags"] == ["softmax"] and t["score"] == 0 for t in failed)
-    assert all(t["score"] == t["max_score"] for t in tests.values() if t["tags"] != ["softmax"])
+    # softmax's cases, and the attention cases whose scores are large enough to overflow e^x (large-scores)
+    callers = {t["name"] for t in failed if t["tags"] == ["attention"] and t["name"].endswith("/large-scores")}
+    assert failed and all((t["tags"] == ["softmax"] or t["name"] in callers) and t["score"] == 0 for t in failed)
+    assert all(t["score"] == t["max_score"] for t in tests.values()
+               if t["tags"] != ["softmax"] and t["name"] not in callers)
     assert results["score"] == pytest.approx(100 - sum(t["max_score"] for t in failed), abs=1e-6)
     assert results["score"] < 100
     public = tests["softmax/softmax/huge-values"]

@@ -85,3 +85,39 @@ def test_a_step_mistake_is_named_in_the_function_where_it_is_written(assignment,
     names = {m.name for m, _ in composed(MISTAKES, "attention", "multi_head_attention")}
     assert {"attention-no-scaling", "softmax-wrong-axis", "attention-mask-after-softmax"} <= names
     assert not {m.name for m, _ in composed(MISTAKES, "similarity", "dot_product")}
+
+
+# --- the held-out corpus (bench/student_mistakes/heldout.py) -----------------------------------
+
+HELDOUT_SUBSET = ["h-weights-divided-by-dk", "h-ffn-no-b1", "h-block-ln-after-ffn", "h-ln-gamma-beta-swapped",
+                  "h-pe-multiplies", "h-one-hot-transposed", "h-gen-samples", "h-scaled-times-sqrt"]
+
+
+def test_the_heldout_corpus_copies_neither_the_corpus_nor_the_catalog():
+    import inspect
+
+    from reference.mistakes import MISTAKES
+    from student_mistakes.heldout import ENTRIES as HELDOUT
+
+    assert len(HELDOUT) >= 25 and len({e.function for e in HELDOUT}) >= 15
+    assert len({e.id for e in HELDOUT}) == len(HELDOUT) and not {e.id for e in HELDOUT} & {e.id for e in ENTRIES}
+    catalog = {"\n".join(inspect.getsource(m.implementation).splitlines()[1:]).strip() for m in MISTAKES}
+    first = {"\n".join(e.source.strip().splitlines()[1:]).strip() for e in ENTRIES}
+    bodies = {"\n".join(e.source.strip().splitlines()[1:]).strip() for e in HELDOUT}
+    assert not bodies & catalog and not bodies & first
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment, tmp_path_factory, lang):
+    """Mistakes no catalog variant was written for: the generic diagnoses (a slipped input, the
+    scores' constant, a LayerNorm after the residual, a transposed result…) name them, and a
+    sampled generate gets no coincidental catalog mistake."""
+    from grader.instructor.accuracy import student_corpus
+    from student_mistakes.heldout import ENTRIES as HELDOUT
+
+    entries = [e for e in HELDOUT if e.id in HELDOUT_SUBSET]
+    rows = student_corpus(assignment, entries, build, tmp_path_factory.mktemp(f"heldout-{lang}"), (lang,))
+    outcomes = {entry.id: found[lang]["outcome"] for entry, found in rows}
+    assert "wrong_remedy" not in outcomes.values(), outcomes
+    assert all(not found[lang]["correct_hinted"] for _, found in rows)
+    assert sum(o == "named" for o in outcomes.values()) >= len(HELDOUT_SUBSET) - 1, outcomes

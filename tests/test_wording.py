@@ -135,14 +135,14 @@ def test_grade_case_prints_the_status_in_words_and_the_real_points(students):
     case = "attention/scaled_dot_product_attention/random-1"
     fr = grade("--case", case, cwd=students, lang="fr").stdout
     en = grade("--case", case, cwd=students, lang="en").stdout
-    assert "statut : à implémenter  (0.00/1.08 points)" in fr and "not_implemented" not in fr
-    assert "status: not implemented  (0.00/1.08 points)" in en
-    assert "total partiel : 1 des 80 cas" in fr and "partial total: 1 of the 80 cases" in en
+    assert "statut : à implémenter  (0.00/1.00 points)" in fr and "not_implemented" not in fr
+    assert "status: not implemented  (0.00/1.00 points)" in en
+    assert "total partiel : 1 des 82 cas" in fr and "partial total: 1 of the 82 cases" in en
 
 
 def test_k_shows_real_points_and_says_the_total_is_partial(students):
     out = grade("-k", "softmax", cwd=students).stdout
-    assert "Points 0.0/10.0" in out and "partial total: 11 of the 80 cases" in out
+    assert "Points 0.0/10.0" in out and "partial total: 11 of the 82 cases" in out
     full = grade(cwd=students).stdout
     assert "partial total" not in full and "Points 0.0/100.0" in full
 
@@ -154,8 +154,8 @@ def test_pytest_k_shows_real_points_and_a_partial_total(students):
                           "-q", "-k", "random-1 and scaled_dot_product_attention"], cwd=students, env=env,
                          capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
-    assert "(0.00/1.08 points)" in out and "0.00/26.00" not in out
-    assert "partial total: 1 of the 80 cases" in out
+    assert "(0.00/1.00 points)" in out and "0.00/26.00" not in out
+    assert "partial total: 1 of the 82 cases" in out
 
 
 def test_tuple_outputs_are_labelled_output_and_weights(students, tmp_path):

@@ -21,6 +21,8 @@ the signatures below. Each signature names the usual cause and its remedy:
     'numpy.ndarray' object has no attribute 'append'        arrays have no append → list(x)
     axis N is out of bounds for array of dimension M        count axes from the end (-1)
     IndexError where ValueError is expected                 check 0 <= id < size and raise ValueError
+    operands could not be broadcast … (3,8) (8,3)            sizes given in the wrong order, or a missing .T
+    index 5 is out of bounds for axis 1 … on x[:, ids]      [:, ids] takes columns; x[ids] takes rows
 
 A crash that matches no signature still gets its place (file, line, code). Everything is a
 `Said` (a catalog key and fields, the words in grader/i18n/locales), so a stored result renders
@@ -122,6 +124,7 @@ _TUPLE_ATTRIBUTE = re.compile(r"'tuple' object has no attribute '(\w{1,40})'|uns
                               r"[^:]{1,5}: '(?:tuple|float|int|numpy\.ndarray)' and 'tuple'|unsupported operand "
                               r"type\(s\) for [^:]{1,5}: 'tuple'")
 _APPEND = re.compile(r"'numpy\.ndarray' object has no attribute '(append|extend|insert)'")
+_INDEX_AXIS1 = re.compile(r"index (-?\d+) is out of bounds for axis 1 with size (\d+)")
 _AXIS = re.compile(r"axis (-?\d+) is out of bounds for array of dimension (\d+)")
 _APPENDED = re.compile(r"([A-Za-z_]\w{0,40})\s*\.\s*(?:append|extend|insert)\s*\(")
 
@@ -140,6 +143,10 @@ def _hint(exception: dict, code: str, expected_error: str | None):
             axis = _dropped_axis(a, b)
             if axis is not None:
                 return Said("crash.keepdims", big=a, small=b, axis=axis)
+        two = [x for x in shapes if x is not None and len(x) == 2]
+        for a, b in ((x, y) for x in two for y in two if x is not y):
+            if a == b[::-1] and a[0] != a[1]:   # (n, d) against (d, n): sizes given in the wrong order
+                return Said("crash.broadcast_transposed", a=a, b=b)
         return Said("crash.broadcast", shapes=tuple(s for s in shapes if s is not None)[:3])
     m = _NOT_ALIGNED.search(message)
     if m:
@@ -178,6 +185,9 @@ def _hint(exception: dict, code: str, expected_error: str | None):
     m = _AXIS.search(message)
     if m:
         return Said("crash.axis_out_of_bounds", axis=int(m.group(1)), ndim=int(m.group(2)))
+    m = _INDEX_AXIS1.search(message)
+    if m and "IndexError" in mro and re.search(r"\[\s*:\s*,", code):
+        return Said("crash.index_columns", index=int(m.group(1)), size=int(m.group(2)))
     return None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from grader.model.errors import GraderError
 from grader.grading.properties import property_hint
 from grader.grading.crash_hints import explain as explain_crash, frames, stub_called
 from grader.i18n import LANGUAGES, speaking, t
-from grader.grading.expected import PUBLIC_CASES_FILE, ReferenceOracle, reference_available
+from grader.grading.expected import PUBLIC_CASES_FILE, Expected, ReferenceOracle, reference_available
 from grader.grading.public_cases import PublicCasesFile, public_diagnoser
 from grader.model.result import CaseResult, ExerciseResult, Result
 from grader.model.said import Said, Texts, concat, joined, render
@@ -78,6 +79,15 @@ class Plan:
     seed: int
     source: str          # "reference" | "public-cases file"
     diagnoser: object = None  # names the classic mistake behind a failing output (grader.grading.diagnosis)
+    pending: object = None    # the thread still computing some expected values (Expectations.plan, later=True)
+
+    def settle(self):
+        """Wait for the expected values still being computed; raises what computing them raised."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.join()
+            if pending.error is not None:
+                raise pending.error
 
 
 class Expectations:
@@ -102,7 +112,10 @@ class Expectations:
             self.public = PublicCasesFile(path)
             self.diagnoser = public_diagnoser(assignment, self.public)
 
-    def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None) -> Plan:
+    def plan(self, cases: list[CaseSpec], seed: int | None = None, student: str | None = None,
+             later: bool = False) -> Plan:
+        """`later`: a student's own hidden cases get their inputs now and their expected values in a
+        thread, while the worker runs (`Plan.settle` waits for them; `grade` calls it)."""
         if self.oracle is None:
             if seed is not None:
                 raise GraderError(t("engine.seed_needs_reference"))
@@ -110,19 +123,44 @@ class Expectations:
             return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
                         "public-cases file", self.diagnoser)
         base = self.assignment.seed if seed is None else seed
-        expected = {}
+        expected, own = {}, []
         for case in cases:
             if student is not None and seed is None and case.visibility == "hidden" and case.inputs is None:
                 # a student's own random inputs: computed for them alone
                 case_seed = student_seed(self.assignment.salt, student)
-                expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
+                if later:
+                    expected[case.id] = Expected(self.builder.inputs(case, case_seed))
+                    own.append(case)
+                else:
+                    expected[case.id] = self.oracle.expected(case, self.builder.inputs(case, case_seed))
                 continue
             # the same for every student (public cases, fixed inputs): computed once per process
             key = (case.id, base if case.inputs is None else None)
             if key not in self._shared:
                 self._shared[key] = self.oracle.expected(case, self.builder.inputs(case, base))
             expected[case.id] = self._shared[key]
-        return Plan(list(cases), expected, base, "reference", self.diagnoser)
+        plan = Plan(list(cases), expected, base, "reference", self.diagnoser)
+        if own:
+            plan.pending = _Computing(self.oracle, own, expected)
+        return plan
+
+
+class _Computing(threading.Thread):
+    """Expected values of a student's own cases, computed while their worker runs (the reference
+    is trusted code; the worker's process is another). Fills each case's Expected in place."""
+
+    def __init__(self, oracle, cases: list, expected: dict):
+        super().__init__(daemon=True, name="expected-values")
+        self.oracle, self.cases, self.expected, self.error = oracle, cases, expected, None
+        self.start()
+
+    def run(self):
+        try:
+            for case in self.cases:
+                found = self.oracle.expected(case, self.expected[case.id].inputs)
+                self.expected[case.id].value, self.expected[case.id].error = found.value, found.error
+        except BaseException as exc:  # raised again by Plan.settle, in the grading thread
+            self.error = exc
 
 
 def select_cases(assignment: Assignment, patterns=None, case_id: str | None = None) -> list[CaseSpec]:
@@ -191,6 +229,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                  calls) as sandbox:
         outcomes = sandbox.run(steps, make_request)
         isolation = sandbox.isolation
+    plan.settle()
 
     notes = list(submission.notes)
     import_problems = import_failures(assignment, submission, import_keys, outcomes, notes)
@@ -231,6 +270,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 details=details, output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
                 expected=expected.value if not expected.error else t("engine.expected_raises", error=expected.error),
                 student=outcome.value))
+        if hasattr(plan.diagnoser, "refuted"):  # a mistake named by coincidence on ids, refuted by another case
+            plan.diagnoser.refuted(results, {c.id: c for c in cases})
         max_score = sum(r.max_points for r in results)  # the exercise's points when every case is graded
         exercises.append(ExerciseResult(exercise.name, render(exercise.title), sum(r.points for r in results),
                                         max_score, results, problems))
@@ -361,6 +402,10 @@ def judge(case, spec, expected, outcome, diagnoser, ruled: Verdict | None = None
     if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None:
         # the course's property checks (assignment.yaml `properties:`), for the diagnoser's course
         diagnosis = property_diagnosis(assignment, case, expected.inputs, outcome.value)
+    if verdict.status == "failed" and outcome.status == "returned" and not expected.error and diagnosis is None \
+            and hasattr(diagnoser, "relate"):  # what the output is relative to the expected one (transposed, scaled…)
+        related = diagnoser.relate(case, expected.inputs, outcome.value, expected.value)
+        diagnosis = Diagnosis(related.said()) if related is not None else None
     details = {**verdict.details, "margin": verdict.margin,
                **({"traceback": (outcome.exception or {}).get("traceback", [])} if outcome.exception else {})}
     return verdict, diagnosis, mistake, json_safe(details)

@@ -1,10 +1,11 @@
-"""How well diagnosis names the mistakes, over two corpora (bench/diagnosis_accuracy.py):
+"""How well diagnosis names the mistakes, over three corpora (bench/diagnosis_accuracy.py):
 
 - `accuracy`: a corpus made from the variants themselves (`grade validate` too): each variant's
   failing outputs must be named as that variant, and the reference's own outputs (float64 and
   float32) never named at all;
 - `student_corpus`: submissions written by hand the way students write them
-  (bench/student_mistakes), graded through the real pipeline, and `classify`: what the student
+  (bench/student_mistakes: corpus.py, and heldout.py written after the diagnosis was tuned on
+  the first, to measure how it generalises), graded through the real pipeline, and `classify`: what the student
   is told on the public cases of the function they got wrong — named, symptom only, no hint,
   wrong remedy — and whether a correct function got a hint."""
 from __future__ import annotations
@@ -47,7 +48,8 @@ def accuracy(assignment, seed=None):
     """A corpus from the variants themselves: for each mistake, its output on every case of its
     function that it fails must be diagnosed as that mistake (or as a variant returning exactly
     the same output there: indistinguishable, so not a confusion); the reference, in float64 and
-    float32, must never be diagnosed. Returns ([(mistake, failing, named right, wrong)],
+    float32, must never be diagnosed (neither a named mistake nor a generic relation). Returns
+    ([(mistake, failing, named right, wrong)],
     [false diagnoses], failing cases of the correct submissions)."""
     mistakes = load_mistakes(assignment)
     diagnoser = Diagnoser(assignment, mistakes)
@@ -91,7 +93,9 @@ def accuracy(assignment, seed=None):
             if verdict.status != "failed":
                 continue
             correct_failing += 1  # e.g. float32 beyond a float64 tolerance: a failure, but no mistake
-            if diagnoser.diagnose(case, expected.inputs, value, expected.value) is not None:
+            # neither a named mistake nor a generic relation (diagnosis.Related) may explain it
+            if diagnoser.diagnose(case, expected.inputs, value, expected.value) is not None \
+                    or diagnoser.relate(case, expected.inputs, value, expected.value) is not None:
                 false.append(t("diagnosis.false_diagnosis", label=label, case=case.id))
     return rows, false, correct_failing
 
