@@ -47,6 +47,7 @@ INPUTS_FILE = ".graded-with.json"   # the files behind each course and grader fi
 START_TIMEOUT = 120.0               # seconds for a pool process to load the assignment and the reference
 START_ATTEMPTS = 3                  # pool processes failing to start in a row before giving up
 STOP_TIMEOUT = 30.0                 # seconds for a pool process to clean up and leave at the end
+IN_FLIGHT = 2                       # students a pool process grades at once (its workers wait on the kernel)
 KEPT_INPUTS = 20                    # fingerprints remembered in INPUTS_FILE, per kind
 
 
@@ -249,13 +250,18 @@ def _why_text(reasons: tuple, known: dict, stamp: dict, files: dict) -> str:
 
 def _pool_main(connection, assignment_path: str, protect: list, lang: str, budget: float, out: str):
     """A pool process: start (assignment, reference, worker template), say "ready", then grade
-    one student per message until told to stop; then remove its temporary folders."""
+    the students it is given, each in a thread of its own (at most IN_FLIGHT at once: one's
+    worker runs while the other's results are judged and written), until told to stop; then
+    remove its temporary folders."""
     import signal
+    import threading
+    import warnings
 
     from grader.i18n import set_language
     from grader.sandbox.tempfiles import remove_own
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the main process stops the pool
+    warnings.simplefilter("ignore")  # never on the terminal, whatever two threads' catch_warnings leave behind
     set_language(lang)                             # spawned processes do not inherit it
     os.environ["GRADE_BUDGET"] = repr(float(budget))  # read by sandbox.Limits for each submission
     try:
@@ -267,6 +273,20 @@ def _pool_main(connection, assignment_path: str, protect: list, lang: str, budge
             connection.send(("start_failed", reason))
             return
         connection.send(("ready",))
+        sending = threading.Lock()
+        threads = []
+
+        def one(entry, shell, stamp):
+            try:
+                line = grade_student(entry, Path(out), shell, stamp)
+            except Exception as exc:  # grade_student does not raise; should it ever, still this student's
+                line = {"id": entry.student_id, "status": "error", "error": failure_reason(exc), "unwritten": True}
+            try:
+                with sending:
+                    connection.send(("done", line))
+            except (OSError, ValueError):
+                pass
+
         while True:
             try:
                 job = connection.recv()
@@ -275,14 +295,13 @@ def _pool_main(connection, assignment_path: str, protect: list, lang: str, budge
             if job is None:
                 break
             _, entry, shell, stamp = job
-            try:
-                line = grade_student(entry, Path(out), shell, stamp)
-            except Exception as exc:  # grade_student does not raise; should it ever, still this student's
-                line = {"id": entry.student_id, "status": "error", "error": failure_reason(exc), "unwritten": True}
-            try:
-                connection.send(("done", line))
-            except (OSError, ValueError):
-                break
+            threads = [thread for thread in threads if thread.is_alive()]
+            thread = threading.Thread(target=one, args=(entry, shell, stamp), name=f"grade-{entry.student_id}",
+                                      daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
     finally:
         remove_own()
 
@@ -295,11 +314,17 @@ class _PoolProcess:
         self.process = context.Process(target=_pool_main, args=(theirs, *args), name="grade-bulk")
         self.process.start()
         theirs.close()
-        self.entry = None                                    # the student it grades now
+        self.entries: list = []                              # [(student, deadline)] it grades now, oldest first
         self.ready = False
-        self.deadline = time.monotonic() + START_TIMEOUT     # to start, then to grade its student
+        self.started = time.monotonic() + START_TIMEOUT      # until when it may take to start
         self.start_error = None
         self.gone = False
+
+    @property
+    def deadline(self) -> float | None:
+        if not self.ready:
+            return self.started
+        return min((deadline for _, deadline in self.entries), default=None)
 
     def give(self, entry: Entry, job: tuple, limit: float) -> bool:
         try:
@@ -307,8 +332,16 @@ class _PoolProcess:
         except (OSError, ValueError):
             self.gone = True
             return False
-        self.entry, self.deadline = entry, time.monotonic() + limit
+        self.entries.append((entry, time.monotonic() + limit))
         return True
+
+    def done(self, student_id) -> Entry | None:
+        """The student of a "done" message, no longer in its hands (None: not one it was given)."""
+        for i, (entry, _) in enumerate(self.entries):
+            if entry.student_id == student_id:
+                del self.entries[i]
+                return entry
+        return None
 
     def messages(self) -> list:
         found = []
@@ -347,7 +380,7 @@ class _PoolProcess:
 
 
 def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=None, stamp=None,
-               budget=DEFAULT_BUDGET, fail=None):
+               budget=DEFAULT_BUDGET, fail=None, graded=None):
     """Grade `todo` in `jobs` pool processes. A process that dies (the OOM killer) or takes longer
     than time_limit(budget) for one student costs that student alone (an error result) and is
     replaced; the other students are graded."""
@@ -370,12 +403,13 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=No
 
     try:
         pool = [_PoolProcess(context, args) for _ in range(jobs)]
-        while queue or any(p.entry is not None for p in pool):
+        while queue or any(p.entries for p in pool):
             for p in pool:
-                if p.ready and p.entry is None and not p.gone and queue:
+                while p.ready and len(p.entries) < IN_FLIGHT and not p.gone and queue:
                     entry = queue.popleft()
                     if not p.give(entry, (shell, stamp), limit):
                         queue.appendleft(entry)  # it died before taking it: the next one will
+                        break
             deadlines = [p.deadline for p in pool if p.deadline is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             wait([x for p in pool for x in (p.connection, p.process.sentinel)], timeout)
@@ -384,27 +418,36 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=No
                 for message in p.messages():
                     kind = message[0] if type(message) is tuple and message else None
                     if kind == "ready":
-                        p.ready, p.deadline = True, None
+                        p.ready = True
                         failed_starts, started_once = 0, True
                     elif kind == "start_failed":
                         p.start_error = start_error = str(message[1])
-                    elif kind == "done" and p.entry is not None:
+                    elif kind == "done" and p.entries:
                         line = message[1] if type(message[1]) is dict else {}
-                        if line.get("unwritten") or line.get("id") != p.entry.student_id:
-                            failed(p.entry, line.get("error") or t("bulk.no_result"), line.get("duration", 0.0))
+                        entry = p.done(line.get("id"))
+                        if entry is None:  # a line for no student it holds: the oldest one's, unwritten
+                            entry = p.entries.pop(0)[0]
+                            failed(entry, line.get("error") or t("bulk.no_result"), line.get("duration", 0.0))
+                        elif line.get("unwritten"):
+                            failed(entry, line.get("error") or t("bulk.no_result"), line.get("duration", 0.0))
                         else:
                             _record(line, summary)
                             bar.update(1)
-                        p.entry, p.deadline = None, None
+                            if graded is not None:
+                                graded(entry)
                 overdue = p.deadline is not None and now >= p.deadline
                 if not (p.gone or overdue or not p.process.is_alive()):
                     continue
                 p.kill()
                 pool.remove(p)
-                if p.entry is not None:  # it was grading someone: that student's, and only theirs
+                if p.entries:  # it was grading someone: the oldest student's (the one overdue), and only theirs
+                    entry = p.entries.pop(0)[0]
                     reason = t("bulk.too_long", seconds=limit) if overdue else t("bulk.process_died", death=p.death())
-                    log_failure(out, p.entry.student_id, reason)
-                    failed(p.entry, reason, limit if overdue else 0.0)
+                    log_failure(out, entry.student_id, reason)
+                    failed(entry, reason, limit if overdue else 0.0)
+                    for other, _ in reversed(p.entries):  # the others are graded again by another process
+                        queue.appendleft(other)
+                    p.entries = []
                 elif not p.ready:
                     failed_starts += 1
                     start_error = p.start_error or (t("bulk.start_timeout", seconds=START_TIMEOUT) if overdue
@@ -414,7 +457,7 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=No
                     raise GraderError(t("bulk.cannot_start", error=start_error, log=out / ERROR_LOG))
                 while queue:
                     failed(queue.popleft(), t("bulk.could_not_start", error=start_error))
-            busy = sum(p.entry is not None for p in pool)
+            busy = sum(bool(p.entries) for p in pool)
             while len(pool) < min(jobs, busy + len(queue)):
                 pool.append(_PoolProcess(context, args))  # a replacement
     except KeyboardInterrupt:
@@ -496,6 +539,16 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             line = {"id": entry.student_id, "status": "error", "error": reason}
         _record(line, summary)
 
+    collected = {}  # {student: compact result}, read as each is done, while the pool grades the others
+
+    def graded(entry: Entry):
+        try:
+            result = json.loads((out / RESULTS / f"{entry.student_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # read again, and judged, with the class files
+        if type(result) is dict:
+            collected[entry.student_id] = compact(result)
+
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     protect = [str(submissions.resolve()), str(out.resolve())]
     shell = detect_shell()  # the instructor's: they paste the reports' replay commands
@@ -505,23 +558,30 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             grade_on_cluster(dask, assignment, todo, out, protect, progress, summary, _record, fail, shell=shell,
                              stamp=stamp, budget=budget)
         elif todo:
-            _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell, stamp, budget, fail)
+            _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell, stamp, budget, fail, graded)
     finally:
         remove_stale()  # what the pool processes stopped in this run left behind
 
     failed = {student for student, _ in summary.failures}
     for entry in todo:  # whatever happened, everyone tried has a result: the class files list them all
-        if not _has_result(out, entry) and entry.student_id not in failed:
+        if entry.student_id in failed:
+            collected.pop(entry.student_id, None)
+        elif not _has_result(out, entry, entry.student_id in collected):
+            collected.pop(entry.student_id, None)
             fail(entry, t("bulk.no_result"))
     summary.outputs, summary.statuses = write_class_files(assignment, entries, out, canvas_column, summary.problems,
-                                                          summary.notices)
+                                                          summary.notices, collected)
     if (summary.failures or summary.problems) and (out / ERROR_LOG).is_file():
         summary.error_log = out / ERROR_LOG
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _has_result(out: Path, entry: Entry) -> bool:
+def _has_result(out: Path, entry: Entry, read: bool = False) -> bool:
+    """`read`: its result was read (a record) as its grading ended."""
+    if read:
+        return (out / RESULTS / f"{entry.student_id}.json").is_file() and \
+            (out / REPORTS / f"{entry.student_id}.html").is_file()
     try:
         result = json.loads((out / RESULTS / f"{entry.student_id}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -529,14 +589,22 @@ def _has_result(out: Path, entry: Entry) -> bool:
     return type(result) is dict and (out / REPORTS / f"{entry.student_id}.html").is_file()
 
 
-def _results(entries: list[Entry], out: Path):
-    """The current class's results, one at a time (never all the submissions' texts at once)."""
+def _results(entries: list[Entry], out: Path, collected: dict | None = None):
+    """The current class's results, one at a time (never all the submissions' texts at once), as
+    (its JSON line, the result or None, its compact form or None): the students in `collected`
+    (read as their grading ended) are not parsed again, their file is their line."""
+    collected = collected or {}
     for entry in sorted(entries, key=lambda e: e.student_id):
         path = out / RESULTS / f"{entry.student_id}.json"
+        short = collected.get(entry.student_id)
         try:
-            yield json.loads(path.read_text(encoding="utf-8"))
+            if short is not None:  # written by json.dumps(…, separators=(",", ":")): one line, as below
+                yield path.read_bytes().rstrip(b"\n"), None, short
+                continue
+            result = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # not graded (a grader failure): reported in the summary
+        yield json.dumps(result, separators=(",", ":")).encode("utf-8"), result, None
 
 
 _CASE_KEYS = ("id", "function", "visibility", "kind", "status", "message", "diagnosis", "mistake", "points",
@@ -565,24 +633,25 @@ def _compact_case(case: dict) -> dict:
 
 def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
                       canvas_column: str | None, problems: list | None = None,
-                      notices: list | None = None) -> tuple[list, dict]:
+                      notices: list | None = None, collected: dict | None = None) -> tuple[list, dict]:
     """The class files, from one pass over results/; returns (files written, {status: students}).
     With `problems` (a list), a gradebook or overview that cannot be built (a bug reached through a
     result) is said there, its traceback logged, and the overview replaced by a plain list of the
-    students: results.jsonl and the other files are written all the same."""
+    students: results.jsonl and the other files are written all the same. `collected`: {student:
+    compact result} of the students read as their grading ended (not parsed again)."""
     from grader.report.class_overview import write_class_report
     from grader.export.gradebooks import write_gradebooks
 
     results, statuses = [], {}  # results.jsonl streamed to disk, a compact copy kept
     lms_ids = {e.student_id: e.lms_id for e in entries}   # read once, at intake (Entry.lms_id)
     with atomic_writer(out / "results.jsonl") as jsonl:
-        for result in _results(entries, out):
-            jsonl.write(json.dumps(result, separators=(",", ":")).encode("utf-8") + b"\n")
-            short = compact(result)
+        for line, result, short in _results(entries, out, collected):
+            jsonl.write(line + b"\n")
+            short = compact(result) if short is None else short
             if type(short.get("student")) is dict:
                 short["student"] = {**short["student"], "lms_id": lms_ids.get(short["student"].get("id"))}
             results.append(short)
-            status = result.get("status") if type(result) is dict else None
+            status = short.get("status") if type(short) is dict else None
             if type(status) is str and status:
                 statuses[status] = statuses.get(status, 0) + 1
     exercises = [(e.name, e.points) for e in assignment.exercises]
@@ -595,7 +664,9 @@ def write_class_files(assignment: Assignment, entries: list[Entry], out: Path,
         problems.append(_class_file_failed(out, "gradebook.csv, gradebook-moodle.csv, gradebook-canvas.csv", exc))
     try:
         from grader.export.lms_feedback import MOODLE_LIST, MOODLE_ZIP, write_moodle_feedback
-        feedback, left_out = write_moodle_feedback(entries, out)
+        scores = {r["student"]["id"]: (r.get("score"), r.get("max_score")) for r in results
+                  if type(r.get("student")) is dict and type(r["student"].get("id")) is str}
+        feedback, left_out = write_moodle_feedback(entries, out, scores)
         written += feedback
         if left_out and notices is not None:
             shown = ", ".join(line.split(":")[0].strip() for line in left_out[:10]) + (", …" if len(left_out) > 10 else "")

@@ -171,7 +171,7 @@ def grade_student(entry: Entry, out: Path, shell: str | None = None, stamp: dict
             except GraderError as exc:  # unreadable: the student's, not the grader's
                 result = invalid_result(assignment, entry, str(exc), stamp)
             else:
-                plan = POOL["expectations"].plan(POOL["cases"], student=entry.student_id)
+                plan = POOL["expectations"].plan(POOL["cases"], student=entry.student_id, later=True)
                 result = grade(assignment, submission, plan, student=student_record(entry, stamp),
                                protect=POOL["protect"])
         result.duration = time.monotonic() - started

@@ -44,19 +44,23 @@ def _stored(out: Path, student_id: str) -> Result | None:
         return None
 
 
-def write_moodle_feedback(entries: list, out: Path) -> tuple[list[Path], list[str]]:
+def write_moodle_feedback(entries: list, out: Path, scores: dict | None = None) -> tuple[list[Path], list[str]]:
     """Write DIR/feedback-moodle.zip (every Moodle participant's report, in their folder) and
     DIR/feedback-moodle.txt (who is where, who is not in the zip and why) when the class holds at
-    least one Moodle participant. Returns (files written, one line per student left out)."""
+    least one Moodle participant. Returns (files written, one line per student left out).
+    `scores`: {student: (score, max score)} of the results already read (the others are read here)."""
     out = Path(out)
     if not any(getattr(e, "origin", None) == "moodle" and getattr(e, "lms_id", None) for e in entries):
         return [], []
     placed, left_out, lines = {}, [], []
     for entry in sorted(entries, key=lambda e: e.student_id):
         report = out / "reports" / f"{entry.student_id}.html"
-        result = _stored(out, entry.student_id)
-        score = (t("lms_feedback.score", score=shown_points(result.score), max_score=shown_points(result.max_score))
-                 if result is not None else t("lms_feedback.no_result"))
+        known = (scores or {}).get(entry.student_id)  # (score, max score) from results already read
+        result = None if known is not None else _stored(out, entry.student_id)
+        if known is None and result is not None:
+            known = (result.score, result.max_score)
+        score = (t("lms_feedback.score", score=shown_points(known[0]), max_score=shown_points(known[1]))
+                 if known is not None else t("lms_feedback.no_result"))
         if entry.origin != "moodle" or not entry.lms_id:
             why = t("lms_feedback.canvas") if entry.origin == "canvas" else t("lms_feedback.plain")
             left_out.append(t("lms_feedback.left_out", student=entry.student_id, why=why))

@@ -45,6 +45,7 @@ class _Summary:
 
 BLOCKS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
           ast.DictComp, ast.GeneratorExp)
+_BLOCK_TYPES = frozenset(BLOCKS)
 
 
 _summaries: OrderedDict = OrderedDict()   # {source: _Summary or None (does not parse)}, least recent first
@@ -85,30 +86,32 @@ def summarise(tree: ast.Module) -> _Summary:
     import (with the top-level function it is in), for every name the top-level functions that
     mention it, and the number of code blocks."""
     imports, users, blocks = [], {}, 0
+    AST, Name = ast.AST, ast.Name
     for top in tree.body:
         owner = top.name if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
         stack = [top]
         while stack:
             node = stack.pop()
-            for name in node._fields:
-                value = getattr(node, name, None)
-                if type(value) is list:
-                    stack.extend(item for item in value if isinstance(item, ast.AST))
-                elif isinstance(value, ast.AST):
-                    stack.append(value)
-            if isinstance(node, ast.Name):
+            kind = type(node)
+            if kind is Name:  # a leaf (its ctx holds no name)
                 if owner is not None:
                     users.setdefault(node.id, set()).add(owner)
                 continue
-            if isinstance(node, BLOCKS):
+            for name in kind._fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    stack.extend(item for item in value if isinstance(item, AST))
+                elif isinstance(value, AST):
+                    stack.append(value)
+            if kind in _BLOCK_TYPES:
                 blocks += 1
             names = ()
-            if isinstance(node, ast.Import):
+            if kind is ast.Import:
                 names = tuple((a.name, (a.asname or a.name).split(".")[0]) for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif kind is ast.ImportFrom and node.module and node.level == 0:
                 names = tuple((f"{node.module}.{a.name}", a.asname or a.name) for a in node.names) + \
                     ((node.module, None),)
-            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+            elif kind is ast.Call and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
                 func = node.func
                 callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

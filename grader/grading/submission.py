@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import tokenize
 import warnings
 from dataclasses import dataclass, field
@@ -591,6 +592,9 @@ def _as_utf8(text: str) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
+_COMPILING = threading.Lock()  # grade bulk grades two students at once in a pool process (threads)
+
+
 def compile_problem(text: str, where: str | Said, consequence: Said,
                     budget: _Budget | None = None) -> tuple[Said | None, list | None]:
     """(why Python cannot compile `text` — what, where, what to do —, None) or (None, [(name,
@@ -602,16 +606,20 @@ def compile_problem(text: str, where: str | Said, consequence: Said,
         line = text.count("\n", 0, text.index("\0")) + 1
         return Said("submission.compile.null_byte", location=_at(where, line), consequence=consequence), None
     try:
-        with warnings.catch_warnings():
+        with _COMPILING, warnings.catch_warnings():  # the filters are the process's: one thread at a time
             warnings.simplefilter("ignore")  # SyntaxWarnings are not the grader's to print
             tree = ast.parse(text)
             functions = [(node.name, node.lineno) for node in tree.body
                          if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
             summary = rules.summarise(tree)  # what the rules check reads (never parsed again), and the blocks
-            del tree
             if budget is not None:
                 budget.spend(summary.blocks)
-            compile(text, str(where), "exec", dont_inherit=True)
+            try:
+                compile(tree, str(where), "exec", dont_inherit=True)  # the tree already parsed: no second parse
+            except SyntaxError:  # said again from the text, which gives the error its line of code
+                tree = None
+                compile(text, str(where), "exec", dont_inherit=True)
+            del tree
         rules.remember(text, summary)
         return None, functions
     except SyntaxError as exc:  # IndentationError and TabError too

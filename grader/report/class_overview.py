@@ -756,8 +756,9 @@ def _problem_detail(result: dict, status: str, exercises: list[dict]) -> str:
 # --- rendering ---------------------------------------------------------------------------------
 
 def _environment() -> Environment:
+    from grader.report.html import CompiledTemplates  # the compiled template from the user's cache
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True, undefined=StrictUndefined)
+                      lstrip_blocks=True, undefined=StrictUndefined, bytecode_cache=CompiledTemplates())
     env.globals["t"] = t                # the template's words, from the catalogs (section class_report)
     env.globals["kind_label"] = kind_label
     return env

@@ -159,7 +159,14 @@ def _plain(value):
 
 
 def _slug(case_id) -> str:
+    if type(case_id) is str:
+        return _slug_of(case_id)
     return "case-" + "".join(c if c.isalnum() or c in "-_" else "--" for c in str(case_id)[:QUOTE])
+
+
+@lru_cache(maxsize=4096)
+def _slug_of(case_id: str) -> str:  # the same case ids, student after student
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "--" for c in case_id[:QUOTE])
 
 
 # --- heatmaps -----------------------------------------------------------------------------
@@ -625,6 +632,21 @@ def _outputs_of(assignment: Assignment, case: CaseResult) -> tuple:
         return ()
 
 
+_SLIDE_NUMBERS: dict = {}  # {(the lecture, language): its numbers' table}: the slide's, the same for every student
+
+
+def _slide_numbers(lecture: Lecture) -> dict | None:
+    if lecture.numbers is None:
+        return None
+    key = (id(lecture), language())
+    found = _SLIDE_NUMBERS.get(key)
+    if found is None or found[0] is not lecture:
+        if len(_SLIDE_NUMBERS) >= 1024:
+            _SLIDE_NUMBERS.clear()
+        found = _SLIDE_NUMBERS[key] = (lecture, value_table(lecture.numbers, lecture.decimals, lecture))
+    return found[1]
+
+
 def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
     chosen = _selected_output(case.student, outputs, lecture)
     words = vocab_words(chosen, lecture.vocab)
@@ -633,7 +655,7 @@ def _lecture_view(case: CaseResult, lecture: Lecture, outputs: tuple) -> dict:
     if lecture.vocab and not case.passed:
         expected_words = vocab_words(_selected_output(case.expected, outputs, lecture), lecture.vocab)
     return {"slide": lecture.slide, "quote": lecture.quote, "note": render(lecture.note),
-            "numbers": value_table(lecture.numbers, lecture.decimals, lecture) if lecture.numbers is not None else None,
+            "numbers": _slide_numbers(lecture),
             "output": lecture.output or "", "yours": yours, "words": words, "expected_words": expected_words,
             "student_returned": case.student is not None}
 
@@ -655,6 +677,46 @@ def _passed_lecture_heatmap(case_id: str, chosen: np.ndarray, lecture: Lecture) 
     return groups
 
 
+_HIDDEN_CASES: dict = {}  # {(language, the view's fields…): its HTML}: the same for every student with that verdict
+
+
+def _hidden_case_html(view: dict) -> Markup:
+    """A hidden case's line of the report (cases.html.j2), rendered once per process for a given
+    language, case, verdict and points."""
+    like = view["like"]
+    key = (language(), view["id"], view["anchor"], view["status"], view["icon"], view["status_text"],
+           view["points"], view["max_points"], (like["id"], like["anchor"]) if like else None)
+    html = _HIDDEN_CASES.get(key)
+    if html is None:
+        html = _environment().get_template("cases.html.j2").module.hidden_case(view)
+        if len(_HIDDEN_CASES) >= 4096:
+            _HIDDEN_CASES.clear()
+        _HIDDEN_CASES[key] = html
+    return html
+
+
+_PLAIN_KEYS = ("id", "anchor", "status", "icon", "status_text", "kind", "kind_text", "points", "max_points", "open")
+_PLAIN_EMPTY = ("message", "diagnosis", "traceback", "output", "details", "groups", "values", "replay", "inputs",
+                "lecture")
+_PLAIN_CASES: dict = {}  # {(language, the view's fields…): its HTML}: a passed case with nothing else to show
+
+
+def _plain_case_html(view: dict) -> Markup | None:
+    """A public case's part of the report (cases.html.j2) when it shows no more than its line (a
+    passed case that printed nothing, outside the lecture): rendered once per process for a given
+    language, case, verdict and points. None for any other case (the report renders it)."""
+    if not view["passed"] or any(view[k] for k in _PLAIN_EMPTY):
+        return None
+    key = (language(), *(view[k] for k in _PLAIN_KEYS))
+    html = _PLAIN_CASES.get(key)
+    if html is None:
+        html = _environment().get_template("cases.html.j2").module.public_case(view)
+        if len(_PLAIN_CASES) >= 4096:
+            _PLAIN_CASES.clear()
+        _PLAIN_CASES[key] = html
+    return html
+
+
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
     status = describe(case.status)
     view = {"id": case.id, "anchor": _slug(case.id), "status": case.status,
@@ -665,6 +727,7 @@ def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], 
     if view["hidden"]:  # id and verdict only, and the public case that exercises the same thing
         twin = assignment.public_twin(case.id) if not case.passed and hasattr(assignment, "public_twin") else None
         view["like"] = {"id": twin, "anchor": _slug(twin)} if twin else None
+        view["html"] = _hidden_case_html(view)
         return view
     spec = _spec_of(assignment, case)
     lecture = spec.lecture if spec is not None else None
@@ -721,6 +784,9 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
         message = case.message if isinstance(case.message, str) else ""
         view["open"] = not case.passed and not describe(case.status).repeated and not any(
             message and (message in render(p) or render(p) in message) for p in exercise.problems)
+    for view in cases:
+        if not view["hidden"]:
+            view["html"] = _plain_case_html(view)
     first_open = next((c for c in cases if c.get("open")), None)
     counts = {}
     for c in exercise.cases:

@@ -189,25 +189,48 @@ class ForkedWorker:
 
 def spawn(spec: dict, request: bytes, log_path, memory_mb: int, group) -> ForkedWorker:
     """A fresh worker forked from the template; `spec` as worker._become_worker reads it."""
-    request_path = os.path.join(spec["cwd"], os.pardir, "request.bin")
-    with open(request_path, "wb") as f:
-        f.write(request)
-    spec = {**spec, "request": os.path.realpath(request_path)}
-    read_fd, write_fd = os.pipe()
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    if hasattr(os, "memfd_create"):  # Linux: the request in memory, handed over with the pipes (no disk)
+        request_fd = os.memfd_create("grade-request", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(request)
+            while view:
+                view = view[os.write(request_fd, view):]
+            os.lseek(request_fd, 0, os.SEEK_SET)
+        except BaseException:
+            os.close(request_fd)
+            raise
+        spec = {**spec, "request": None}
+    else:
+        request_fd = None
+        request_path = os.path.join(spec["cwd"], os.pardir, "request.bin")
+        with open(request_path, "wb") as f:
+            f.write(request)
+        spec = {**spec, "request": os.path.realpath(request_path)}
+    fds = [request_fd] if request_fd is not None else []  # what the template gets: pipe, log, request
+    read_fd = None
+    try:
+        read_fd, write_fd = os.pipe()
+        fds.insert(0, write_fd)
+        fds.insert(1, os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+    except BaseException:
+        for fd in fds + ([read_fd] if read_fd is not None else []):
+            os.close(fd)
+        raise
     try:
         try:
             template = worker_template()
             template.check_memory(memory_mb)
-            pid = template.spawn(spec, [write_fd, log])
+            pid = template.spawn(spec, fds)
         except TemplateGone:  # once more, with a fresh template
             discard_template()
             template = worker_template()
-            pid = template.spawn(spec, [write_fd, log])
+            if request_fd is not None:
+                os.lseek(request_fd, 0, os.SEEK_SET)
+            pid = template.spawn(spec, fds)
     except BaseException:
         os.close(read_fd)
         raise
     finally:
-        os.close(write_fd)
-        os.close(log)
+        for fd in fds:
+            os.close(fd)
     return ForkedWorker(template, pid, read_fd, group)

@@ -103,6 +103,9 @@ _DTYPES = {"|b1": "b", "|i1": "i", "|u1": "u",
            **{"%s%s%d" % (order, kind, size): kind for order in "<>" for kind in "iuf" for size in (2, 4, 8)}}
 
 
+_DTYPE_OBJECTS = {}  # {accepted dtype code: np.dtype}, filled as codes are met
+
+
 def _kind_of(code: str):
     """The kind of an accepted dtype code, else None; `<U7`/`>U7` for 1 to MAX_UNICODE characters,
     written as NumPy writes it (plain decimal, no sign, no leading zero)."""
@@ -122,7 +125,11 @@ def _array_spec(spec, kinds):
     kind = _kind_of(spec[0])
     if kind is None or kind not in kinds:
         raise ProtocolError("an array of dtype %r, which is not accepted" % spec[0][:20])
-    dtype = np.dtype(spec[0])
+    dtype = _DTYPE_OBJECTS.get(spec[0])
+    if dtype is None:
+        dtype = np.dtype(spec[0])
+        if len(_DTYPE_OBJECTS) < 256:
+            _DTYPE_OBJECTS[spec[0]] = dtype
     count = 1
     for n in spec[1]:
         count *= n
