@@ -131,31 +131,45 @@ def test_no_note_sends_students_to_a_file_their_repository_lacks(assignment, stu
     assert not (students / "course" / "lecture.py").exists()
 
 
-def test_grade_case_prints_the_status_in_words_and_the_real_points(students):
+def public_points(assignment, case_id: str) -> tuple:
+    """(the public case's share of its exercise in a full run of the public cases, how many public
+    cases there are): what `--case` and `-k` must show."""
+    public = [c for c in assignment.cases() if c.visibility == "public"]
+    case = next(c for c in public if c.id == case_id)
+    exercise = next(e for e in assignment.exercises if e.name == case.exercise)
+    weights = sum(c.weight for c in public if c.exercise == case.exercise)
+    return exercise.points * case.weight / weights, len(public)
+
+
+def test_grade_case_prints_the_status_in_words_and_the_real_points(assignment, students):
     case = "attention/scaled_dot_product_attention/random-1"
+    points, total = public_points(assignment, case)
     fr = grade("--case", case, cwd=students, lang="fr").stdout
     en = grade("--case", case, cwd=students, lang="en").stdout
-    assert "statut : à implémenter  (0.00/1.00 points)" in fr and "not_implemented" not in fr
-    assert "status: not implemented  (0.00/1.00 points)" in en
-    assert "total partiel : 1 des 82 cas" in fr and "partial total: 1 of the 82 cases" in en
+    assert f"statut : à implémenter  (0.00/{points:.2f} points)" in fr and "not_implemented" not in fr
+    assert f"status: not implemented  (0.00/{points:.2f} points)" in en
+    assert f"total partiel : 1 des {total} cas" in fr and f"partial total: 1 of the {total} cases" in en
 
 
-def test_k_shows_real_points_and_says_the_total_is_partial(students):
+def test_k_shows_real_points_and_says_the_total_is_partial(assignment, students):
+    softmax = sum(c.visibility == "public" and c.exercise == "softmax" for c in assignment.cases())
+    _, total = public_points(assignment, "softmax/softmax/random-0")
     out = grade("-k", "softmax", cwd=students).stdout
-    assert "Points 0.0/10.0" in out and "partial total: 11 of the 82 cases" in out
+    assert "Points 0.0/10.0" in out and f"partial total: {softmax} of the {total} cases" in out
     full = grade(cwd=students).stdout
     assert "partial total" not in full and "Points 0.0/100.0" in full
 
 
-def test_pytest_k_shows_real_points_and_a_partial_total(students):
+def test_pytest_k_shows_real_points_and_a_partial_total(assignment, students):
+    points, total = public_points(assignment, "attention/scaled_dot_product_attention/random-1")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     env.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "GRADE_LANG": "en", "PYTHONDONTWRITEBYTECODE": "1"})
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "grader.pytest_plugin", "-p", "no:cacheprovider",
                           "-q", "-k", "random-1 and scaled_dot_product_attention"], cwd=students, env=env,
                          capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
-    assert "(0.00/1.00 points)" in out and "0.00/26.00" not in out
-    assert "partial total: 1 of the 82 cases" in out
+    assert f"(0.00/{points:.2f} points)" in out and "0.00/26.00" not in out
+    assert f"partial total: 1 of the {total} cases" in out
 
 
 def test_tuple_outputs_are_labelled_output_and_weights(students, tmp_path):
