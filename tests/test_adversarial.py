@@ -662,7 +662,7 @@ def attack_params():
             yield pytest.param(fixture, name, marks=marks, id=f"{fixture.stem}-{name}")
 
 
-@pytest.mark.parametrize("fixture, mode", attack_params())
+@pytest.mark.parametrize("fixture, mode", list(attack_params()))
 def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     tmp_path, user = workdir, mode == "user"
     alone = fixture.stem in SAME_IN_EVERY_MODE  # nothing it does can reach another submission
