@@ -37,6 +37,7 @@ from grader.grading.properties import (
     as_bool_mask,
     as_int,
     as_pair,
+    constant_text,
     number,
     quote,
     shape_text,
@@ -109,7 +110,7 @@ def _scaled_dot_product(inputs, value):
         return None
     if abs(factor - math.sqrt(d)) <= 1e-6 * math.sqrt(d):
         return say("scaled.multiplied", d=d)
-    return say("scaled.divided_by", divisor=_constant_text(1 / factor) if factor else "0", d=d)
+    return say("scaled.divided_by", divisor=constant_text(1 / factor) if factor else "0", d=d)
 
 
 def _constant_factor(y, base):
@@ -123,20 +124,6 @@ def _constant_factor(y, base):
     c = float(np.sum(y * base)) / bb
     scale = max(1e-12, float(np.max(np.abs(base))) * max(1.0, abs(c)))
     return c if float(np.max(np.abs(y - c * base))) <= 1e-6 * scale else None
-
-
-def _constant_text(c: float) -> str:
-    """A constant as a reader recognises it: 2, 1/3, √8, 1/√8, else its digits."""
-    for value, inverse in ((c, False), (1 / c if c else 0.0, True)):
-        if value <= 0:
-            continue
-        n = round(value)
-        if n >= 2 and abs(value - n) <= 1e-6 * n:
-            return f"1/{n}" if inverse else str(n)
-        n2 = round(value * value)
-        if n2 >= 2 and abs(value * value - n2) <= 1e-6 * n2:
-            return f"1/√{n2}" if inverse else f"√{n2}"
-    return number(c)
 
 
 def _norms_zero(x):
@@ -527,7 +514,7 @@ def _scale_hint(w, Q, K, mask, d_k=None):
         return say("scale.none_of_the_scores", d_k=d_k)
     if abs(c - 1) <= 1e-3:
         return say("scale.not_scaled", d_k=d_k, sqrt=number(math.sqrt(d_k)))
-    return say("scale.divided_by", divisor=_constant_text(1 / c), d_k=d_k, sqrt=number(math.sqrt(d_k)))
+    return say("scale.divided_by", divisor=constant_text(1 / c), d_k=d_k, sqrt=number(math.sqrt(d_k)))
 
 
 def _weights_shape_hint(shape, n_q, n_k):

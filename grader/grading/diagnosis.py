@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.grading.compare import compare_values, plain
+from grader.grading.properties import constant_text
 from grader.grading.rules import call_graph
 from grader.i18n import language
 from grader.model.said import Said, Texts
@@ -470,20 +471,6 @@ def _intermediate(assignment, case, inputs, student, expected, outputs) -> Relat
     return None
 
 
-def _constant_text(c: float) -> str:
-    """A factor as a reader recognises it: 2, 1/3, √8, 1/√8, else its digits."""
-    for value, inverse in ((c, False), (1 / c, True)):
-        if value <= 0:
-            continue
-        n = round(value)
-        if n >= 2 and abs(value - n) <= 1e-6 * n:
-            return f"1/{n}" if inverse else str(n)
-        n2 = round(value * value)
-        if n2 >= 2 and abs(value * value - n2) <= 1e-6 * n2:
-            return f"1/√{n2}" if inverse else f"√{n2}"
-    return f"{c:.4g}"
-
-
 def related(case, inputs, student, expected, outputs) -> Related | None:
     """Generic relations of the student's output to the expected one (see the module's doc)."""
     if outputs:
@@ -536,7 +523,7 @@ def _relation_of(case, inputs, student, expected) -> Said | None:
         c = float(np.sum(s * e)) / ee
         if math.isfinite(c) and abs(c) > 1e-9 and abs(c - 1) > 1e-3 and _clearly_not(c * e, e, case) \
                 and _close(s, c * e, case):
-            return Said("diagnosis.relation.scaled", factor=_constant_text(c))
+            return Said("diagnosis.relation.scaled", factor=constant_text(c))
     for name, x in inputs.items():
         if isinstance(x, np.ndarray) and x.shape == e.shape and x.dtype.kind == "f" and np.all(np.isfinite(x)):
             if _clearly_not(e - x, e, case) and _close(s, e - x, case):

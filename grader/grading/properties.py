@@ -58,7 +58,8 @@ from grader.i18n import fill, language, read_catalog, t
 from grader.model.errors import AssignmentError
 
 __all__ = ["PropertyChecks", "property_hint", "load_properties", "property_files", "admissible",
-           "as_array", "as_pair", "as_int", "as_bool_mask", "number", "value_range", "shape_text", "quote",
+           "as_array", "as_pair", "as_int", "as_bool_mask", "number", "constant_text", "value_range", "shape_text",
+           "quote",
            "TOL", "MAX_ELEMENTS", "MAX_NDIM", "MAX_ITEMS", "MAX_DEPTH", "MAX_NODES"]
 
 ATTRIBUTE = "PROPERTIES"    # the name a property module gives its PropertyChecks
@@ -288,6 +289,20 @@ def as_bool_mask(value):
 
 
 # --- numbers in sentences --------------------------------------------------------------------
+
+def constant_text(c: float) -> str:
+    """A constant as a reader recognises it: 2, 1/3, √8, 1/√8, else its digits (`number`)."""
+    for value, inverse in ((c, False), (1 / c if c else 0.0, True)):
+        if value <= 0:
+            continue
+        n = round(value)
+        if n >= 2 and abs(value - n) <= 1e-6 * n:
+            return f"1/{n}" if inverse else str(n)
+        n2 = round(value * value)
+        if n2 >= 2 and abs(value * value - n2) <= 1e-6 * n2:
+            return f"1/√{n2}" if inverse else f"√{n2}"
+    return number(c)
+
 
 def number(x, avoid=None) -> str:
     """A short number; with more digits when the short form would read as `avoid`

@@ -680,19 +680,25 @@ def _passed_lecture_heatmap(case_id: str, chosen: np.ndarray, lecture: Lecture) 
 _HIDDEN_CASES: dict = {}  # {(language, the view's fields…): its HTML}: the same for every student with that verdict
 
 
+def _memoised(cache: dict, key, make):
+    """cache[key], made by `make()` the first time; a cache past 4,096 entries starts again (a
+    process grading a whole class keeps a bounded memory)."""
+    html = cache.get(key)
+    if html is None:
+        html = make()
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = html
+    return html
+
+
 def _hidden_case_html(view: dict) -> Markup:
     """A hidden case's line of the report (cases.html.j2), rendered once per process for a given
     language, case, verdict and points."""
     like = view["like"]
     key = (language(), view["id"], view["anchor"], view["status"], view["icon"], view["status_text"],
            view["points"], view["max_points"], (like["id"], like["anchor"]) if like else None)
-    html = _HIDDEN_CASES.get(key)
-    if html is None:
-        html = _environment().get_template("cases.html.j2").module.hidden_case(view)
-        if len(_HIDDEN_CASES) >= 4096:
-            _HIDDEN_CASES.clear()
-        _HIDDEN_CASES[key] = html
-    return html
+    return _memoised(_HIDDEN_CASES, key, lambda: _environment().get_template("cases.html.j2").module.hidden_case(view))
 
 
 _PLAIN_KEYS = ("id", "anchor", "status", "icon", "status_text", "kind", "kind_text", "points", "max_points", "open")
@@ -708,13 +714,7 @@ def _plain_case_html(view: dict) -> Markup | None:
     if not view["passed"] or any(view[k] for k in _PLAIN_EMPTY):
         return None
     key = (language(), *(view[k] for k in _PLAIN_KEYS))
-    html = _PLAIN_CASES.get(key)
-    if html is None:
-        html = _environment().get_template("cases.html.j2").module.public_case(view)
-        if len(_PLAIN_CASES) >= 4096:
-            _PLAIN_CASES.clear()
-        _PLAIN_CASES[key] = html
-    return html
+    return _memoised(_PLAIN_CASES, key, lambda: _environment().get_template("cases.html.j2").module.public_case(view))
 
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
