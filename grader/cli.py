@@ -26,6 +26,7 @@ from pathlib import Path
 
 from grader.model.assignment import find_assignment, load_assignment
 from grader.model.errors import GraderError
+from grader.model.files import atomic_write
 from grader.i18n import LANGUAGES, set_language, t
 from grader.model.replay import detect_shell, replay_command
 
@@ -117,7 +118,7 @@ def run_grade(args) -> int:
     report = Path(args.report)
     try:
         if args.json:  # first: the results survive whatever happens to the report
-            Path(args.json).write_text(json.dumps(data, indent=1))
+            atomic_write(Path(args.json), json.dumps(data, indent=1))  # the old file or the whole new one
         if junit:
             from grader.export.junit import write_junit
             write_junit(data, Path(junit), result)

@@ -54,18 +54,15 @@ def student_record(entry: Entry, stamp: dict | None = None) -> dict:
 
 
 def invalid_result(assignment: Assignment, entry: Entry, reason: str, stamp: dict | None = None) -> Result:
-    return Result(submission=str(entry.source), seed=assignment.seed, score=0.0,
-                  max_score=sum(e.points for e in assignment.exercises), exercises=[], notes=[reason],
-                  student=student_record(entry, stamp), status="invalid")
+    return Result.not_graded(entry.source, assignment.seed, assignment.max_score, "invalid", [reason],
+                             student_record(entry, stamp))
 
 
 def error_result(assignment: Assignment, entry: Entry, reason: str, stamp: dict | None = None,
                  duration: float = 0.0) -> Result:
     """The result of a student the grader could not grade: no points, the reason in its notes."""
-    return Result(submission=str(entry.source), seed=assignment.seed, score=0.0,
-                  max_score=sum(e.points for e in assignment.exercises), exercises=[],
-                  notes=[Said("bulk.not_graded", reason=reason)], student=student_record(entry, stamp),
-                  status="error", duration=max(0.0, duration))
+    return Result.not_graded(entry.source, assignment.seed, assignment.max_score, "error",
+                             [Said("bulk.not_graded", reason=reason)], student_record(entry, stamp), duration)
 
 
 def clip(text: str, limit: int = MAX_REASON) -> str:

@@ -20,9 +20,7 @@ from grader.model.result import Result
 
 def unreadable_result(assignment, path, seed: int, reason: str) -> Result:
     """An `invalid` result: no exercise graded, score 0 of the assignment's points, the reason."""
-    return Result(submission=str(path), seed=seed, score=0.0,
-                  max_score=float(sum(e.points for e in assignment.exercises)), exercises=[], notes=[reason],
-                  status="invalid")
+    return Result.not_graded(path, seed, assignment.max_score, "invalid", [reason])
 
 
 def write_unreadable(assignment, path, seed: int, reason: str, json_path=None, junit_path=None, ci: bool = False,
@@ -42,7 +40,7 @@ def write_unreadable(assignment, path, seed: int, reason: str, json_path=None, j
             written.append(Path(target))
 
     if json_path:
-        attempt(lambda: _write_json(Path(json_path), data))
+        attempt(lambda: atomic_write(Path(json_path), json.dumps(data, indent=1)))
     if junit_path:
         from grader.export.junit import write_junit
         attempt(lambda: write_junit(data, Path(junit_path), result))
@@ -52,6 +50,3 @@ def write_unreadable(assignment, path, seed: int, reason: str, json_path=None, j
         attempt(lambda: write_classroom_output(data, min_score=min_score))
     return written
 
-
-def _write_json(path: Path, data: dict) -> Path:
-    return atomic_write(path, json.dumps(data, indent=1))  # the old file or the whole new one

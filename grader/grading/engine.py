@@ -416,8 +416,8 @@ def crash_verdict(case, verdict, outcome, expected, assignment):
     an error naming the stub (not « not implemented » itself); any other crash is explained in
     NumPy terms, where the student's code raised (grader/grading/crash_hints.py)."""
     exception = outcome.exception or {}
-    contract = {f for e in assignment.exercises for f in e.functions} if assignment is not None else set()
     if verdict.status == "not_implemented":
+        contract = {f for e in assignment.exercises for f in e.functions} if assignment is not None else set()
         stub = stub_called(exception, case.function, contract)
         if stub is None:
             return verdict, None
@@ -441,7 +441,7 @@ def contained(judge_case, case, *args):
         except Exception:
             text = ""
         error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-        verdict = Verdict("error", t("engine.could_not_judge", error=error), math.inf)
+        verdict = Verdict("error", Said("engine.could_not_judge", error=error), math.inf)
         return verdict, None, None, {"margin": None, "internal_error": type(exc).__name__}
 
 

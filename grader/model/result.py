@@ -127,6 +127,14 @@ class Result:
         return all(c.passed for c in self.cases)
 
     @classmethod
+    def not_graded(cls, submission, seed: int, max_score: float, status: str, notes: list,
+                   student: dict | None = None, duration: float = 0.0) -> Result:
+        """A result in which nothing was graded (an unreadable submission: "invalid"; the grader's
+        own failure: "error"): no exercise, no points, `notes` saying why."""
+        return cls(submission=str(submission), seed=seed, score=0.0, max_score=float(max_score), exercises=[],
+                   notes=list(notes), student=student, status=status, duration=max(0.0, duration))
+
+    @classmethod
     def from_json(cls, data: dict) -> Result:
         """The Result a `to_json` dict describes (schema 1 or 2): what exporters and the class
         overview read, so that each reads objects, not dictionary keys."""
