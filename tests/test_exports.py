@@ -84,6 +84,14 @@ VERDICT_WORDS = {"failed": "failed", "error": "error", "timeout": "timed out", "
                  "missing": "function missing", "violation": "rule violation"}
 
 
+def hidden_message(case) -> str:
+    """What a failing hidden case says in every CI export: its verdict, and the public case that
+    exercises the same thing when the JSON names one (the terminal's words)."""
+    verdict, twin = VERDICT_WORDS[case["status"]], case.get("public_twin")
+    return f"{verdict} (hidden case; the public case {twin} exercises the same thing)" if twin \
+        else "hidden case: " + verdict
+
+
 def parse(result) -> ET.Element:
     text = junit_xml(result)
     assert not XML10_ILLEGAL.search(text)
@@ -127,8 +135,7 @@ def test_junit_failure_messages_are_the_graders(wrong):
         assert verdict.tag == EXPECTED_TAG[case["status"]] and verdict.get("type") == case["status"]
         if case["visibility"] == "hidden":  # no details exist: none are made up
             assert case["message"] == ""
-            expected = "hidden case: " + VERDICT_WORDS[case["status"]]
-            assert verdict.get("message") == verdict.text == expected
+            assert verdict.get("message") == verdict.text == hidden_message(case)
         elif "\x00" not in case["message"]:
             assert verdict.get("message") == case["message"]
             assert verdict.text.startswith(case["message"] + "\n")
@@ -238,7 +245,10 @@ def test_step_summary_shows_points_and_failing_public_cases(runs):
     assert table_cells(softmax_row)[1].strip() == "FAIL"
     assert "NaN/inf value" in softmax_row
     hidden = [c for _, c in cases_of(wrong) if c["visibility"] == "hidden" and c["status"] != "passed"]
-    assert hidden and not any(c["id"] in summary for c in hidden)  # hidden cases: counts only
+    # hidden cases: counts, and the public case that exercises the same thing where there is one
+    assert hidden and not any(c["id"] in summary for c in hidden if not c.get("public_twin"))
+    assert all(f"the public case `{c['public_twin']}` exercises the same thing" in summary
+               for c in hidden if c.get("public_twin"))
     assert f"**Hidden cases:** {len(hidden)} failing (softmax: 1, embeddings: 3)." in summary
 
 
@@ -339,7 +349,7 @@ def test_classroom_output_decodes_to_the_runner_shape(runs, which):
             assert test["score"] == 0
             assert test["message"]
             if case["visibility"] == "hidden":
-                assert test["message"].endswith("hidden case: " + VERDICT_WORDS[case["status"]])
+                assert test["message"].endswith(hidden_message(case))
                 assert test["test_code"] == ""
             else:
                 assert test["test_code"].startswith(f"grade --case {case['id']}")
@@ -438,8 +448,8 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
             continue
         (verdict,) = list(element)
         assert verdict.tag == EXPECTED_TAG[status] and verdict.get("type") == status
-        assert verdict.get("message") == (f"why: {status}" if visibility == "public"
-                                          else "hidden case: " + VERDICT_WORDS[status])
+        forged_case = next(c for c in cases if c["id"] == case_id)
+        assert verdict.get("message") == (f"why: {status}" if visibility == "public" else hidden_message(forged_case))
         assert tests[case_id]["status"] == ("error" if status in ("error", "timeout") else "fail")
         assert tests[case_id]["score"] == 0
 

@@ -234,8 +234,35 @@ def test_broken_softmax_fails_only_softmax_cases(assignment, autograder_zip, tmp
     assert public["status"] == "failed" and public["visibility"] == "visible"
     assert "NaN" in public["output"] and "grade --case softmax/softmax/huge-values" in public["output"]
     hidden = [t for t in failed if t["visibility"] == "after_published"]
-    assert hidden and all(t["output"] == "failed" for t in hidden)  # no message, no inputs
+    assert hidden and all(t["output"] == hidden_output(assignment, t["name"]) for t in hidden)  # no message, no inputs
     assert tests["softmax/softmax/random-0"]["status"] == "passed"
+
+
+def hidden_output(assignment, case_id: str, verdict: str = "failed") -> str:
+    """A failing hidden case's test output: its verdict, and its public twin when it has one."""
+    twin = assignment.public_twin(case_id)
+    return f"{verdict} (hidden case; the public case {twin} exercises the same thing)" if twin else verdict
+
+
+def test_a_failing_hidden_case_names_its_public_twin(assignment, autograder_zip, tmp_path):
+    """softmax ignores `axis` and refuses float32: the hidden axis-0 case names the public case that
+    exercises the same thing (first-axis); the hidden float32 case has no public twin and names none;
+    a public case's output never holds a twin line."""
+    root = fake_autograder(autograder_zip, tmp_path)
+    folder = solution_folder(root / "submission" / "exercises")
+    edit(folder / "softmax.py", "axis=axis", "axis=-1")
+    edit(folder / "softmax.py", "    e = np.exp",
+         "    if x.dtype == np.float32:\n        raise TypeError('no float32')\n    e = np.exp")
+    _, results = run_autograder(root)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["softmax/softmax/axis-0"]["output"] == \
+        "failed (hidden case; the public case softmax/softmax/first-axis exercises the same thing)"
+    assert tests["softmax/softmax/axis-0"]["visibility"] == "after_published"
+    float32 = tests["softmax/softmax/float32"]
+    assert float32["status"] == "failed" and float32["output"] == "failed"
+    failing_public = [t for t in tests.values() if t["visibility"] == "visible" and t["status"] == "failed"]
+    assert failing_public and not any("exercises the same thing" in t["output"] for t in failing_public)
+    assert all(t["output"] == "passed" for t in tests.values() if t["status"] == "passed")
 
 
 def test_hidden_cases_are_seeded_per_student(assignment, autograder_zip, tmp_path):

@@ -608,7 +608,7 @@ def _results(entries: list[Entry], out: Path, collected: dict | None = None):
 
 
 _CASE_KEYS = ("id", "function", "visibility", "kind", "status", "message", "diagnosis", "mistake", "points",
-              "max_points", "code", "said", "diagnosis_said")
+              "max_points", "code", "said", "diagnosis_said", "public_twin")
 
 
 def compact(result: dict) -> dict:

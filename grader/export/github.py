@@ -20,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from grader.export.junit import case_message, clean_text, replay_seed
+from grader.export.junit import case_message, clean_text, public_twin, replay_seed
 from grader.i18n import t
 from grader.model.replay import replay_command
 from grader.model.result import QUOTE, as_real, bounded_repr, shown_points
@@ -245,9 +245,39 @@ def step_summary(result: dict, classroom: bool = False, min_score: float | None 
             per_exercise[name] = per_exercise.get(name, 0) + 1
         detail = ", ".join(f"{md_escape(name)}: {n}" for name, n in per_exercise.items())
         lines += [t("export_github.hidden", count=len(hidden_failing), detail=detail), ""]
+        twins = hidden_twin_lines(hidden_failing)
+        if twins:
+            lines += twins + [""]
     if classroom:
         lines += [classroom_note(result, min_score), ""]
     return "\n".join(lines)
+
+
+def hidden_twin_lines(failing: list) -> list[str]:
+    """The failing hidden cases (exercise, case) that have a public twin, as the terminal lists
+    them: one line per function, verdict and twin (`terminal.case`, or `terminal.cases` with a
+    count and the first names), at most LISTED_SHORT lines. Cases without a twin stay a count."""
+    groups: dict = {}
+    for exercise, case in failing:
+        twin = public_twin(case)
+        if twin:
+            status = case.get("status") if isinstance(case.get("status"), str) else None
+            key = (clean_text(exercise.get("name"), QUOTE), clean_text(case.get("function"), QUOTE), status, twin)
+            groups.setdefault(key, []).append(clean_text(case.get("id"), QUOTE))
+    lines = []
+    for (exercise, function, status, twin), ids in list(groups.items())[:truncation.LISTED_SHORT]:
+        reason = t("terminal.hidden_like", case=md_code(twin, table=False), count=len(ids))
+        if len(ids) == 1:
+            line = t("terminal.case", label=verdict_label(status), id=md_code(ids[0], table=False), reason=reason)
+        else:
+            short = [md_escape(i.rsplit("/", 1)[-1]) for i in ids]
+            line = t("terminal.cases", label=verdict_label(status), count=len(ids), reason=reason,
+                     function=md_code(f"{exercise}/{function}", table=False),
+                     names=", ".join(short[:3]) + (", …" if len(short) > 3 else ""))
+        lines.append(f"- {line}")
+    if len(groups) > truncation.LISTED_SHORT:
+        lines.append(t("export_github.hidden_more", count=len(groups) - truncation.LISTED_SHORT))
+    return lines
 
 
 def append_step_summary(result: dict, path=None, min_score: float | None = None, classroom: bool | None = None):

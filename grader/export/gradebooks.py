@@ -16,6 +16,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from grader.export.junit import hidden_like, public_twin
 from grader.model.files import atomic_write
 from grader.i18n import t
 from grader.model.statuses import describe
@@ -234,7 +235,8 @@ def _items(value) -> list:
 def _first_problem(result: dict) -> str:
     """What a student should look at first: a submission-wide note (why it could not be graded,
     a cell that failed), else an exercise's problem (an import error, a rule violation), else the
-    first case that did not pass (a hidden case's message is not in the JSON, and stays hidden)."""
+    first case that did not pass (a hidden case's message is not in the JSON, and stays hidden: its
+    verdict, and the public case that exercises the same thing when it has one)."""
     for note in _items(result.get("notes")):
         if note:
             return _brief(note)
@@ -246,6 +248,10 @@ def _first_problem(result: dict) -> str:
     for exercise in exercises:
         for case in _items(exercise.get("cases")):
             if isinstance(case, dict) and case.get("status") != "passed":
+                twin = public_twin(case)
+                if twin:        # a hidden case: its verdict and the public case that exercises the same thing
+                    return t("gradebook.case_problem", case_id=_brief(case.get("id")),
+                             message=hidden_like(describe(case.get("status")).word(), _brief(twin)))
                 if case.get("visibility") == "hidden" or not case.get("message"):
                     visibility, status = _case_words(_brief(case.get("visibility")),
                                                      _brief(case.get("status", "failed")))

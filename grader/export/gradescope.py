@@ -24,6 +24,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
+from grader.export.junit import hidden_like
 from grader.model.assignment import ASSIGNMENT_FILE, Assignment, load_assignment
 from grader.model.errors import GraderError
 from grader.model.files import atomic_write
@@ -212,6 +213,7 @@ def _grade(root: Path, started: float) -> dict:
         plan = Expectations(assignment, use_reference=True).plan(cases, student=student)
         result = grade(assignment, submission, plan, student={"id": student, "origin": "gradescope"},
                        protect=[str(root)])
+        result.name_public_twins(assignment)  # a failing hidden case's test names its public twin
         graded = _what_was_graded(target, submitted)
         print(_instructor_summary(result, assignment, student, graded))
         return to_results(result, time.monotonic() - started, tidy, graded, student)
@@ -327,9 +329,10 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
                 public_max += case_units
             tests.append({"name": case.id, "number": f"{number}.{index}", "score": earned / UNITS,
                           "max_score": case_units / UNITS, "status": status.gradescope,
-                          # a hidden case says its Gradescope verdict ("passed", "failed"), nothing else
-                          "output": describe(status.gradescope).word() if passed or hidden
-                          else tidy(_case_output(case)),
+                          # a hidden case says its Gradescope verdict ("passed", "failed") and, failing,
+                          # the public case that exercises the same thing; nothing else
+                          "output": _hidden_output(case, status.gradescope) if hidden
+                          else describe(status.gradescope).word() if passed else tidy(_case_output(case)),
                           "output_format": "text", "name_format": "text",
                           "tags": [exercise.name], "visibility": VISIBILITY[case.visibility]})
         hidden_here = len(exercise.cases) - public_count
@@ -354,6 +357,14 @@ def to_results(result, seconds: float, tidy=lambda text: text, graded: str = "",
             "tests": tests}
 
 
+def _hidden_output(case, verdict: str) -> str:
+    """A hidden case's test output: its verdict, and when it failed the public case that
+    exercises the same thing (`CaseResult.public_twin`), in the terminal's words."""
+    word = describe(verdict).word()
+    twin = case.public_twin if verdict != "passed" and isinstance(case.public_twin, str) else None
+    return hidden_like(word, twin)[:MAX_TEST_OUTPUT] if twin else word
+
+
 def _case_output(case) -> str:
     if case.message:
         text = t("gradescope.output.verdict_message", verdict=describe(case.status).word(), message=case.message)
@@ -374,7 +385,7 @@ def _instructor_summary(result, assignment: Assignment, student: str, graded: st
         t("gradescope.instructor.student", student=student, graded=graded,
           seed=student_seed(assignment.salt, student)),
         t("gradescope.instructor.isolation", isolation=json.dumps(result.isolation)),
-        summary(result, colour=False),
+        summary(result, colour=False, assignment=assignment),   # hidden cases with their public twins
         t("gradescope.instructor.replay", command=replay_command("CASE_ID", "SUBMISSION", student=student)),
     ])
 

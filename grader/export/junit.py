@@ -38,12 +38,31 @@ def _text(value, limit: int = QUOTE) -> str:
     return clean_text(value, limit)
 
 
+def public_twin(case: dict) -> str | None:
+    """The public case that exercises what a failing hidden case does (the JSON's `public_twin`),
+    cleaned and bounded; None for a public case, a passed one, or a hidden one with no twin."""
+    twin = case.get("public_twin")
+    if case.get("visibility") != "hidden" or case.get("status") == "passed" or not isinstance(twin, str):
+        return None
+    return _text(twin) or None
+
+
+def hidden_like(verdict: str, twin: str, count: int = 1) -> str:
+    """A failing hidden case's verdict and its public twin, in the terminal's words (its key,
+    `terminal.hidden_like`): "failed (hidden case; the public case X exercises the same thing)"."""
+    return t("export_junit.hidden_like", verdict=verdict, like=t("terminal.hidden_like", case=twin, count=count))
+
+
 def case_message(case: dict) -> str:
     """The grader's message for a case that did not pass; for a hidden case, only its verdict
-    ("failed", "timed out", "not implemented"…)."""
+    ("failed", "timed out", "not implemented"…) and the public case that exercises the same thing
+    when it has one."""
     if case.get("visibility") == "hidden" or not case.get("message"):
         what = _text(describe(case.get("status")).word())
-        return t("export_junit.hidden_case", verdict=what) if case.get("visibility") == "hidden" else what
+        if case.get("visibility") != "hidden":
+            return what
+        twin = public_twin(case)
+        return hidden_like(what, twin) if twin else t("export_junit.hidden_case", verdict=what)
     return clean_text(case["message"])
 
 

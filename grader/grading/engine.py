@@ -284,7 +284,7 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                     exercises=exercises, notes=notes, student=student, source=plan.source,
                     duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
-    return result
+    return result.name_public_twins(assignment)
 
 
 def ruling(case, outcome, violations, refused, import_problems: dict, mode: str) -> Verdict | None:

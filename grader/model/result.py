@@ -38,6 +38,7 @@ class CaseResult:
     student: object = field(default=None, repr=False)
     said: Said | None = None                       # the verdict as data (code and fields), when it is data
     diagnosis_said: Said | None = None             # the diagnosis as data (its hint in every language)
+    public_twin: str | None = None                 # a failing hidden case: the public case exercising the same thing
 
     def render(self, lang: str | None = None) -> str:
         """The message in `lang`: from the data where the verdict is data, else as it was graded."""
@@ -56,6 +57,7 @@ class CaseResult:
         overview); a student never sees anything of a hidden case but its status and points."""
         hidden = self.visibility == "hidden"
         shown = instructor or not hidden
+        twin = self.public_twin if hidden and not self.passed and isinstance(self.public_twin, str) else None
         return {"id": self.id, "function": self.function, "visibility": self.visibility, "kind": self.kind,
                 "status": self.status, "message": "" if hidden and not self.passed else self.message,
                 "code": self.said.code if self.said is not None and shown else None,
@@ -63,18 +65,24 @@ class CaseResult:
                 "diagnosis_said": self.diagnosis_said.to_json()
                 if self.diagnosis_said is not None and not hidden else None,
                 "diagnosis": None if hidden else self.diagnosis,
-                "mistake": self.mistake if instructor or not hidden else None, "points": _round(self.points),
+                "mistake": self.mistake if instructor or not hidden else None, "public_twin": twin,
+                "points": _round(self.points),
                 "max_points": _round(self.max_points),
                 "details": {} if hidden else {k: v for k, v in self.details.items() if k != "traceback"}}
 
     @classmethod
     def from_json(cls, data: dict, exercise: str) -> CaseResult:
-        """A case as `to_json` wrote it (schema 2; a schema-1 case has no `said`)."""
+        """A case as `to_json` wrote it (schema 2; a schema-1 case has no `said`, an older schema-2
+        case no `public_twin`)."""
+        twin = data.get("public_twin")
+        if not (isinstance(twin, str) and twin and data["visibility"] == "hidden" and data["status"] != "passed"):
+            twin = None     # only a failing hidden case names one (a field edited by hand says nothing)
         return cls(id=data["id"], exercise=exercise, function=data["function"], visibility=data["visibility"],
                    kind=data["kind"], status=data["status"], message=data.get("message") or "",
                    points=data["points"], max_points=data["max_points"], diagnosis=data.get("diagnosis"),
                    mistake=data.get("mistake"), details=dict(data.get("details") or {}),
-                   said=Said.from_json(data.get("said")), diagnosis_said=Said.from_json(data.get("diagnosis_said")))
+                   said=Said.from_json(data.get("said")), diagnosis_said=Said.from_json(data.get("diagnosis_said")),
+                   public_twin=twin)
 
 
 @dataclass
@@ -143,6 +151,16 @@ class Result:
                    notes=said_list(data.get("notes"), data.get("notes_said")), student=data.get("student"), status=data.get("status", "ok"),
                    duration=data.get("duration", 0.0), source=data.get("expected_from", "reference"),
                    isolation=data.get("isolation"))
+
+    def name_public_twins(self, assignment) -> Result:
+        """Give every failing hidden case the public case that exercises the same thing
+        (`assignment.public_twin`: same function, generator, params and dtypes), and no other
+        case one: the student who fails a hidden case has a public one to look at. Idempotent;
+        returns the result."""
+        for case in self.cases:
+            failing_hidden = case.visibility == "hidden" and not case.passed
+            case.public_twin = assignment.public_twin(case.id) if failing_hidden else None
+        return self
 
     def to_json(self, instructor: bool = False) -> dict:
         return {"schema_version": SCHEMA_VERSION, "submission": self.submission, "student": self.student,
