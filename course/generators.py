@@ -247,3 +247,24 @@ def model_inputs(rng, n=(3, 7), vocab=(8, 16), n_heads=(2, 3), d_k=(2, 4), n_lay
     if n_new is not None:
         inputs["n_new"] = pick(rng, n_new)
     return inputs
+
+
+
+def flat_rows_model(rng, n=(3, 4), vocab=(6, 8), n_heads=(1, 2), d_model=4, n_layers=2, noise=0.01):
+    """A tiny two-block model and a prompt of distinct ids whose token embeddings cancel the
+    positional encoding up to a small noise: the first LayerNorm of every position sees a row of
+    tiny variance (about noise²), so where eps goes (inside the square root) and which variance
+    is taken (biased) show in the logits — as in a row of nearly equal features, which random
+    weights of a few units rarely give (tests/test_mistake_search.py)."""
+    h = pick(rng, n_heads)
+    d = d_model   # of 2 features a LayerNorm's output is ±1 whatever the scale: nothing after it would show
+    V = pick(rng, vocab)
+    params = model_params(rng, V, d, h, pick(rng, n_layers))
+    m = min(pick(rng, n), V)
+    ids = rng.choice(V, size=m, replace=False)
+    p, two_i = np.arange(m)[:, None], np.arange(0, d, 2)
+    angles = p / 10000.0 ** (two_i / d)
+    pe = np.zeros((m, d))
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angles), np.cos(angles[:, : d // 2])
+    params["token_embedding"][ids] = rng.standard_normal((m, 1)) - pe + noise * rng.standard_normal((m, d))
+    return {"token_ids": ids, "params": params}

@@ -10,6 +10,15 @@ the positional encoding is [0, 1, 0, 1, …], LayerNorm rows have mean 0 and var
 var / (var + eps) once beta and gamma are undone, next-token probabilities are non-negative and
 sum to 1, …
 
+Two checks read more than the output's own invariants. Multi-head attention: the output is
+Concat(w_h @ V_h) @ W_o with the student's own weights, so out @ W_o⁻¹ shows which head sits in
+which columns, and each head's weights are the softmax of its own scores — any permutation of the
+heads is named. Generation (`reference=True`, instructor side only): each new id must be the
+course model's most probable next id after the prompt and the ids before it; replaying the
+student's own sequence names the loop's slip when exactly one gives the ids (the prompt alone,
+the last L ids, the first position's logits, the argmax over every position), else the first id
+that is not the most probable, with both probabilities.
+
 Each check is `check(inputs, value) -> str | None`: one short sentence — the most telling
 violated property — or None when every property holds or the value is not even of the kind
 the contract returns (tuple, list, word): those are explained by `compare`. The engine hands a
@@ -634,14 +643,89 @@ def _multi_head_attention(inputs, value):
     if hint or X.shape[-1] % h:
         return hint
     heads = []
-    for name in ("W_q", "W_k"):
+    for name in ("W_q", "W_k", "W_v"):
         W = as_array(inputs.get(name))
-        if W is None or W.ndim != 2 or W.shape[0] != X.shape[-1]:
+        if W is None or W.ndim != 2 or W.shape != (X.shape[-1], X.shape[-1]):
             return None
-        P = X @ W
-        d_k = P.shape[-1] // h
-        heads.append(np.swapaxes(P.reshape(*P.shape[:-1], h, d_k), -2, -3))   # head h: columns h·d_k…
-    return _scale_hint(w, heads[0], heads[1], mask, X.shape[-1] // h)
+        heads.append(_split_heads(X @ W, h))   # head h: columns h·d_k…
+    d_k = X.shape[-1] // h
+    return _scale_hint(w, heads[0], heads[1], mask, d_k) \
+        or _weights_head_order(w, heads[0], heads[1], mask, d_k) \
+        or _output_head_order(out, w, heads[2], as_array(inputs.get("W_o")))
+
+
+def _split_heads(P, h):
+    """(..., n, d_model) -> (..., h, n, d_k): head k takes columns k·d_k:(k+1)·d_k."""
+    return np.swapaxes(P.reshape(*P.shape[:-1], h, P.shape[-1] // h), -2, -3)
+
+
+def _order_text(order) -> str:
+    return ", ".join(str(k) for k in order)
+
+
+def _permutation(matches, h):
+    """The order [j for each place k] when place k matches exactly one head j and every head is
+    used once, and it is not 0, 1, …; else None."""
+    order = []
+    for k in range(h):
+        js = [j for j in range(h) if matches(k, j)]
+        if len(js) != 1:
+            return None
+        order.append(js[0])
+    return order if sorted(order) == list(range(h)) and order != list(range(h)) else None
+
+
+def _weights_head_order(w, Q, K, mask, d_k):
+    """The weights of each head are the softmax of its own scores Q_h K_hᵀ / √d_k: when the
+    weights at place k are those of head j ≠ k, the heads are stacked in another order."""
+    h = w.shape[-3]
+    if Q.shape[-3] != h or not np.all(np.isfinite(w)) or np.any(w < 0):
+        return None
+    s = _scores(Q, K)
+    if s is None:
+        return None
+    s = s / math.sqrt(d_k)
+    allowed = np.ones(w.shape, dtype=bool) if mask is None else np.broadcast_to(mask, w.shape)
+
+    def matches(k, j):
+        wk, sj, ok = w[..., k, :, :], np.broadcast_to(s[..., j, :, :], w[..., k, :, :].shape), allowed[..., k, :, :]
+        if np.any(np.abs(wk[~ok]) > TOL) or np.any(wk[ok] <= 1e-12):
+            return False
+        gap = np.where(ok, np.log(np.where(ok, wk, 1.0)) - sj, 0.0)   # log-softmax minus the scores: a constant per row
+        n = np.maximum(np.sum(ok, axis=-1, keepdims=True), 1)
+        mean = np.sum(gap, axis=-1, keepdims=True) / n
+        return bool(np.max(np.abs(np.where(ok, gap - mean, 0.0)), initial=0.0) <= 1e-4)
+
+    order = _permutation(matches, h)
+    return say("multi_head.weights_head_order", order=_order_text(order)) if order else None
+
+
+def _output_head_order(out, w, V, W_o):
+    """The output is Concat(w_0 @ V_0, …, w_{h-1} @ V_{h-1}) @ W_o, with the student's own
+    weights: when the columns k·d_k:(k+1)·d_k of out @ W_o⁻¹ hold head j ≠ k, the heads were
+    concatenated in another order."""
+    h = w.shape[-3]
+    d = out.shape[-1]
+    if W_o is None or W_o.shape != (d, d) or d % h or not np.all(np.isfinite(out)) or not np.all(np.isfinite(w)):
+        return None
+    if np.linalg.cond(W_o) > 1e8:
+        return None
+    d_k = d // h
+    try:
+        heads = w @ V                                        # (..., h, n, d_k), the student's own weights
+        concat = np.linalg.solve(W_o.T, np.swapaxes(out, -1, -2))
+        concat = np.swapaxes(concat, -1, -2)                 # out @ W_o⁻¹
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    scale = max(1.0, float(np.max(np.abs(heads))))
+
+    def matches(k, j):
+        block = concat[..., k * d_k:(k + 1) * d_k]
+        return block.shape == heads[..., j, :, :].shape and \
+            bool(np.max(np.abs(block - heads[..., j, :, :])) <= 1e-6 * scale)
+
+    order = _permutation(matches, h)
+    return say("multi_head.head_order", order=_order_text(order)) if order else None
 
 
 # --- positional -----------------------------------------------------------------------------
@@ -705,6 +789,9 @@ def _frequency_hint(y, n, d, base):
     grows = np.abs(np.angle(np.exp(1j * (omega - np.angle(np.exp(1j * base ** (two_i / d))))))) <= 1e-4
     if m >= 2 and np.all(grows):
         return say("positional.multiplied")
+    ratio = omega / want
+    if m >= 2 and np.ptp(ratio) <= 1e-4 * np.max(np.abs(ratio)) and abs(ratio[0] - 1) > 1e-3 and ratio[0] > 0:
+        return say("positional.scaled_positions", ratio=constant_text(float(ratio[0])))   # p·r for p: np.linspace
     low = (omega > 1e-9) & (omega < 3.0) & (two_i > 0)
     if np.count_nonzero(low) >= 2:
         exponent = -np.log(omega[low]) / math.log(base)           # your base**(-exponent), per pair
@@ -866,6 +953,8 @@ def _next_token_probabilities(inputs, value):
     if not np.all(np.isfinite(y)):
         return say("next_token.nan", count=int(np.sum(~np.isfinite(y))))
     total = float(np.sum(y))
+    if np.max(y) <= TOL and abs(float(np.sum(np.exp(y))) - 1) <= _sum_tol(y.size) and np.min(y) < -TOL:
+        return say("next_token.log_probabilities", total=number(float(np.sum(np.exp(y))), 0.0))
     if np.min(y) < -TOL or np.max(y) > 1 + TOL:
         return say("next_token.logits", lowest=number(np.min(y)), highest=number(np.max(y)), total=number(total, 1.0))
     if abs(total - 1) > _sum_tol(y.size):
@@ -873,8 +962,8 @@ def _next_token_probabilities(inputs, value):
     return None
 
 
-@PROPERTIES.check("transformer", "generate")
-def _generate(inputs, value):
+@PROPERTIES.check("transformer", "generate", reference=True)
+def _generate(inputs, value, reference=None):
     if type(value) is np.ndarray:
         if value.ndim != 1 or value.dtype.kind not in "iu" or value.size > MAX_ITEMS:
             return None
@@ -905,6 +994,57 @@ def _generate(inputs, value):
             outside = [v for v in ids if not 0 <= v < table.shape[0]]
             if outside:
                 return say("generate.outside_vocabulary", id=quote(outside[0]), vocab=int(table.shape[0]))
+            if prompt is not None and reference is not None:
+                return _greedy(prompt, ids, params, reference)
     return None
+
+
+def _loop(prompt, ids, params, forward):
+    """The one slip of the loop that gives the student's ids exactly, when only one does: the
+    model run on the prompt alone, or on the last L ids only; the first position's logits, or
+    the argmax over every position's. None when none does, or several do (a constant output
+    fits many: no claim)."""
+    def run(window, pick):
+        seq, out = list(prompt), []
+        for _ in ids:
+            out.append(pick(forward(window(seq), params)))
+            seq.append(out[-1])
+        return out
+
+    last = lambda logits: int(np.argmax(logits[-1]))          # noqa: E731
+    rules = [(say("generate.fed_prompt"), lambda seq: seq[:len(prompt)], last)] if len(ids) >= 2 else []
+    rules += [(say("generate.fed_suffix", count=n), lambda seq, n=n: seq[-n:], last)
+              for n in range(1, len(prompt) + len(ids) - 1)]
+    rules += [(say("generate.first_position"), lambda seq: seq, lambda logits: int(np.argmax(logits[0]))),
+              (say("generate.every_position"), lambda seq: seq, lambda logits: int(np.argmax(logits)) % logits.shape[-1])]
+    found = [text for text, window, pick in rules if run(window, pick) == ids]
+    return found[0] if len(found) == 1 else None
+
+
+def _greedy(prompt, ids, params, reference):
+    """Greedy generation: each new id is the model's most probable next id after the prompt and
+    the ids before it (the first on a tie). Replays the student's own sequence with the course's
+    model (the reference's forward pass: instructor side only) and says where it first is not."""
+    forward, softmax = reference("transformer", "transformer_forward"), reference("softmax", "softmax")
+    if forward is None or softmax is None:
+        return None
+    first = None                                 # (step, id, its probability, the most probable id, its probability)
+    for t, got in enumerate(ids):
+        p = softmax(forward(list(prompt) + ids[:t], params)[-1])
+        best = int(np.argmax(p))
+        if got != best:
+            if p[best] - p[got] <= 1e-6 * max(float(p[best]), 1e-300):
+                if p[best] != p[got]:
+                    return None                  # a near tie: rounding may decide it, no claim
+                return say("generate.tie", step=t + 1, got=got, best=best, p=number(p[best]))
+            first = (t, got, float(p[got]), best, float(p[best]))
+            break
+    if first is None:
+        return None                              # every id is the most probable one: greedy, whatever else is wrong
+    loop = _loop(prompt, ids, params, forward)
+    if loop:
+        return loop
+    t, got, p_got, best, p_best = first
+    return say("generate.not_most_probable", step=t + 1, got=got, p=number(p_got), best=best, q=number(p_best))
 
 

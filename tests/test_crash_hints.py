@@ -21,6 +21,10 @@ CASES = [
     ("ValueError", "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
      "(n?,k),(k,m?)->(n?,m?) (size 2 is different from 4)", "scores = Q @ K.T / np.sqrt(d)",
      ["np.swapaxes(K, -1, -2)"], ["np.swapaxes(K, -1, -2)"]),
+    # .T on a matrix that should not be transposed: not only the batched case's swapaxes
+    ("ValueError", "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
+     "(n?,k),(k,m?)->(n?,m?) (size 8 is different from 32)", "return h @ W2.T + b2",
+     ["np.swapaxes", "transposed at all", "(in, out)"], ["bien être transposée"]),
     ("ValueError", "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
      "(n?,k),(k,m?)->(n?,m?) (size 12 is different from 8)", "return x @ E",
      ["A.shape[-1] == B.shape[-2]", "8 and 12", ".T"], ["8 et 12"]),
@@ -43,9 +47,21 @@ CASES = [
      ["token_ids = list(token_ids)"], ["token_ids = list(token_ids)"]),
     ("AxisError", "axis 2 is out of bounds for array of dimension 2", "np.sum(x, axis=2)",
      ["-1"], ["-1"]),
+    # the one call on the line that takes two sizes (E and token_ids read as arrays) is named, swapped
     ("ValueError", "operands could not be broadcast together with shapes (3,8) (8,3) ",
-     "x = embed(token_ids, E) + positional_encoding(d, n)", ["(3, 8) and (8, 3)", "transpose", "wrong order"],
-     ["transposée", "mauvais ordre"]),
+     "x = embed(token_ids, E) + positional_encoding(d, n)", ["(3, 8) and (8, 3)", "transpose", "wrong order",
+                                                             "positional_encoding(d, n)", "positional_encoding(n, d)"],
+     ["transposée", "mauvais ordre", "positional_encoding(n, d)"]),
+    ("ValueError", "operands could not be broadcast together with shapes (4,6) (6,4) ",
+     "return X + np.ones(len(X[0]), n)", ["np.ones(len(X[0]), n)", "np.ones(n, len(X[0]))"], ["np.ones(n, len(X[0]))"]),
+    ("ValueError", "operands could not be broadcast together with shapes (4,6) (6,4) ",
+     "h = f(n, d) + g(d, n)", ["f(n, d) and g(d, n)", "each against its signature"], ["f(n, d) et g(d, n)"]),
+    # no call with two sizes: the transpose alone (an array's method is not a call to swap)
+    ("ValueError", "operands could not be broadcast together with shapes (4,6) (6,4) ",
+     "y = X + Y.reshape(d, n)", ["one is the other's transpose", ".T"], ["transposée"]),
+    ("ValueError", "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
+     "(n?,k),(k,m?)->(n?,m?) (size 20 is different from 5)",
+     "return np.concatenate(heads) @ W_o, np.stack(weights, axis=-3)", ["axis 0", "axis=-1"], ["axe 0", "axis=-1"]),
     ("IndexError", "index 5 is out of bounds for axis 1 with size 3", "return E[:, ids].T",
      ["[:, ids]", "rows", "[ids]"], ["[:, ids]", "lignes", "[ids]"]),
 ]

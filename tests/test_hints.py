@@ -195,6 +195,12 @@ HINTED = {
     "gelu-misplaced-parenthesis": "a = 0.056",
     "gelu-sigmoid": "k = 0.851",
     "block-post-ln": "post-LN",
+    # greedy generation replayed with the course's model (instructor side): the loop's slip when one
+    # alone gives the ids, else the first id that is not the most probable (a tuple: any of them)
+    "generate-feeds-last-token": ("the last id only", "the most probable next id"),
+    "generate-no-feedback": ("the prompt alone", "the most probable next id"),
+    "generate-first-position": ("the first position's logits", "the most probable next id"),
+    "generate-argmax-all-positions": ("every position's logits at once", "the most probable next id"),
 }
 # mistakes whose outputs keep every property: the values are wrong, but no property says so
 # (the mistake diagnosis names them); a hint there would be a false lead
@@ -203,7 +209,7 @@ UNHINTED = {
     "embed-wraps-out-of-range", "similarity-attention-dot-product", "mha-split-heads-reshape", "mha-merge-heads-reshape",
     "mha-no-output-projection", "gelu-exact-erf", "feed-forward-relu",
     "block-no-causal-mask", "embedding-scaled-by-sqrt-d",
-    "forward-no-final-layer-norm", "generate-first-position",
+    "forward-no-final-layer-norm",
     # the mistakes students write (bench/student_mistakes), one step wrong
     "dot-product-matrix-product", "dot-product-first-axis", "cosine-global-norm", "cosine-eps-added",
     "skipgram-deduplicated",
@@ -211,7 +217,6 @@ UNHINTED = {
     "mha-strided-heads", "feed-forward-no-b2", "feed-forward-gelu-twice",
     "block-no-residuals", "block-residual-from-normalised", "block-ln1-twice", "forward-skips-last-block",
     "forward-no-positional-encoding", "forward-positional-after-blocks", "next-token-first-position",
-    "generate-feeds-last-token", "generate-no-feedback", "generate-argmax-all-positions",
 }
 
 
@@ -267,9 +272,10 @@ def test_mistake_hint_table(mistake_hints, capsys):
 def test_mistake_that_breaks_a_property_gets_its_hint(name, mistake_hints):
     rows = mistake_hints[name]
     hints = [h for _, h, _ in rows if h]
+    words = HINTED[name] if isinstance(HINTED[name], tuple) else (HINTED[name],)
     assert hints, f"{name}: no hint on any of its {len(rows)} cases"
-    assert any(HINTED[name] in h for h in hints), f"{name}: hints {hints[:3]} lack {HINTED[name]!r}"
-    others = [h for h in hints if HINTED[name] not in h]
+    assert any(words[0] in h for h in hints), f"{name}: hints {hints[:3]} lack {words[0]!r}"
+    others = [h for h in hints if not any(w in h for w in words)]
     assert not others, f"{name}: some hints name another problem: {others[:3]}"
 
 
@@ -366,6 +372,99 @@ def test_multi_head_attention_weights_keep_the_heads():
     assert "per head" in hint("attention", "multi_head_attention", inputs, (X, w[0]))
     text = hint("attention", "multi_head_attention", {**inputs, "mask": np.tril(np.ones((5, 5), bool))}, (X, w))
     assert "above the diagonal" in text
+
+
+def _mha_inputs(n_heads=3, batch=(), mask=None, seed=0):
+    rng = np.random.default_rng(seed)
+    d = 2 * n_heads
+    inputs = {"X": rng.standard_normal(batch + (4, d))}
+    for name in ("W_q", "W_k", "W_v", "W_o"):
+        inputs[name] = rng.standard_normal((d, d)) / np.sqrt(d)
+    inputs["n_heads"] = n_heads
+    if mask is not None:
+        inputs["mask"] = mask
+    return inputs
+
+
+def _heads(inputs, order=None, weights_order=None):
+    """multi_head_attention with the heads' outputs concatenated in `order`, and their weights
+    stacked in `weights_order` (None: 0, 1, …)."""
+    from reference.attention import merge_heads, scaled_dot_product_attention, split_heads
+
+    h = inputs["n_heads"]
+    Q, K, V = (split_heads(inputs["X"] @ inputs[w], h) for w in ("W_q", "W_k", "W_v"))
+    mask = inputs.get("mask")
+    heads, w = scaled_dot_product_attention(Q, K, V, None if mask is None else mask[..., None, :, :])
+    heads = heads[..., list(order or range(h)), :, :]
+    w = w[..., list(weights_order or range(h)), :, :]
+    return merge_heads(heads) @ inputs["W_o"], w
+
+
+@pytest.mark.parametrize("batch, mask", [((), None), ((2,), None), ((), np.tril(np.ones((4, 4), bool)))])
+def test_multi_head_attention_heads_in_another_order(batch, mask):
+    """Any permutation of the heads, in the concatenation or in the stacked weights, read from the
+    student's own weights and the inputs alone (both sides)."""
+    inputs = _mha_inputs(3, batch, mask)
+    assert hint("attention", "multi_head_attention", inputs, _heads(inputs)) is None
+    assert "you concatenated the heads in the order 2, 1, 0" in hint(
+        "attention", "multi_head_attention", inputs, _heads(inputs, order=[2, 1, 0]))
+    assert "in the order 1, 2, 0" in hint("attention", "multi_head_attention", inputs, _heads(inputs, order=[1, 2, 0]))
+    text = hint("attention", "multi_head_attention", inputs, _heads(inputs, weights_order=[0, 2, 1]))
+    assert "the weights of your heads are stacked in the order 0, 2, 1" in text
+    with i18n.speaking("fr"):
+        assert "vous concaténez les têtes dans l'ordre 2, 1, 0" in hint(
+            "attention", "multi_head_attention", inputs, _heads(inputs, order=[2, 1, 0]))
+
+
+def _tiny(seed=3, n=3, n_new=5):
+    from course.generators import model_params
+
+    rng = np.random.default_rng(seed)
+    return {"token_ids": rng.integers(0, 8, size=n), "params": model_params(rng, 8, 4, 2, 2), "n_new": n_new}
+
+
+def _generate(inputs, window=lambda seq: seq, pick=lambda logits: int(np.argmax(logits[-1]))):
+    from reference.transformer import transformer_forward
+
+    seq = list(inputs["token_ids"])
+    for _ in range(inputs["n_new"]):
+        seq.append(pick(transformer_forward(window(seq), inputs["params"])))
+    return seq[len(inputs["token_ids"]):]
+
+
+def test_generate_replays_greedy_decoding_with_the_course_model():
+    """Instructor side: each id must be the model's most probable next id after the prompt and
+    the ids before it; the first that is not is named, with both probabilities."""
+    from reference.transformer import next_token_probabilities
+
+    inputs = _tiny()
+    good = _generate(inputs)
+    assert hint("transformer", "generate", inputs, good) is None
+    p = next_token_probabilities(inputs["token_ids"], inputs["params"])
+    second = int(np.argsort(p)[-2])                      # the second most probable first id
+    sampled = [second] + _generate({**inputs, "token_ids": list(inputs["token_ids"]) + [second],
+                                    "n_new": inputs["n_new"] - 1})
+    text = hint("transformer", "generate", inputs, sampled)
+    assert f"At step 1 you appended id {second}" in text and f"most probable next id after the prompt and the " \
+        f"ids before it is {good[0]}" in text and "np.argmax" in text
+
+
+def test_generate_names_the_loops_slip_when_it_alone_gives_the_ids():
+    inputs = _tiny(seed=27, n_new=6)
+    prompt_only = _generate(inputs, window=lambda seq: seq[:len(inputs["token_ids"])])
+    assert prompt_only != _generate(inputs)
+    assert "on the prompt alone at every step" in hint("transformer", "generate", inputs, prompt_only)
+    last_two = _generate(inputs, window=lambda seq: seq[-2:])
+    assert "on the last 2 ids only" in hint("transformer", "generate", inputs, last_two)
+
+
+def test_generate_says_nothing_of_the_model_in_a_students_repository():
+    """No reference there: the checks that need it get None and say nothing."""
+    inputs = _tiny()
+    checks = engine.load_properties(ASSIGNMENT)
+    sampled = [(i + 1) % 8 for i in _generate(inputs)]
+    assert checks.hint("transformer", "generate", inputs, sampled, reference=None) is None
+    assert checks.hint("transformer", "generate", inputs, sampled, reference=engine.reference_lookup(ASSIGNMENT))
 
 
 @pytest.mark.parametrize("pattern, words", [

@@ -90,7 +90,11 @@ def test_a_step_mistake_is_named_in_the_function_where_it_is_written(assignment,
 # --- the held-out corpus (bench/student_mistakes/heldout.py) -----------------------------------
 
 HELDOUT_SUBSET = ["h-weights-divided-by-dk", "h-ffn-no-b1", "h-block-ln-after-ffn", "h-ln-gamma-beta-swapped",
-                  "h-pe-multiplies", "h-one-hot-transposed", "h-gen-samples", "h-scaled-times-sqrt"]
+                  "h-pe-multiplies", "h-one-hot-transposed", "h-gen-samples", "h-scaled-times-sqrt",
+                  # the families of the second round: any permutation of the heads, a step applied to
+                  # another tensor, a greedy step that is not the most probable id, a call's arguments swapped
+                  "h-mha-heads-reversed", "h-ffn-gelu-first", "h-forward-pe-args-swapped"]
+SECOND_ROUND = ["h-mha-heads-reversed", "h-ffn-gelu-first", "h-gen-samples", "h-forward-pe-args-swapped"]
 
 
 def test_the_heldout_corpus_copies_neither_the_corpus_nor_the_catalog():
@@ -110,8 +114,10 @@ def test_the_heldout_corpus_copies_neither_the_corpus_nor_the_catalog():
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment, tmp_path_factory, lang):
     """Mistakes no catalog variant was written for: the generic diagnoses (a slipped input, the
-    scores' constant, a LayerNorm after the residual, a transposed result…) name them, and a
-    sampled generate gets no coincidental catalog mistake."""
+    scores' constant, a LayerNorm after the residual, a transposed result, the heads in another
+    order, a step moved inside the function, a call's two sizes swapped…) name them, and a
+    sampled generate gets no coincidental catalog mistake but the first id that is not the most
+    probable one."""
     from grader.instructor.accuracy import student_corpus
     from student_mistakes.heldout import ENTRIES as HELDOUT
 
@@ -121,3 +127,4 @@ def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment,
     assert "wrong_remedy" not in outcomes.values(), outcomes
     assert all(not found[lang]["correct_hinted"] for _, found in rows)
     assert sum(o == "named" for o in outcomes.values()) >= len(HELDOUT_SUBSET) - 1, outcomes
+    assert all(outcomes[name] == "named" for name in SECOND_ROUND), outcomes

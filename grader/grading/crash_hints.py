@@ -9,7 +9,9 @@ the signatures below. Each signature names the usual cause and its remedy:
 
     operands could not be broadcast … (6,7) (6,)           a reduction dropped an axis → keepdims=True
     shapes (3,2) and (3,2) not aligned                     np.dot on batches → np.sum(a * b, axis=-1), or @
-    matmul … core dimension … on a line with .T            .T reverses every axis → np.swapaxes(x, -1, -2)
+    matmul … remapped (batch) shapes, a line with .T       .T reverses every axis → np.swapaxes(x, -1, -2)
+    matmul … core dimension … on a line with .T            the same on a batch, or a matrix that needs no .T
+    matmul … core dimension, np.concatenate(…) with no axis  it joins along axis 0 (rows) → axis=-1
     matmul … core dimension (any other line)               A @ B needs A.shape[-1] == B.shape[-2]
     truth value of an array … ambiguous, line with == None `is None`
     truth value of an array … ambiguous, B = B or A         `A if B is None else B`
@@ -21,7 +23,8 @@ the signatures below. Each signature names the usual cause and its remedy:
     'numpy.ndarray' object has no attribute 'append'        arrays have no append → list(x)
     axis N is out of bounds for array of dimension M        count axes from the end (-1)
     IndexError where ValueError is expected                 check 0 <= id < size and raise ValueError
-    operands could not be broadcast … (3,8) (8,3)            sizes given in the wrong order, or a missing .T
+    operands could not be broadcast … (3,8) (8,3)            sizes given in the wrong order (naming the calls on the
+                                                           line that take two sizes, f(d, n) → f(n, d)), or a missing .T
     index 5 is out of bounds for axis 1 … on x[:, ids]      [:, ids] takes columns; x[ids] takes rows
 
 A crash that matches no signature still gets its place (file, line, code). Everything is a
@@ -31,9 +34,10 @@ traceback. The values it reads come from the worker (untrusted): every field is 
 """
 from __future__ import annotations
 
+import ast
 import re
 
-from grader.model.said import Said
+from grader.model.said import Said, listed
 
 __all__ = ["explain", "frames", "innermost", "stub_called", "Frame"]
 
@@ -146,6 +150,11 @@ def _hint(exception: dict, code: str, expected_error: str | None):
         two = [x for x in shapes if x is not None and len(x) == 2]
         for a, b in ((x, y) for x in two for y in two if x is not y):
             if a == b[::-1] and a[0] != a[1]:   # (n, d) against (d, n): sizes given in the wrong order
+                calls = _two_argument_calls(code)
+                if len(calls) == 1:
+                    return Said("crash.broadcast_transposed_call", a=a, b=b, call=calls[0][0], swapped=calls[0][1])
+                if calls:
+                    return Said("crash.broadcast_transposed_calls", a=a, b=b, calls=listed(c for c, _ in calls))
                 return Said("crash.broadcast_transposed", a=a, b=b)
         return Said("crash.broadcast", shapes=tuple(s for s in shapes if s is not None)[:3])
     m = _NOT_ALIGNED.search(message)
@@ -154,8 +163,10 @@ def _hint(exception: dict, code: str, expected_error: str | None):
     transposed = bool(re.search(r"\.T\b|\.transpose\(\s*\)", code))
     m = _CORE.search(message)
     if m or _REMAPPED.search(message):
-        if transposed:
-            return Said("crash.transpose_nd")
+        if transposed:   # batch axes that do not match: the transposed array has more than 2 dimensions
+            return Said("crash.transpose_nd") if not m else Said("crash.transpose_or_matrix")
+        if _concatenates_on_axis_0(code):
+            return Said("crash.concatenate_axis_0")
         if m:
             return Said("crash.matmul_core", left=int(m.group(2)), right=int(m.group(1)))
         return Said("crash.matmul_batch")
@@ -189,6 +200,66 @@ def _hint(exception: dict, code: str, expected_error: str | None):
     if m and "IndexError" in mro and re.search(r"\[\s*:\s*,", code):
         return Said("crash.index_columns", index=int(m.group(1)), size=int(m.group(2)))
     return None
+
+
+def _size_like(node) -> bool:
+    """An argument that reads as a size: an integer, len(…), x.shape[…], a name that is not a
+    matrix's (E, X, W_q: capitalised, by NumPy's convention) nor a sequence's (token_ids), or
+    arithmetic of those."""
+    if isinstance(node, ast.Name):
+        return not node.id[:1].isupper() and "ids" not in node.id.lower() and "token" not in node.id.lower()
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("len", "int"):
+        return True
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+        return True
+    if isinstance(node, ast.BinOp):
+        return _size_like(node.left) and _size_like(node.right)
+    return False
+
+
+def _parsed(code: str):
+    """The expression of the student's line (its value, for an assignment or a return), or None."""
+    try:
+        return ast.parse(code.strip().rstrip(":").removeprefix("return ").strip() or "0", mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        try:
+            statement = ast.parse(code.strip()).body[0]
+            return getattr(statement, "value", None)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, IndexError):
+            return None
+
+
+def _concatenates_on_axis_0(code: str) -> bool:
+    """Does the line call np.concatenate(…) with no axis (so along axis 0)?"""
+    tree = _parsed(code)
+    return tree is not None and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "concatenate"
+        and isinstance(n.func.value, ast.Name) and n.func.value.id in ("np", "numpy")
+        and len(n.args) == 1 and not any(k.arg == "axis" for k in n.keywords) for n in ast.walk(tree))
+
+
+def _two_argument_calls(code: str) -> list:
+    """[(call, the call with its two arguments swapped)] of the calls on the student's line that
+    take exactly two size-like arguments — a function (f(d, n)) or NumPy's (np.ones(d, n)), not an
+    array's method — at most 3: where a transposed operand most likely comes from."""
+    tree = _parsed(code)
+    if tree is None:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or len(node.args) != 2 or node.keywords \
+                or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        function = node.func
+        named = isinstance(function, ast.Name) or (isinstance(function, ast.Attribute) and
+                                                   isinstance(function.value, ast.Name) and
+                                                   function.value.id in ("np", "numpy"))
+        if named and all(_size_like(a) for a in node.args):
+            swapped = ast.Call(function, node.args[::-1], [])
+            found.append((ast.unparse(node)[:MAX_CODE], ast.unparse(swapped)[:MAX_CODE]))
+    return sorted(found)[:3]
 
 
 def explain(exception, function: str, expected_error: str | None = None) -> Said | None:

@@ -18,9 +18,20 @@ variant per mistake (`Related`, no mistake name):
   the contract functions it calls return inside it (`_intermediate`): an output that is one of
   them (a last step left out: the residual sum after the feed-forward) or the expected output
   minus one of them (a term left out) names that function.
+- `slipped` (in `relate`, after the course's property hints, instructor side): the reference's
+  function run again with one of the calls it makes itself to another contract function slipped
+  — two of its arguments swapped (positional_encoding(d, n)), a size taken from another axis or
+  one off (causal_mask(x.shape[-1])), the step left out, given another tensor of the same shape
+  (the second LayerNorm of the block's input), or moved to the function's input (gelu(x) @ W1 +
+  b1) or to its end. It names the call, its parameters (from the reference's signature) and, when
+  it reads the same to the student, the formula's own argument (« x @ W1 + b1 »). A crash gets
+  the same search (`Diagnoser.crashed`, after an exercise is judged): a slip whose reference run
+  raises the student's very exception explains it.
 - `relate` (after the property hints, both sides: it needs only the expected value): the output
   equals the expected one transposed, scaled by a constant, shifted by one position, with the
-  residual input missing or added twice, its pairs reversed or its items in reverse order.
+  residual input missing or added twice, its pairs reversed or its items in reverse order, with
+  an axis of size 1 more or less (keepdims), or — expected probabilities — their log (a
+  log-softmax) or their power (a softmax of scaled scores, a temperature).
 
 A relation is named only when it explains the failure: its output fails the case by more than
 ten tolerances (a slip, not rounding), and the student's output matches it within the case's
@@ -28,10 +39,12 @@ tolerance.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 import inspect
 import math
+import re
 import threading
 import types
 import warnings
@@ -244,10 +257,56 @@ class Diagnoser:
         return None
 
     def refuted(self, results, cases: dict):
-        """A catalog mistake named on an exactly compared case (ids, words: a coincidence is
-        cheap there) is dropped when another failing case of the same function refutes it: that
-        mistake's output on it fails the case, and the student's output is not it. `results`: one
-        exercise's case results; `cases`: {case id: its spec}."""
+        """The diagnoser's pass over one exercise's case results, once they are all judged (the
+        engine calls it per exercise). A catalog mistake named on an exactly compared case (ids,
+        words: a coincidence is cheap there) is dropped when another failing case of the same
+        function refutes it: that mistake's output on it fails the case, and the student's output
+        is not it. Then, instructor side, a crash that the reference reproduces with one of the
+        function's calls slipped gets that slip as its hint (`crashed`).
+        `results`: one exercise's case results; `cases`: {case id: its spec}."""
+        self._refute(results, cases)
+        if self.mistakes:
+            self.crashed(results, cases)
+
+    def crashed(self, results, cases: dict):
+        """Each case that raised and whose exception the reference raises too with one of the
+        function's calls slipped (positional_encoding(d, n) for (n, d), causal_mask(d_model) for
+        causal_mask(n)): its crash hint becomes that slip, at the student's line where it raised.
+        (A crash inside a callee that fails its own cases is then « fix X first ».)"""
+        from grader.grading.crash_hints import innermost
+
+        for r in results:
+            case = cases.get(r.id)
+            said = r.said
+            if case is None or r.status != "error" or r.inputs is None or not isinstance(said, Said) \
+                    or said.key != "compare.raised" or not isinstance(r.details, dict):
+                continue
+            frame = innermost(r.details.get("traceback"))
+            if frame is None:
+                continue
+            try:
+                slip = slipped_crash(self.assignment, case, r.inputs,
+                                     {"type": said.fields.get("type"), "message": said.fields.get("message")})
+            except Exception:   # a diagnosis is a bonus: never let it break grading
+                continue
+            if slip is not None:
+                r.diagnosis_said = Said("crash.at_because", where=frame.where, code=frame.code, hint=slip)
+                r.diagnosis = r.diagnosis_said.render()
+
+    def _property_instead(self, r, case):
+        """A refuted case gets the course's property hint, as if no mistake had matched."""
+        from grader.grading.properties import property_hint
+        from grader.i18n import LANGUAGES, speaking
+
+        texts = {}
+        for lang in LANGUAGES:
+            with speaking(lang):
+                texts[lang] = property_hint(self.assignment, case.exercise, case.function, r.inputs, r.student)
+        if any(texts.values()):
+            r.diagnosis_said = Said("diagnosis.property", text=Texts({k: v for k, v in texts.items() if v}))
+            r.diagnosis = r.diagnosis_said.render()
+
+    def _refute(self, results, cases: dict):
         for r in results:
             case = cases.get(r.id)
             if not r.mistake or case is None or not case.tolerance.exact:
@@ -266,6 +325,7 @@ class Diagnoser:
                     if not _matches(value, q.expected, other, outputs) \
                             and not _matches(q.student, value, other, outputs):
                         r.diagnosis = r.diagnosis_said = r.mistake = None
+                        self._property_instead(r, case)
                         break
                 except Exception:
                     continue
@@ -277,6 +337,10 @@ class Diagnoser:
             return None
         outputs = self.assignment.exercise(case.exercise).functions[case.function].outputs
         try:
+            if self.mistakes:   # instructor side: the reference runs here
+                slip = slipped(self.assignment, case, inputs, student_value, expected_value, outputs)
+                if slip is not None:
+                    return slip
             return related(case, inputs, student_value, expected_value, outputs)
         except Exception:  # a diagnosis is a bonus: never let it break grading
             return None
@@ -401,12 +465,15 @@ def perturbed(assignment, case, inputs, student, expected, outputs) -> Related |
     return _intermediate(assignment, case, inputs, student, expected, outputs)
 
 
-_traced_worlds = {}   # reference package -> ({function name: traced clone}, the thread-local trace they append to)
+_traced_worlds = {}   # reference package -> ({function name: traced clone}, the thread-local state they share)
 
 
 def _tracing_world(package):
-    """The reference's functions, each a copy whose calls to the others go through wrappers that
-    record (depth, function name, output) of every call, in the order they return."""
+    """The reference's functions, each a copy whose calls to the others go through wrappers.
+    A wrapper records (depth, function name, index, args, output) of every call, in the order
+    they return; `index` numbers the calls the outermost function makes itself (its first
+    layer_norm() call, its second…), None deeper. A `slip` hook set on the state decides those
+    direct calls: `slip(name, index, args, kwargs, call)` returns their value (`_slipped`)."""
     if package not in _traced_worlds:
         try:
             functions = _functions(package)
@@ -419,13 +486,20 @@ def _tracing_world(package):
 
                 def wrapper(*args, _clone=clone, **kwargs):
                     if not hasattr(state, "trace"):
-                        state.trace, state.depth = [], 0
+                        _reset(state)
+                    name, index = _clone.__name__, None
+                    if state.depth == 1:   # called by the outermost function itself
+                        index = state.counts.get(name, 0)
+                        state.counts[name] = index + 1
                     state.depth += 1
                     try:
-                        value = _clone(*args, **kwargs)
+                        if index is not None and state.slip is not None:
+                            value = state.slip(name, index, args, kwargs, _clone)
+                        else:
+                            value = _clone(*args, **kwargs)
                     finally:
                         state.depth -= 1
-                    state.trace.append((state.depth, _clone.__name__, value))
+                    state.trace.append((state.depth, name, index, args, value))
                     return value
                 wrappers[f] = wrapper
             for space in spaces.values():
@@ -438,6 +512,22 @@ def _tracing_world(package):
     return _traced_worlds[package]
 
 
+def _reset(state, slip=None):
+    state.trace, state.depth, state.counts, state.slip = [], 0, {}, slip
+
+
+def _traced_run(world, state, function, inputs, slip=None):
+    """(output, trace) of the traced `function` on a copy of `inputs`, quietly; raises what it raises."""
+    _reset(state, slip)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value = world[function](*copy.deepcopy(inputs).values())
+        return value, state.trace
+    finally:
+        _reset(state)
+
+
 def _intermediate(assignment, case, inputs, student, expected, outputs) -> Related | None:
     """The student's output is what a function called inside returns (a last step left out: the
     residual sum, the final LayerNorm…), or the expected output minus it (a term left out)."""
@@ -447,16 +537,12 @@ def _intermediate(assignment, case, inputs, student, expected, outputs) -> Relat
     world, state = _tracing_world(assignment.reference)
     if case.function not in world:
         return None
-    state.trace, state.depth = [], 0
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            world[case.function](*copy.deepcopy(inputs).values())
-        except Exception:
-            return None
-    trace, state.trace = state.trace, []
+    try:
+        _, trace = _traced_run(world, state, case.function, inputs)
+    except Exception:
+        return None
     seen = []
-    for depth, name, value in trace:
+    for depth, name, _, _, value in trace:
         parts = value if isinstance(value, tuple) else (value,)
         for part in parts:
             if depth == 1 and isinstance(part, np.ndarray) and part.shape == expected.shape and part.dtype.kind == "f":
@@ -469,6 +555,312 @@ def _intermediate(assignment, case, inputs, student, expected, outputs) -> Relat
         if _clearly_not(rest, expected, case) and _close(student, rest, case):
             return Related(case.function, Said("diagnosis.relation.term_missing", callee=name))
     return None
+
+
+# --- generic: one call inside the function slipped (instructor side) ----------------------------
+#
+# The reference's function run again with one of the calls it makes itself to another contract
+# function slipped the way a student slips it: two of its arguments swapped (positional_encoding(d,
+# n)), the step left out, the step given another value than the formula's (layer_norm() of the
+# block's input where the formula normalises the sum), or the step moved to the function's input
+# (gelu(x) @ W1 + b1) or to its output. A slip whose output the student's matches — or, for a crash,
+# that raises the student's very exception — names that call and what became of it.
+
+MAX_SLIPS = 64
+
+
+def _contract(assignment) -> set:
+    return {f for e in assignment.exercises for f in e.functions}
+
+
+def _is_float_array(v) -> bool:
+    return type(v) is np.ndarray and v.dtype.kind == "f" and v.size > 0
+
+
+def _is_size(v) -> bool:
+    return type(v) is int or (isinstance(v, np.integer) and type(v).__module__ == "numpy")
+
+
+def _slips(assignment, case, inputs, trace) -> list:
+    """[(slip hook, inputs to run with, output transform or None, what it says)] for the direct
+    calls of `case.function` to other contract functions, in the order they are made."""
+    contract = _contract(assignment)
+    calls = [(name, index, args, value) for depth, name, index, args, value in trace
+             if depth == 1 and index is not None and name in contract and name != case.function]
+    counts = {}
+    for name, _, _, _ in calls:
+        counts[name] = counts.get(name, 0) + 1
+    arrays = {name: v for name, v in inputs.items() if _is_float_array(v)}
+    found = []
+    for k, (name, index, args, value) in enumerate(calls):
+        call = _call_said(name, index, counts[name])
+        params = _parameters(assignment.reference, name)
+        want = _argument_text(assignment.reference, case.function, name, index, counts[name], 0)
+        # two arguments swapped: two arrays of one shape, or two sizes
+        for i in range(len(args)):
+            for j in range(i + 1, len(args)):
+                a, b = args[i], args[j]
+                same = (_is_float_array(a) and _is_float_array(b) and a.shape == b.shape and not np.array_equal(a, b)) \
+                    or (_is_size(a) and _is_size(b) and a != b)
+                if same and i < len(params) and j < len(params):
+                    found.append((_swap_hook(name, index, i, j), inputs, None,
+                                  Said("diagnosis.slip.swapped", call=call, first=params[i], second=params[j],
+                                       signature=f"{name}({', '.join(params)})")))
+        first = args[0] if args else None
+        unary = _is_float_array(first) and type(value) is np.ndarray and value.shape == first.shape
+        if unary:   # the step left out, moved to an input, moved to the output
+            found.append((_skip_hook(name, index), inputs, None, Said("diagnosis.slip.skipped", call=call)))
+            for p, a in arrays.items():
+                moved = _apply(assignment.reference, name, (a,) + tuple(args[1:]))
+                if moved is not None and moved.shape == a.shape and not np.array_equal(a, args[0]):
+                    said = Said("diagnosis.slip.applied_to_input_want", callee=name, name=p, function=case.function,
+                                want=want) if want else \
+                        Said("diagnosis.slip.applied_to_input", callee=name, name=p, function=case.function)
+                    found.append((_skip_hook(name, index), {**inputs, p: moved}, None, said))
+            said = Said("diagnosis.slip.applied_to_output_want", callee=name, function=case.function, want=want) \
+                if want else Said("diagnosis.slip.applied_to_output", callee=name, function=case.function)
+            found.append((_skip_hook(name, index), inputs, (name, tuple(args[1:])), said))
+        # an argument given another value of the same shape: an input, or what an earlier call returned
+        for i, a in enumerate(args[:len(params)]):
+            if not _is_float_array(a):
+                continue
+            sources = [(v, Said("diagnosis.slip.the_input", name=p, function=case.function))
+                       for p, v in arrays.items()]
+            sources += [(v, Said("diagnosis.slip.returned_by", call=_call_said(n2, i2, counts[n2])))
+                        for n2, i2, _, v in calls[:k] if _is_float_array(v)]
+            for v, label in sources:
+                if v.shape == a.shape and not np.array_equal(v, a):
+                    text = _argument_text(assignment.reference, case.function, name, index, counts[name], i)
+                    said = Said("diagnosis.slip.wrong_argument_want", call=call, param=params[i], used=label,
+                                want=text) if text else \
+                        Said("diagnosis.slip.wrong_argument", call=call, param=params[i], used=label)
+                    found.append((_replace_hook(name, index, i, v), inputs, None, said))
+        # a size given another size: another axis of an input (x.shape[-1] for x.shape[-2]), one off
+        for i, a in enumerate(args[:len(params)]):
+            if not _is_size(a):
+                continue
+            text = _argument_text(assignment.reference, case.function, name, index, counts[name], i)
+            for size, label in _sizes(inputs, int(a)):
+                said = Said("diagnosis.slip.wrong_size_want", call=call, param=params[i], used=label, value=int(a),
+                            want=text) if text else \
+                    Said("diagnosis.slip.wrong_size", call=call, param=params[i], used=label, value=int(a))
+                found.append((_replace_hook(name, index, i, size), inputs, None, said))
+    return found[:MAX_SLIPS]
+
+
+def _sizes(inputs, size) -> list:
+    """[(another size, what it is)] a size argument may have been given instead of `size`: the
+    other axes of the function's array inputs, the lengths of its lists, and size ± 1."""
+    found, seen = [], {size}
+    for name, v in inputs.items():
+        if type(v) is np.ndarray:
+            for axis in range(v.ndim):
+                n = int(v.shape[axis])
+                if n not in seen:
+                    seen.add(n)
+                    found.append((n, Said("diagnosis.slip.size_of", name=name, axis=axis - v.ndim, size=n)))
+        elif type(v) is list and len(v) not in seen:
+            seen.add(len(v))
+            found.append((len(v), Said("diagnosis.slip.length_of", name=name, size=len(v))))
+    for n in (size - 1, size + 1):
+        if n >= 0 and n not in seen:
+            seen.add(n)
+            found.append((n, Said("diagnosis.slip.off_by_one", size=n)))
+    return found
+
+
+def _call_said(name, index, count) -> Said:
+    if count == 1:
+        return Said("diagnosis.slip.call", callee=name)
+    return Said("diagnosis.slip.call_nth", callee=name, nth=index + 1, count=count)
+
+
+def _swap_hook(target, at, i, j):
+    def slip(name, index, args, kwargs, call):
+        if name == target and index == at:
+            args = list(args)
+            args[i], args[j] = args[j], args[i]
+        return call(*args, **kwargs)
+    return slip
+
+
+def _skip_hook(target, at):
+    def slip(name, index, args, kwargs, call):
+        if name == target and index == at:
+            return args[0]
+        return call(*args, **kwargs)
+    return slip
+
+
+def _replace_hook(target, at, i, value):
+    def slip(name, index, args, kwargs, call):
+        if name == target and index == at:
+            args = list(args)
+            args[i] = value
+        return call(*args, **kwargs)
+    return slip
+
+
+_by_name = {}   # reference package -> {function name: the reference function}
+
+
+def _reference_function(package, name):
+    if package not in _by_name:
+        try:
+            _by_name[package] = {f.__name__: f for f in _functions(package)}
+        except Exception:
+            _by_name[package] = {}
+    return _by_name[package].get(name)
+
+
+def _apply(package, name, args):
+    """The reference's `name` on `args`, quietly; None when it raises."""
+    f = _reference_function(package, name)
+    if f is None:
+        return None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            value = f(*copy.deepcopy(args))
+        except Exception:
+            return None
+    return value if type(value) is np.ndarray else None
+
+
+def _parameters(package, name) -> list:
+    f = _reference_function(package, name)
+    try:
+        return list(inspect.signature(f).parameters) if f is not None else []
+    except (TypeError, ValueError):
+        return []
+
+
+_sources = {}   # (package, function) -> its parsed definition, or None
+
+
+def _definition(package, function):
+    key = (package, function)
+    if key not in _sources:
+        try:
+            tree = ast.parse(inspect.getsource(_reference_function(package, function)))
+            _sources[key] = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+        except Exception:
+            _sources[key] = None
+    return _sources[key]
+
+
+def _argument_text(package, function, callee, index, count, i) -> str | None:
+    """The expression the reference's `function` passes as argument `i` of its `index`-th call to
+    `callee` (« x @ W1 + b1 », « x.shape[-2] »), when it reads the same to the student: made only
+    of the function's own parameters, none of them reassigned before the call (a bare `x` after
+    `x = x + …` would not say which x), and not a bare name. None otherwise."""
+    node = _definition(package, function)
+    if node is None:
+        return None
+    found = sorted((n for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                    and n.func.id == callee), key=lambda n: (n.lineno, n.col_offset))
+    if len(found) != count or i >= len(found[index].args):
+        return None
+    call = found[index]
+    expression = call.args[i]
+    params = {a.arg for a in node.args.args}
+    loops = [n for n in ast.walk(node) if isinstance(n, (ast.For, ast.While))
+             and any(c is call for c in ast.walk(n))]
+    assigned = {t.id for n in ast.walk(node) for t in _targets(n) if isinstance(t, ast.Name)
+                and (n.lineno < call.lineno or any(any(m is n for m in ast.walk(loop)) for loop in loops))}
+    names = {n.id for n in ast.walk(expression) if isinstance(n, ast.Name)}
+    if isinstance(expression, ast.Name) or not names or not names <= params - assigned:
+        return None
+    return ast.unparse(expression)
+
+
+def _targets(node):
+    if isinstance(node, ast.Assign):
+        return [t for target in node.targets for t in ast.walk(target)]
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr)):
+        return list(ast.walk(node.target))
+    return []
+
+
+def _slip_candidates(assignment, case, inputs):
+    """(world, state, [slips]) for `case.function`, or None when the reference cannot trace it."""
+    if not isinstance(inputs, dict):
+        return None
+    world, state = _tracing_world(assignment.reference)
+    if case.function not in world:
+        return None
+    try:
+        _, trace = _traced_run(world, state, case.function, inputs)
+    except Exception:
+        return None
+    return world, state, _slips(assignment, case, inputs, trace)
+
+
+def _run_slip(assignment, world, state, function, slip):
+    hook, changed, after, _ = slip
+    value, _ = _traced_run(world, state, function, changed, hook)
+    if after is not None:
+        name, rest = after
+        value = _apply(assignment.reference, name, (value,) + rest)
+    return value
+
+
+def slipped(assignment, case, inputs, student, expected, outputs) -> Related | None:
+    """A slip of one call inside the function whose output the student's matches (and which fails
+    the case clearly); instructor side, where the reference runs."""
+    from grader.grading.expected import reference_available
+
+    try:
+        if not reference_available(assignment):
+            return None
+    except Exception:
+        return None
+    found = _slip_candidates(assignment, case, inputs)
+    if found is None:
+        return None
+    world, state, slips = found
+    for slip in slips:
+        try:
+            value = _run_slip(assignment, world, state, case.function, slip)
+        except Exception:
+            continue
+        if value is None or not _fails_clearly(value, expected, case, outputs) \
+                or not _matches(student, value, case, outputs):
+            continue
+        return Related(case.function, Said("diagnosis.slip.explains_output", what=slip[3], function=case.function))
+    return None
+
+
+def slipped_crash(assignment, case, inputs, exception) -> Said | None:
+    """What the slip is when the reference's function, with one of its calls slipped, raises the
+    student's very exception (same type, same message up to the order of the shapes it quotes)."""
+    if not isinstance(exception, dict) or not exception.get("message"):
+        return None
+    from grader.grading.expected import reference_available
+
+    try:
+        if not reference_available(assignment):
+            return None
+    except Exception:
+        return None
+    found = _slip_candidates(assignment, case, inputs)
+    if found is None:
+        return None
+    world, state, slips = found
+    want = (str(exception.get("type")), _message_key(str(exception.get("message"))))
+    for slip in slips:
+        try:
+            _run_slip(assignment, world, state, case.function, slip)
+        except Exception as exc:
+            if (type(exc).__name__, _message_key(str(exc)[:2000])) == want:
+                return Said("diagnosis.slip.explains_crash", what=slip[3], function=case.function)
+    return None
+
+
+def _message_key(message: str):
+    """An exception's message with the shapes it quotes sorted: `a + b` and `b + a` say the same."""
+    shapes = sorted(re.findall(r"\([\d, ]*\)", message))
+    return re.sub(r"\([\d, ]*\)", "()", message).strip(), tuple(s.replace(" ", "") for s in shapes)
 
 
 def related(case, inputs, student, expected, outputs) -> Related | None:
@@ -516,8 +908,15 @@ def _relation_of(case, inputs, student, expected) -> Said | None:
         if e.shape[-1] != e.shape[-2] or _clearly_not(t_, e, case):
             if _close(s, t_, case):
                 return Said("diagnosis.relation.transposed", shape=str(tuple(s.shape)), expected=str(tuple(e.shape)))
+    if s.shape != e.shape and s.size == e.size and s.size and \
+            tuple(n for n in s.shape if n != 1) == tuple(n for n in e.shape if n != 1) and _close(s.reshape(e.shape), e, case):
+        # the right values with an axis of size 1 more or less: keepdims=True, [:, None], a [0] left out
+        return Said("diagnosis.relation.singleton_axis", shape=str(tuple(s.shape)), expected=str(tuple(e.shape)))
     if s.shape != e.shape or e.dtype.kind != "f" or not np.all(np.isfinite(e)) or not np.all(np.isfinite(s)):
         return None
+    said = _probability_relation(case, s, e)
+    if said is not None:
+        return said
     ee = float(np.sum(e * e))
     if ee > 0:
         c = float(np.sum(s * e)) / ee
@@ -540,6 +939,32 @@ def _relation_of(case, inputs, student, expected) -> Said | None:
         for step, a, b in ((1, tuple(head), tuple(tail)), (-1, tuple(tail), tuple(head))):
             if _clearly_not(e[a], e[b], case) and _close(s[a], e[b], case):
                 return Said("diagnosis.relation.shifted", axis=axis - e.ndim, step=step)
+    return None
+
+
+def _probability_relation(case, s, e) -> Said | None:
+    """Expected probabilities (positive, each slice along the last axis summing to 1): the output is
+    their log (a log-softmax), or they raised to a power c and renormalised — a softmax of the
+    scores multiplied by c (a temperature, a scale)."""
+    if e.ndim < 1 or e.shape[-1] < 2 or np.any(e <= 0) or np.max(np.abs(np.sum(e, axis=-1) - 1)) > 1e-6:
+        return None
+    log_e = np.log(e)
+    if _clearly_not(log_e, e, case) and _close(s, log_e, case):
+        return Said("diagnosis.relation.log_of_probabilities")
+    if np.any(s <= 0):
+        return None
+    centred_e = log_e - np.mean(log_e, axis=-1, keepdims=True)
+    centred_s = np.log(s) - np.mean(np.log(s), axis=-1, keepdims=True)
+    ee = float(np.sum(centred_e * centred_e))
+    if ee <= 1e-12:
+        return None
+    c = float(np.sum(centred_s * centred_e)) / ee
+    if not math.isfinite(c) or abs(c) < 1e-6 or abs(c - 1) <= 1e-3:
+        return None
+    powered = e ** c
+    powered = powered / np.sum(powered, axis=-1, keepdims=True)
+    if _clearly_not(powered, e, case) and _close(s, powered, case):
+        return Said("diagnosis.relation.tempered", factor=constant_text(c), divisor=constant_text(1 / c))
     return None
 
 

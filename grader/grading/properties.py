@@ -28,6 +28,11 @@ This module is the generic part:
     load_properties(assignment) -> PropertyChecks | None   the course's checks, imported once
     property_files(assignment) -> [Path]    what a students' repository needs for them
 
+A check declared `@PROPERTIES.check(exercise, function, reference=True)` is also handed a lookup
+of the reference's functions where the reference is present (instructor side, `grade bulk`) —
+for a property of the course's own model, such as « each generated id is the model's most
+probable next id » — and None in a students' repository, where it says nothing.
+
 and the readers and formatters a check is written with (`as_array`, `as_pair`, `as_int`,
 `as_bool_mask`, `number`, `value_range`, `shape_text`, `quote`).
 
@@ -85,19 +90,27 @@ class PropertyChecks:
         self.catalogs = {lang: Path(path) for lang, path in catalogs.items()}
         self.modules = ()   # the files of the module holding these checks and of its packages (set by loading)
         self._checks = {}
+        self._with_reference = set()   # (exercise, function) of the checks that are handed the reference
         self._messages = {}
 
     # declaring checks
 
-    def check(self, exercise: str, function: str):
+    def check(self, exercise: str, function: str, reference: bool = False):
         """Decorator: the decorated `check(inputs, value) -> str | None` is the property check
-        of `exercise.function` (stack it to use one check for several functions)."""
+        of `exercise.function` (stack it to use one check for several functions). With
+        `reference=True` it is called `check(inputs, value, reference)`: `reference(exercise,
+        function)` is that reference function where the reference is present (the instructor's
+        repository, `grade bulk`), None in a students' repository — for a property that needs
+        the course's own model, such as « each generated id is the model's most probable next
+        id »; such a check says nothing it cannot check there."""
         key = (exercise, function)
 
         def register(check):
             if key in self._checks:
                 raise ValueError(t("hints.declared_twice", exercise=exercise, function=function))
             self._checks[key] = check
+            if reference:
+                self._with_reference.add(key)
             return check
         return register
 
@@ -122,8 +135,9 @@ class PropertyChecks:
 
     # running a check
 
-    def hint(self, exercise: str, function: str, inputs: dict, value) -> str | None:
-        """The sentence of `exercise.function`'s check on `value`, or None. Never raises."""
+    def hint(self, exercise: str, function: str, inputs: dict, value, reference=None) -> str | None:
+        """The sentence of `exercise.function`'s check on `value`, or None. Never raises.
+        `reference`: the lookup a check declared with `reference=True` is handed (None: not here)."""
         try:
             if type(exercise) is not str or type(function) is not str:
                 return None
@@ -134,7 +148,10 @@ class PropertyChecks:
                 inputs = {}
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                hint = check(inputs, value)
+                if (exercise, function) in self._with_reference:
+                    hint = check(inputs, value, reference)
+                else:
+                    hint = check(inputs, value)
             return hint if type(hint) is str and hint else None
         except Exception:  # a hint is a bonus: never let it break grading
             return None
@@ -208,7 +225,23 @@ def property_hint(assignment, exercise: str, function: str, inputs: dict, value)
     if assignment is None:
         return None
     checks = load_properties(assignment)
-    return None if checks is None else checks.hint(exercise, function, inputs, value)
+    if checks is None:
+        return None
+    return checks.hint(exercise, function, inputs, value, reference_lookup(assignment))
+
+
+def reference_lookup(assignment):
+    """`lookup(exercise, function)` -> the reference's function (None when it has none), or None
+    when the reference is not here (a students' repository)."""
+    if not reference_available(assignment):
+        return None
+
+    def lookup(exercise, function):
+        try:
+            return getattr(importlib.import_module(f"{assignment.reference}.{exercise}"), function, None)
+        except Exception:
+            return None
+    return lookup
 
 
 # --- what a check may be handed --------------------------------------------------------------
