@@ -128,3 +128,30 @@ def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment,
     assert all(not found[lang]["correct_hinted"] for _, found in rows)
     assert sum(o == "named" for o in outcomes.values()) >= len(HELDOUT_SUBSET) - 1, outcomes
     assert all(outcomes[name] == "named" for name in SECOND_ROUND), outcomes
+
+
+def test_a_crash_is_named_by_its_hint_not_by_the_line_of_code_it_quotes():
+    """The accuracy bench judges a crash explanation by its hint alone: the student's line it
+    quotes (`h = x @ W2.T`) holds the words of the mistake and would « name » it whatever the hint says."""
+    from types import SimpleNamespace
+
+    from grader.instructor.accuracy import classify
+    from grader.model.result import CaseResult
+    from grader.model.said import Said
+
+    entry = Entry("w2-transposed", "transformer", "feed_forward", "shape", "W2 transposed", [("W2", ".T")], "")
+
+    def result_with(hint):
+        said = Said("crash.at_because", where="transformer.py:12", code="h = x @ W2.T", hint=hint) if hint \
+            else Said("crash.at", where="transformer.py:12", code="h = x @ W2.T")
+        case = CaseResult(id="transformer/feed_forward/random-0", exercise="transformer", function="feed_forward",
+                          visibility="public", kind="random", status="error", message="ValueError: matmul", points=0,
+                          max_points=1, diagnosis=said.render("en"), diagnosis_said=said)
+        return SimpleNamespace(cases=[case])
+
+    for lang in ("en", "fr"):
+        assert classify(result_with(None), entry, lang)["outcome"] == "symptom"
+        unrelated = classify(result_with(Said("crash.keepdims", axis=-1, big="(6, 7)", small="(6,)")), entry, lang)
+        assert unrelated["outcome"] == "symptom", unrelated["shown"]
+    told = classify(result_with("you wrote W2.T: use W2 as it is"), entry, "en")
+    assert told["outcome"] == "named", told["shown"]

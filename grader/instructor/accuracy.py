@@ -21,6 +21,7 @@ from grader.grading.diagnosis import Diagnoser, load_mistakes, variant_outputs
 from grader.grading.engine import Expectations, select_cases
 from grader.grading.variants import same_inputs
 from grader.i18n import t
+from grader.model.said import render
 from grader.sandbox.supervisor import Outcome
 
 
@@ -110,11 +111,18 @@ OUTCOMES = ("named", "no_hint", "symptom", "wrong_remedy")
 
 
 def _said_texts(case, lang):
-    """(verdict, explanation) of a case in `lang`: the explanation is the `likely:` line (a named
-    mistake, a property hint, a crash explained)."""
+    """(verdict, explanation, judged) of a case in `lang`: the explanation is the `likely:` line (a
+    named mistake, a property hint, a crash explained); `judged` is the part of it that says why —
+    for a crash, its hint alone: the line of the student's code it quotes would otherwise « name »
+    any mistake whose words that line holds (`W2.T`)."""
     verdict = case.render(lang) or ""
     explanation = case.render_diagnosis(lang) or ""
-    return verdict, explanation
+    said = case.diagnosis_said
+    judged = explanation
+    if said is not None and said.key.startswith("crash.at"):
+        hint = said.fields.get("hint")
+        judged = render(hint, lang) if hint is not None else ""
+    return verdict, explanation, judged
 
 
 def _words(named, lang):
@@ -142,13 +150,13 @@ def classify(result, entry, lang: str) -> dict:
     shown, explanations, named = [], [], False
     wrong = False
     for c in public:
-        verdict, explanation = _said_texts(c, lang)
+        verdict, explanation, judged = _said_texts(c, lang)
         shown.append(verdict + (f"  ⟶ {explanation}" if explanation else ""))
         if explanation:
             explanations.append(explanation)
-        if _says(verdict, alternatives) or (explanation and _says(explanation, alternatives)):
+        if _says(verdict, alternatives) or (judged and _says(judged, alternatives)):
             named = True
-        if explanation and wrong_words and _says(explanation, wrong_words):
+        if judged and wrong_words and _says(judged, wrong_words):
             wrong = True
         said = c.diagnosis_said
         if said is not None and said.key == "diagnosis.known" and not _says(explanation, alternatives):
