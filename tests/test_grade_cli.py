@@ -271,3 +271,18 @@ def test_notebook_forbidden_import_costs_only_the_exercise_that_uses_it(tmp_path
     by_name = {e["name"]: e for e in result["exercises"]}
     assert {c["status"] for c in by_name["similarity"]["cases"]} == {"violation"}
     assert by_name["softmax"]["score"] == pytest.approx(10)
+
+
+def test_a_reader_that_leaves_early_still_gets_its_report(tmp_path, solution):
+    """`grade | head`: the summary cannot be written (the pipe is closed); the report still is,
+    whole, and the exit status is a pipeline's (128 + SIGPIPE), with no traceback."""
+    import subprocess
+    import sys
+    report = tmp_path / "report.html"
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", str(solution), "--no-color", "--report", str(report)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the summary comes
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, stderr
+    assert "Traceback" not in stderr, stderr
+    assert report.read_text(encoding="utf-8").rstrip().endswith("</html>")

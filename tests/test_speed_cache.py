@@ -1,10 +1,13 @@
 """Issue 19's behaviour (never its timings): the user's cache is used, invalidated when what it
 was derived from changes, and skipped silently when it cannot be written; a looping function
-costs its submission one timeout."""
+costs its submission one timeout; the `grade` process ends without the interpreter's teardown
+but with everything written and nothing left behind, and only when the process is its own."""
 import json
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +171,122 @@ def test_a_looping_function_costs_one_timeout_through_the_cli(tmp_path, solution
     messages = [c["message"] or "" for c in cases]  # a hidden case's message is not shown to the student
     assert messages[0].startswith("took longer"), messages
     assert all(m.startswith("not run: 1 earlier case") for m in messages[1:] if m), messages
+
+
+# --- the `grade` process: how it ends --------------------------------------------------------------
+
+def _grade_process(tmp_path, solution, *args, env=None, probe=""):
+    """The `grade` command as the console script runs it (`main()` with no arguments, which owns
+    its process), with `probe` registered at exit first (so it runs after the grader's own exit
+    handlers) to record what the process looked like at its end."""
+    script = ("import atexit, sys\n" + probe + "\nfrom grader.cli import main\n"
+              "sys.argv = ['grade', *sys.argv[1:]]\nsys.exit(main())\n")
+    return subprocess.run([sys.executable, "-c", script, str(solution), "--no-color", "--json", str(tmp_path / "r.json"),
+                           "--report", str(tmp_path / "out" / "r.html"), *args], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_grade_ends_with_its_files_whole_and_its_folders_and_template_gone(tmp_path, solution):
+    from grader.sandbox.tempfiles import PREFIX, read_owner
+    probe = ("import os\n"
+             "def _record():\n"
+             f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n"
+             "atexit.register(_record)\n")
+    proc = _grade_process(tmp_path, solution, probe=probe)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith("r.html"), proc.stdout[-300:]  # the summary, flushed, names the report
+    report = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")  # its folder made, the page whole
+    assert report.rstrip().endswith("</html>")
+    assert os.listdir(tmp_path / "out") == ["r.html"]  # written beside, then renamed: no temporary left
+    assert json.loads((tmp_path / "r.json").read_text())["score"] == pytest.approx(100)
+    pid = int((tmp_path / "pid").read_text())  # the exit handlers ran (this one last)
+    left = [f for f in Path(tempfile.gettempdir()).glob(PREFIX + "*") if (read_owner(f) or {}).get("pid") == pid]
+    assert left == []  # the template's folder and the submission's sandbox, removed
+    alive = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True).stdout.splitlines()
+    assert not [line for line in alive if line.split(None, 1)[0] == str(pid)]  # its template is not left running
+
+
+def test_the_grade_process_runs_without_a_collector_or_a_blas_thread_pool(tmp_path, solution):
+    """One submission's run is short: no cyclic garbage collection, NumPy's BLAS on one thread
+    (unless the user chose a number); the results are the same."""
+    probe = ("import gc, os, threading\n"
+             "def _record():\n"
+             "    tasks = len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else -1\n"
+             f"    open({str(tmp_path / 'probe')!r}, 'w').write(' '.join(map(str, [gc.isenabled(), "
+             "os.environ.get('OPENBLAS_NUM_THREADS'), tasks, threading.active_count()])))\n"
+             "atexit.register(_record)\n")
+    proc = _grade_process(tmp_path, solution, probe=probe, env={"OPENBLAS_NUM_THREADS": ""})  # empty: unset
+    assert proc.returncode == 0, proc.stderr
+    enabled, blas, tasks, threads = (tmp_path / "probe").read_text().split()
+    assert (enabled, blas) == ("False", "1")
+    if tasks != "-1":  # Linux: the kernel's count of this process's threads, BLAS's included
+        assert int(tasks) == int(threads), (tasks, threads)  # no thread but Python's own
+    proc = _grade_process(tmp_path, solution, probe=probe, env={"OPENBLAS_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "probe").read_text().split()[:2] == ["False", "2"]  # the user's choice stands
+
+
+def test_a_python_caller_keeps_its_process_its_collector_and_its_environment(tmp_path, solution):
+    """`main([...])` from Python (a script, a test) returns: nothing of the above applies to it."""
+    script = ("import gc, os, sys\nfrom grader.cli import main\n"
+              f"code = main([{str(solution)!r}, '--quiet', '--no-color', '--report', {str(tmp_path / 'r.html')!r}])\n"
+              "print('after', code, gc.isenabled(), os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "after 0 True None"
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+def test_end_process_flushes_runs_the_exit_handlers_and_keeps_the_status(tmp_path):
+    marker = tmp_path / "handler"
+    script = ("import atexit, sys\nfrom grader.cli import end_process\n"
+              f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+              "sys.stdout.write('buffered, no newline')\n"  # a pipe: block-buffered until flushed
+              "end_process(5)\nprint('not reached')\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (5, "buffered, no newline")
+    assert marker.read_text() == "ran"
+
+
+def test_end_process_lets_a_running_thread_finish(tmp_path):
+    """A thread someone else started (not a daemon) expects to finish: the normal exit follows."""
+    marker = tmp_path / "thread"
+    script = ("import threading, time\nfrom grader.cli import end_process\n"
+              f"threading.Thread(target=lambda: (time.sleep(0.3), open({str(marker)!r}, 'w').write('done'))).start()\n"
+              "end_process(5)\nprint('returned')\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "returned\n")
+    assert marker.read_text() == "done"
+
+
+def test_a_file_written_without_fsync_is_still_replaced_whole(tmp_path, monkeypatch):
+    from grader.model import files
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    synced = []
+    monkeypatch.setattr(files.os, "fsync", lambda fd: synced.append(fd))
+    files.atomic_write(target, "new page", durable=False)
+    assert target.read_text() == "new page" and synced == [] and os.listdir(tmp_path) == ["report.html"]
+    files.atomic_write(target, "durable page")
+    assert target.read_text() == "durable page" and len(synced) == 2  # the file, then its folder
+    with pytest.raises(OSError):
+        with files.atomic_writer(target, durable=False) as f:  # a write that fails halfway
+            f.write(b"half a pa")
+            raise OSError(28, "No space left on device")
+    assert target.read_text() == "durable page" and os.listdir(tmp_path) == ["report.html"]
+
+
+def test_the_worker_template_starts_before_the_grader_imports_numpy_or_the_assignment(tmp_path, solution):
+    """What `grade` imports before its template's start delays the workers: only the standard
+    library's and the template's own modules come first."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "grader.cli", str(solution), "--quiet",
+                           "--no-color", "--report", str(tmp_path / "r.html")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    order = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    started = order.index("grader.sandbox.template")
+    assert "numpy" in order[started:] and "grader.model.assignment" in order[started:]
+    assert not [name for name in order[:started] if name.split(".")[0] in ("numpy", "jinja2", "yaml")
+                or name in ("grader.model.assignment", "grader.grading.engine", "grader.sandbox.supervisor")]

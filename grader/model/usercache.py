@@ -15,7 +15,6 @@ only ever costs the time it would have saved, never an error.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -43,6 +42,8 @@ def cache_dir() -> Path | None:
 
 def key(*parts) -> str:
     """The sha256 (hex) of `parts` (bytes or str), each length-prefixed, and of the grader's version."""
+    import hashlib  # here: `grade` starts its worker template before anything needs a key (OpenSSL: 2 ms)
+
     from grader import __version__
     digest = hashlib.sha256(f"grader {__version__}\0".encode())
     for part in parts:
