@@ -290,3 +290,30 @@ def test_the_worker_template_starts_before_the_grader_imports_numpy_or_the_assig
     assert "numpy" in order[started:] and "grader.model.assignment" in order[started:]
     assert not [name for name in order[:started] if name.split(".")[0] in ("numpy", "jinja2", "yaml")
                 or name in ("grader.model.assignment", "grader.grading.engine", "grader.sandbox.supervisor")]
+
+
+def test_the_variants_outputs_are_decoded_only_when_diagnosis_asks(cache, tmp_path):
+    """Most of the public-cases file is the mistakes' outputs: a run where everything passes
+    never decodes them; a failing case does, from their own cache entry, or from the file when
+    that entry is gone."""
+    from grader.grading.diagnosis import load_mistakes
+    from grader.grading.engine import Expectations, select_cases
+    from grader.grading.public_cases import PublicCasesFile, public_diagnoser, write_public_cases
+
+    assignment = load_assignment(ROOT / "assignment.yaml")
+    public = [c for c in select_cases(assignment) if c.visibility == "public" and c.exercise == "softmax"][:4]
+    plan = Expectations(assignment, use_reference=True).plan(public)
+    path = tmp_path / "public_cases.npz"
+    write_public_cases(path, assignment, plan.expected, plan.seed, load_mistakes(assignment))
+    fresh = PublicCasesFile(path)  # read from the file: everything decoded, both entries written
+    assert list(cache.glob("public-variants-*.bin"))
+    cached = PublicCasesFile(path)
+    assert cached._variants is None and all("variants" not in r for r in cached.records.values())
+    stored = public_diagnoser(assignment, cached).stored
+    assert cached._variants is None  # building the diagnoser decodes nothing
+    cid = public[0].id
+    assert stored.get(cid) and repr(stored[cid]) == repr(fresh.variants()[cid])
+    for entry in cache.glob("public-variants-*.bin"):
+        entry.unlink()
+    again = PublicCasesFile(path)
+    assert repr(again.variants()) == repr(fresh.variants())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,11 @@ def write_public_cases(path: Path, assignment: Assignment, records: dict, seed: 
 class PublicCasesFile:
     """The file read and decoded; its decoded content is kept in the user's cache in the
     protocol's own format (JSON and raw array bytes: no pickle), keyed by the file's sha256, so
-    that the next run reads one buffer rather than a zip of a thousand `.npy` members."""
+    that the next run reads one buffer rather than a zip of a thousand `.npy` members.
+
+    The variants' outputs (most of the file: 990 of its 1,388 arrays) are cached apart and
+    decoded only when diagnosis first asks for them, i.e. when a case failed: a submission that
+    passes everything never pays for them."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -47,8 +52,9 @@ class PublicCasesFile:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
-        key, where = usercache.key(raw), usercache.slot(str(self.path.resolve()))
-        cached = usercache.read("public-cases", where, key)
+        self._key, self._where = usercache.key(raw), usercache.slot(str(self.path.resolve()))
+        self._variants = None
+        cached = usercache.read("public-cases", self._where, self._key)
         if cached is not None:
             try:
                 content = protocol.decode(cached, kinds=protocol.INPUT_KINDS, max_nodes=None)
@@ -56,20 +62,26 @@ class PublicCasesFile:
                 return
             except Exception:  # not what we wrote: read the file itself
                 pass
+        self._read(raw)
+        try:
+            usercache.write("public-cases", self._where, self._key, protocol.encode(
+                {"seed": self.seed, "records": self.records, "mistakes": self.mistakes}))
+            usercache.write("public-variants", self._where, self._key, protocol.encode(self._variants))
+        except Exception:  # a value the protocol cannot carry: no cache, the file is read each time
+            pass
+
+    def _read(self, raw: bytes):
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 manifest = json.loads(bytes(data["manifest"]).decode())
                 arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
             self.seed = manifest["seed"]
-            self.records = protocol.join(manifest["cases"], arrays)
+            records = protocol.join(manifest["cases"], arrays)
             self.mistakes = manifest.get("mistakes", {})  # for diagnosis: names, slides, explanations
         except Exception as exc:  # a truncated or edited file: zip, JSON or layout errors alike
             raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
-        try:
-            usercache.write("public-cases", where, key, protocol.encode(
-                {"seed": self.seed, "records": self.records, "mistakes": self.mistakes}))
-        except Exception:  # a value the protocol cannot carry: no cache, the file is read each time
-            pass
+        self._variants = {cid: r.pop("variants", None) or {} for cid, r in records.items()}
+        self.records = records
 
     def has(self, case_id: str) -> bool:
         return case_id in self.records
@@ -78,10 +90,42 @@ class PublicCasesFile:
         record = self.records[case.id]
         return Expected(record["inputs"], value=record["value"], error=record["error"])
 
+    def variants(self) -> dict:
+        """{case id: {mistake name: that variant's output}}, decoded on the first call."""
+        if self._variants is None:
+            cached = usercache.read("public-variants", self._where, self._key)
+            if cached is not None:
+                try:
+                    self._variants = protocol.decode(cached, kinds=protocol.INPUT_KINDS, max_nodes=None)
+                except Exception:  # not what we wrote
+                    pass
+            if self._variants is None:  # no entry: the file itself, once more
+                self._read(self.path.read_bytes())
+        return self._variants
+
+
+class _Stored(Mapping):
+    """The variants' stored outputs as the diagnoser reads them, decoded at the first lookup."""
+
+    def __init__(self, public: PublicCasesFile):
+        self._public = public
+
+    def __bool__(self):  # there are some (the diagnoser's `stored or {}` must not decode them)
+        return True
+
+    def __getitem__(self, case_id):
+        return self._public.variants()[case_id]
+
+    def __iter__(self):
+        return iter(self._public.variants())
+
+    def __len__(self):
+        return len(self._public.variants())
+
 
 def public_diagnoser(assignment: Assignment, public: PublicCasesFile):
     """Diagnosis from the variants' stored outputs (a students' repository)."""
-    diagnoser = Diagnoser(assignment, stored={cid: r.get("variants") or {} for cid, r in public.records.items()})
+    diagnoser = Diagnoser(assignment, stored=_Stored(public))
     for name, m in public.mistakes.items():
         diagnoser.add_known(Known(name, m.get("function", ""), m.get("slide", ""), m.get("en", ""), m.get("fr", "")))
     return diagnoser
