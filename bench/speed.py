@@ -1,7 +1,7 @@
 """Speed and memory of `grade` and `grade bulk`, every figure measured side by side in one run.
 
     python bench/speed.py [--students 500] [--runs 7] [--bulk-runs 3] [--naive-sample 60]
-                          [--rss-students 1000] [--jobs N] [--quick]
+                          [--rss-students 1000] [--jobs N] [--quick] [--only PART] [--baseline TREE]
 
 Prints the machine, the command and the date, then one Markdown table | measure | value |
 target | met? |. Times are wall-clock medians; each ratio is computed from figures of this
@@ -34,6 +34,13 @@ noise on a shared machine hits both. Progress goes to stderr, the table to stdou
      - correct submissions/s: students / wall of the bulk run on ALL-CORRECT (every one of
        them correct). Target >= 30 with the full hidden suite, beside the floor: cores / (a fork
        of a Python holding NumPy + the student's own computation of every case, called directly).
+     - CPU per correct submission: user + sys of the whole run (the CLI and everything it waited
+       for: pool processes, worker templates, workers; `os.wait4`) / students, and the rate the
+       cores would give were they the run's alone (cores / that CPU): on a shared machine the
+       wall-clock rate moves with the others' load, the CPU much less.
+     - `--baseline TREE` (another checkout, e.g. `git worktree add ../before HEAD`): its `grade
+       bulk` runs on the same all-correct class right after this one's in every round; rows give
+       its rate and CPU, and the per-round ratios.
      - naive: one fresh `python bench/naive_check.py ENTRY ID` per submission, one after the
        other, `subprocess.run(..., timeout=30)` (nbgrader's default cell timeout); it imports
        the grader's case machinery and the student's code directly, runs every public and
@@ -233,17 +240,30 @@ def bench_grade_vs_pytest(tmp: Path, runs: int, rows: list, notes: list):
 
 # --- 2. grade bulk vs a naive loop -------------------------------------------------------------------
 
-def bulk_run(subs: Path, out: Path, jobs: int, kinds: dict, max_score: float) -> dict:
-    """One `grade bulk` into a fresh `out`: wall time and each result's kind, status and duration."""
+def bulk_run(subs: Path, out: Path, jobs: int, kinds: dict, max_score: float, root: Path = ROOT) -> dict:
+    """One `grade bulk` (the grader of `root`) into a fresh `out`: wall time, CPU time (user + sys
+    of the CLI and every process it waited for, as wait4 reports them: pool processes, worker
+    templates, workers), and each result's kind, status and duration."""
     shutil.rmtree(out, ignore_errors=True)
-    seconds, _ = run([PY, "-m", "grader.cli", "bulk", subs, "--out", out, "-j", jobs, "--quiet"], cwd=ROOT,
-                     what=f"grade bulk {subs.name} -j {jobs}")
+    argv = [PY, "-m", "grader.cli", "bulk", str(subs), "--out", str(out), "-j", str(jobs), "--quiet"]
+    started = time.perf_counter()
+    with open(out.parent / f"{out.name}.stdout", "w+") as stdout, open(out.parent / f"{out.name}.stderr", "w+") as stderr:
+        proc = subprocess.Popen(argv, cwd=root, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            stdout.seek(0), stderr.seek(0)
+            raise BenchError(f"`grade bulk {subs.name} -j {jobs}` ({root}) exited {proc.returncode}:\n"
+                             f"{stdout.read()[-2000:]}\n{stderr.read()[-3000:]}")
     results = {}
     for path in (out / "results").glob("*.json"):
         r = json.loads(path.read_text())
         results[path.stem] = {"kind": kinds.get(path.stem), "status": r["status"], "score": r["score"],
                               "duration": r["duration"]}
     shutil.rmtree(out, ignore_errors=True)
+    for name in (f"{out.name}.stdout", f"{out.name}.stderr"):
+        (out.parent / name).unlink(missing_ok=True)
     missing = sorted(set(kinds) - set(results))
     if missing:
         raise BenchError(f"grade bulk {subs.name}: no result for {len(missing)} students ({', '.join(missing[:5])}…)")
@@ -251,7 +271,7 @@ def bulk_run(subs: Path, out: Path, jobs: int, kinds: dict, max_score: float) ->
     if wrong:
         raise BenchError(f"grade bulk {subs.name}: correct submissions not at full marks: "
                          + ", ".join(f"{s} ({results[s]['score']})" for s in wrong[:5]))
-    return {"wall": seconds, "results": results}
+    return {"wall": seconds, "cpu": usage.ru_utime + usage.ru_stime, "results": results}
 
 
 FORK_PROBE = """
@@ -354,7 +374,7 @@ def naive_estimates(times: dict, class_kinds: dict) -> tuple[float, float]:
 
 
 def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int, jobs: int,
-                        naive_timeout: float, rows: list, notes: list):
+                        naive_timeout: float, rows: list, notes: list, baseline: Path | None = None):
     from grader.model.assignment import load_assignment
     from grader.bulk.intake import discover
 
@@ -372,7 +392,7 @@ def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int,
     notes.append("naive sample: " + ", ".join(f"{v} {k}" for k, v in composition.items() if v)
                  + " (class: " + ", ".join(f"{sum(v == k for v in mixed_kinds.values())} {k}" for k in MIX) + ")")
 
-    mixed, correct, naive = [], [], []
+    mixed, correct, naive, before = [], [], [], []
     for r in range(rounds):
         log(f"   round {r + 1}/{rounds}: bulk, mixed class")
         mixed.append(bulk_run(tmp / "mixed", tmp / "out", jobs, mixed_kinds, max_score))
@@ -380,6 +400,9 @@ def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int,
         naive.append(naive_run(entries, sample, mixed_kinds, naive_timeout, max_score, tmp))
         log(f"   round {r + 1}/{rounds}: bulk, all-correct class")
         correct.append(bulk_run(tmp / "correct", tmp / "out", jobs, correct_kinds, max_score))
+        if baseline is not None:
+            log(f"   round {r + 1}/{rounds}: bulk, all-correct class, the baseline's grader ({baseline})")
+            before.append(bulk_run(tmp / "correct", tmp / "out", jobs, correct_kinds, max_score, root=baseline))
 
     bulk_rate = [students / m["wall"] for m in mixed]
     correct_rate = [students / c["wall"] for c in correct]
@@ -416,6 +439,10 @@ def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int,
          f"computation, all {floor['cases']} cases, {floor['compute'] * 1000:.1f} ms)",
          f"{floor['rate']:.0f} submissions/s", "", None),
         ("`grade bulk` correct submissions/s / floor", f"{median(correct_rate) / floor['rate']:.2f}", "", None),
+        ("`grade bulk` CPU per correct submission (user + sys of every process of the run, all-correct class)",
+         spread([1000 * c["cpu"] / students for c in correct], "ms", 1), "", None),
+        (f"`grade bulk` correct submissions/s were the {jobs} cores its own: {jobs} / CPU per submission",
+         spread([jobs * students / c["cpu"] for c in correct], "", 1), "", None),
         (f"naive, mean s per submission (class-weighted, sample of {len(sample)}, timeout {naive_timeout:.0f} s)",
          spread(list(naive_mean)), "", None),
         ("naive, extrapolated submissions/s", spread([1 / m for m in naive_mean], "", 2), "", None),
@@ -428,6 +455,17 @@ def bench_bulk_vs_naive(tmp: Path, students: int, rounds: int, sample_size: int,
          f"{median(in_mixed):.3f} s vs {median(in_correct):.3f} s ({median(isolation):.2f}×)", "≤ 1.25×",
          median(isolation) <= 1.25),
     ]
+    if before:
+        before_rate = [students / b["wall"] for b in before]
+        rows += [
+            (f"baseline ({baseline}): `grade bulk` correct submissions/s, the same class, alternately",
+             spread(before_rate, "", 1), "", None),
+            ("baseline: CPU per correct submission", spread([1000 * b["cpu"] / students for b in before], "ms", 1),
+             "", None),
+            ("this grader / baseline: correct submissions/s · CPU per submission (median of per-round ratios)",
+             f"{median([b['wall'] / c['wall'] for b, c in zip(before, correct)]):.2f}× · "
+             f"{median([c['cpu'] / b['cpu'] for b, c in zip(before, correct)]):.2f}×", "", None),
+        ]
     if slow:
         rows.append((f"a submission with a looping function (mixed run, median of {len(slow)}; the case timeout is "
                      f"{timeout:.0f} s)", f"{median(slow):.2f} s", f"one timeout: < {timeout + 1:.0f} s",
@@ -495,10 +533,12 @@ def bench_rss(tmp: Path, students: int, jobs: int, rows: list, notes: list, inte
             pid = todo.pop()
             family.append(pid)
             todo += children.get(pid, [])
-        for pid in family:
+        for pid in family:  # every command line first: a child may come before its parent
             key = (pid, parents.get(pid))
             if key not in cmdlines:
                 cmdlines[key] = _cmdline(pid)
+        for pid in family:
+            key = (pid, parents.get(pid))
             cmd = cmdlines[key]
             if not cmd:
                 continue
@@ -563,6 +603,9 @@ def parse(argv=None):
                                                        "cell timeout; 5 with --quick)")
     p.add_argument("--rss-students", type=int, help=f"class size of the RSS run (default {DEFAULTS['rss_students']})")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count(), help="grade bulk -j (default: all cores)")
+    p.add_argument("--baseline", type=Path, help="another checkout of the grader (e.g. `git worktree add "
+                                                 "../before HEAD`): its `grade bulk` also runs on the all-correct "
+                                                 "class in every round, alternately with this one's")
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test: " +
                    ", ".join(f"{k} {v}" for k, v in QUICK.items()))
     p.add_argument("--only", choices=["grade", "bulk", "rss"], action="append", help="run only these parts")
@@ -584,7 +627,8 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         benches = {"grade": lambda: bench_grade_vs_pytest(tmp, args.runs, rows, notes),
                    "bulk": lambda: bench_bulk_vs_naive(tmp, args.students, args.bulk_runs, args.naive_sample,
-                                                       args.jobs, args.naive_timeout, rows, notes),
+                                                       args.jobs, args.naive_timeout, rows, notes,
+                                                       args.baseline.resolve() if args.baseline else None),
                    "rss": lambda: bench_rss(tmp, args.rss_students, args.jobs, rows, notes)}
         for name in parts:
             try:

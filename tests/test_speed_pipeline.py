@@ -2,9 +2,11 @@
 sends a call's inputs back only when the call changed them, and a changed input is still caught;
 expected values computed while the worker runs are the ones computed before it; the report's
 parts rendered once per process are the parts the report renders; a pool process grades two
-students at once and the class comes out the same."""
+students at once and the class comes out the same; values exactly equal to the expected ones get
+the verdict the full comparison gives them."""
 import re
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, solution_folder
@@ -78,12 +80,13 @@ def test_the_parts_rendered_once_are_the_parts_the_report_renders(assignment, tm
 
         def replay(case_id):
             return f"grade --case {case_id}"
-        report_html._PLAIN_CASES.clear()
-        report_html._HIDDEN_CASES.clear()
+        for cache in (report_html._PUBLIC_CASES, report_html._HIDDEN_CASES, report_html._HIDDEN_VIEWS):
+            cache.clear()
         cold = report_html.render_html(result, assignment, replay)
         warm = report_html.render_html(result, assignment, replay)
         with monkeypatch.context() as m:
-            m.setattr(report_html, "_plain_case_html", lambda view: None)
+            m.setattr(report_html, "_passed_case_html", lambda view: None)
+            m.setattr(report_html, "case_view", report_html._case_view)
             m.setattr(report_html, "_HIDDEN_CASES", {})
             plain = report_html.render_html(result, assignment, replay)
         strip = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d[^<]*")  # the minute it was generated
@@ -111,3 +114,25 @@ def test_a_pool_process_grades_two_students_at_once_and_the_class_is_the_same(tm
         assert (one["status"], one["score"]) == (two["status"], two["score"]), sid
         assert [c["status"] for e in one["exercises"] for c in e["cases"]] == \
             [c["status"] for e in two["exercises"] for c in e["cases"]], sid
+
+
+@pytest.mark.parametrize("value", [
+    np.array([[0.25, -1.5], [3.0, 0.0]]), np.arange(6).reshape(2, 3), np.array([1.0, np.inf, -np.inf]),
+    np.array([0.0, -0.0]), np.array(2.5), np.array([1e30, 1e-30], dtype=np.float32)])
+def test_an_exact_match_gets_the_verdict_the_full_comparison_gives(value, monkeypatch):
+    """Values equal to the expected ones pass at once; the verdict (status, margin, details) is
+    the one the full computation gives, which the same values still take without the shortcut."""
+    from grader.grading import compare as comparing
+    from grader.model.assignment import Tolerance
+    tolerance = Tolerance(rtol=1e-7, atol=1e-9)
+    quick = comparing.compare_values(value.copy(), value, tolerance)
+    with monkeypatch.context() as m:
+        m.setattr(comparing.np, "array_equal", lambda a, b: False)
+        full = comparing.compare_values(value.copy(), value, tolerance)
+    assert (quick.status, quick.margin, quick.details, quick.said) == (full.status, full.margin, full.details, full.said)
+    assert quick.status == "passed" and quick.margin == 0.0
+    if value.dtype.kind == "f" and value.size:  # one value a hair off: the full comparison, margin > 0
+        nudged = value.copy()
+        kind = value.dtype.type
+        nudged.flat[0] = np.nextafter(kind(nudged.flat[0]), kind(np.inf)) if np.isfinite(nudged.flat[0]) else 0.5
+        assert comparing.compare_values(nudged, value, tolerance).margin > 0

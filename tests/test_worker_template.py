@@ -99,3 +99,50 @@ def test_a_worker_holds_none_of_the_templates_descriptors(tmp_path, solution):
     assert len(kinds) >= 4, done.stdout  # stdin, stdout, stderr, the result pipe at least
     assert not [k for k in kinds if k.startswith("socket:")], kinds  # no control socket
     assert len([k for k in kinds if k.startswith("pipe:")]) <= 1, kinds  # the result pipe, nothing else
+
+
+def test_shared_inputs_travel_once_and_each_worker_changes_only_its_own_copy(solution, tmp_path, monkeypatch):
+    """From the second worker on, the inputs every student shares (public cases) are decoded once
+    by the template and referred to by key; a submission that changes them in place changes its
+    own fork's copy: it is caught as before, and the next student's worker gets them untouched."""
+    assignment = load_assignment(ROOT / "assignment.yaml")
+    expectations = Expectations(assignment, use_reference=True)
+    cases = select_cases(assignment, ["softmax"])
+    changer = tmp_path / "changer" / "exercises"
+    changer.mkdir(parents=True)
+    for path in solution.iterdir():
+        if path.is_file():
+            (changer / path.name).write_bytes(path.read_bytes())
+    text = (changer / "softmax.py").read_text()
+    old = "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))"
+    assert old in text
+    (changer / "softmax.py").write_text(text.replace(old, (
+        "    if isinstance(x, np.ndarray) and x.dtype.kind == 'f' and x.size:\n"
+        "        x -= np.max(x, axis=axis, keepdims=True)  # the same values, computed in place\n"
+        "        e = np.exp(x)\n    else:\n    " + old)))
+    sandbox.discard_template()  # a fresh template: its first worker gets every input in its request
+    sent = []
+    refer = sandbox.WorkerTemplate.refer
+
+    def recording(self, message):
+        referred = refer(self, message)
+        sent.append(referred["calls"])
+        return referred
+    monkeypatch.setattr(sandbox.WorkerTemplate, "refer", recording)
+
+    def modified(result):
+        return {c.id for c in result.cases if c.said is not None and c.said.code == "compare.modified_input"}
+    first = grade(assignment, changer, expectations.plan(cases, student="ann"))
+    second = grade(assignment, changer, expectations.plan(cases, student="bob"))
+    correct = grade(assignment, solution, expectations.plan(cases, student="cid"))
+    plan = expectations.plan(cases, student="dan")
+    shared = {c.id for c in cases if c.id in plan.shared}
+    assert shared and shared != {c.id for c in cases}  # public cases shared, hidden ones each student's own
+    assert all("args" in call for call in sent[0])  # the first worker: everything in its request
+    for calls in sent[1:]:
+        assert {call["id"] for call in calls if "preloaded" in call} == shared
+        assert all("args" in call for call in calls if call["id"] not in shared)
+    assert set(sandbox.worker_template().preloaded) == shared
+    # had the first worker's change reached the template, the second would subtract a max of 0: unchanged
+    assert modified(first) & shared and modified(first) & shared == modified(second) & shared
+    assert correct.all_passed, [(c.id, c.message) for c in correct.cases if c.status != "passed"]

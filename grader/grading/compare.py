@@ -246,6 +246,10 @@ def _compare_arrays(student, expected, tolerance, name) -> Verdict:
                                       where=_where(index), student=quoted(student[tuple(index)]),
                                       expected=quoted(expected[tuple(index)])),
                        math.inf, {"mismatches": int(wrong.sum())}, _heatmaps(student, expected))
+    if student.dtype.kind in "iuf" and np.array_equal(student, expected):
+        # every value exactly the expected one (no NaN: NaN never equals): no error anywhere, so
+        # the full computation below could only end in a margin of 0 — said at a fraction of its cost
+        return Verdict("passed", margin=0.0)
     s = student.astype(np.float64)
     e = expected.astype(np.float64)
     finite = np.isfinite(e)

@@ -80,6 +80,7 @@ class Plan:
     source: str          # "reference" | "public-cases file"
     diagnoser: object = None  # names the classic mistake behind a failing output (grader.grading.diagnosis)
     pending: object = None    # the thread still computing some expected values (Expectations.plan, later=True)
+    shared: frozenset = frozenset()  # cases whose inputs are the same objects for every student of this process
 
     def settle(self):
         """Wait for the expected values still being computed; raises what computing them raised."""
@@ -123,7 +124,7 @@ class Expectations:
             return Plan(chosen, {c.id: self.public.expected(c) for c in chosen}, self.public.seed,
                         "public-cases file", self.diagnoser)
         base = self.assignment.seed if seed is None else seed
-        expected, own = {}, []
+        expected, own, shared = {}, [], set()
         for case in cases:
             if student is not None and seed is None and case.visibility == "hidden" and case.inputs is None:
                 # a student's own random inputs: computed for them alone
@@ -139,7 +140,8 @@ class Expectations:
             if key not in self._shared:
                 self._shared[key] = self.oracle.expected(case, self.builder.inputs(case, base))
             expected[case.id] = self._shared[key]
-        plan = Plan(list(cases), expected, base, "reference", self.diagnoser)
+            shared.add(case.id)
+        plan = Plan(list(cases), expected, base, "reference", self.diagnoser, shared=frozenset(shared))
         if own:
             plan.pending = _Computing(self.oracle, own, expected)
         return plan
@@ -222,7 +224,8 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
         return {"package": assignment.package, "modules": modules, "skip": skip,
                 "forbidden": list(assignment.forbidden_imports),
                 "calls": [{"id": cid, "module": by_id[cid].exercise, "function": by_id[cid].function,
-                           "args": plan.expected[cid].inputs} for cid in calls]}
+                           "args": plan.expected[cid].inputs, **({"shared": True} if cid in plan.shared else {})}
+                          for cid in calls]}
 
     calls = call_graph(sources, function_exercise)
     with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect),

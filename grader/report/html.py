@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import marshal
 import math
+import pickle
 import sys
 import types
 from datetime import datetime
@@ -680,13 +681,16 @@ def _passed_lecture_heatmap(case_id: str, chosen: np.ndarray, lecture: Lecture) 
 _HIDDEN_CASES: dict = {}  # {(language, the view's fields…): its HTML}: the same for every student with that verdict
 
 
-def _memoised(cache: dict, key, make):
-    """cache[key], made by `make()` the first time; a cache past 4,096 entries starts again (a
+LARGE = 512  # entries of a cache whose entries hold a case's values or figures (a few KB each)
+
+
+def _memoised(cache: dict, key, make, limit: int = 4096):
+    """cache[key], made by `make()` the first time; a cache past `limit` entries starts again (a
     process grading a whole class keeps a bounded memory)."""
     html = cache.get(key)
     if html is None:
         html = make()
-        if len(cache) >= 4096:
+        if len(cache) >= limit:
             cache.clear()
         cache[key] = html
     return html
@@ -701,23 +705,64 @@ def _hidden_case_html(view: dict) -> Markup:
     return _memoised(_HIDDEN_CASES, key, lambda: _environment().get_template("cases.html.j2").module.hidden_case(view))
 
 
-_PLAIN_KEYS = ("id", "anchor", "status", "icon", "status_text", "kind", "kind_text", "points", "max_points", "open")
-_PLAIN_EMPTY = ("message", "diagnosis", "traceback", "output", "details", "groups", "values", "replay", "inputs",
-                "lecture")
-_PLAIN_CASES: dict = {}  # {(language, the view's fields…): its HTML}: a passed case with nothing else to show
+_PUBLIC_CASES: dict = {}  # {(language, the view pickled): its HTML}: a passed public case, the same for every
+                          # student whose case shows the same things (its line, the slide, the same values)
 
 
-def _plain_case_html(view: dict) -> Markup | None:
-    """A public case's part of the report (cases.html.j2) when it shows no more than its line (a
-    passed case that printed nothing, outside the lecture): rendered once per process for a given
-    language, case, verdict and points. None for any other case (the report renders it)."""
-    if not view["passed"] or any(view[k] for k in _PLAIN_EMPTY):
+def _passed_case_html(view: dict) -> Markup | None:
+    """A passed public case's part of the report (cases.html.j2), rendered once per process for a
+    given view (its line; a lecture case's slide and values, which every correct student shares on
+    the lecture's fixed inputs). None for any other case (the report renders it)."""
+    if not view["passed"]:
         return None
-    key = (language(), *(view[k] for k in _PLAIN_KEYS))
-    return _memoised(_PLAIN_CASES, key, lambda: _environment().get_template("cases.html.j2").module.public_case(view))
+    try:  # the view's bytes (only dumped, as a key): equal only for views that render the same
+        frozen = pickle.dumps(view, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a field that does not pickle: rendered by the report
+        return None
+    return _memoised(_PUBLIC_CASES, (language(), frozen),
+                     lambda: _environment().get_template("cases.html.j2").module.public_case(view), LARGE)
+
+
+_HIDDEN_VIEWS: dict = {}  # {(language, case, verdict, points, twin): its view}: hidden views depend on no more
+_PASSED_VIEWS: dict = {}  # {(language, the case's fields pickled): (its spec, its view)}: a passed public case
 
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
+    if case.visibility == "hidden":  # the same view for every student with this verdict: made once
+        twin = assignment.public_twin(case.id) if not case.passed and hasattr(assignment, "public_twin") else None
+        key = (language(), case.id, case.status, case.kind, case.passed, case.points, case.max_points, twin)
+        try:
+            hash(key)
+        except TypeError:  # a field that is no plain value: not memoised
+            return _case_view(case, assignment, replay)
+        return dict(_memoised(_HIDDEN_VIEWS, key, lambda: _case_view(case, assignment, replay)))
+    spec = _spec_of(assignment, case) if case.passed else None
+    if spec is not None:  # passed: what its view shows makes it (in the lecture, the values it returned too)
+        details = case.details if isinstance(case.details, dict) else {}
+        try:
+            key = (language(), pickle.dumps((case.id, case.status, case.kind, case.passed, case.points,
+                                             case.max_points, case.message, case.diagnosis, case.output,
+                                             detail_rows(details), details.get("traceback"),
+                                             case.student if spec.lecture is not None else None),
+                                            pickle.HIGHEST_PROTOCOL))
+        except Exception:
+            return _case_view(case, assignment, replay)
+        found = _memoised(_PASSED_VIEWS, key, lambda: _passed_view(case, assignment, replay, spec), LARGE)
+        if found[0] is not spec:  # another assignment's case of that id (its lecture, its outputs)
+            found = _PASSED_VIEWS[key] = _passed_view(case, assignment, replay, spec)
+        return dict(found[1])
+    return _case_view(case, assignment, replay)
+
+
+def _passed_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str], spec) -> tuple:
+    """(the case's spec, its view with its HTML): a passed case is never open."""
+    view = _case_view(case, assignment, replay)
+    view["open"] = False
+    view["html"] = _passed_case_html(view)
+    return spec, view
+
+
+def _case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
     status = describe(case.status)
     view = {"id": case.id, "anchor": _slug(case.id), "status": case.status,
             "icon": status.icon, "status_text": _shown(status.word(), QUOTE),
@@ -785,8 +830,8 @@ def exercise_view(exercise: ExerciseResult, assignment: Assignment, replay: Call
         view["open"] = not case.passed and not describe(case.status).repeated and not any(
             message and (message in render(p) or render(p) in message) for p in exercise.problems)
     for view in cases:
-        if not view["hidden"]:
-            view["html"] = _plain_case_html(view)
+        if not view["hidden"] and "html" not in view:
+            view["html"] = _passed_case_html(view)
     first_open = next((c for c in cases if c.get("open")), None)
     counts = {}
     for c in exercise.cases:

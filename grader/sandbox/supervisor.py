@@ -253,22 +253,22 @@ class Sandbox:
             group = WorkerGroup(self.limits.memory_mb, self.limits.processes)
         limits = {"rlimits": _rlimits(self.limits, cpu),
                   "cgroups": [str(g / "cgroup.procs") for g in (group.groups if group else [])]}
-        payload = protocol.encode({
+        message = {
             **request, **self.request_extra, "root": str(self.sub), "output_log": str(self.log_path),
             "hide": self.hide, "expose": [*self.expose, str(self.dir)], "readable": self.expose, "grader_pid": os.getpid(),
             "jail": jail if isolation_requested() else None,
-            "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20})
+            "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20}
         spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
 
         def fresh_python():
             from grader.sandbox import portable as backend_portable
-            return backend_portable.spawn(spec, payload, self.log_path, self.limits.memory_mb,
+            return backend_portable.spawn(spec, protocol.encode(message), self.log_path, self.limits.memory_mb,
                                           self.limits.processes, group)
         try:
             if backend() == "template":
                 from grader.sandbox import template as backend_template
                 try:
-                    worker = backend_template.spawn(spec, payload, self.log_path, self.limits.memory_mb, group)
+                    worker = backend_template.spawn(spec, message, self.log_path, self.limits.memory_mb, group)
                 except backend_template.TemplateGone:
                     if platforms.LINUX or os.environ.get("GRADE_BACKEND"):
                         raise

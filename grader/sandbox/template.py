@@ -56,6 +56,9 @@ class WorkerTemplate:
         self.pid = self.process.pid
         self.ready = False
         self.address_space = None  # bytes a worker starts with, as the template reports it
+        self.forked = 0            # workers forked so far
+        self.preloaded = {}        # {case id: the inputs object the template holds a decoded copy of}
+        self.referring = threading.Lock()
 
     def _receive(self, timeout: float) -> dict | None:
         from grader.sandbox.runtime import protocol
@@ -93,7 +96,38 @@ class WorkerTemplate:
             return reply
 
     def spawn(self, spec: dict, fds) -> int:
-        return self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
+        pid = self._command({"spawn": {**spec, "template": self.pid}}, fds)["pid"]
+        self.forked += 1
+        return pid
+
+    def refer(self, message: dict) -> dict:
+        """`message` with the inputs of its shared calls (the same objects for every student of
+        this grader process: public cases, fixed inputs) replaced by a reference to the template's
+        decoded copy, which every fork inherits: encoded, sent and decoded once per template
+        instead of once per worker. Not for a first worker (a student's `grade` runs one): only
+        what a second one would need again is preloaded."""
+        calls = message.get("calls") or []
+        shared = [c for c in calls if c.get("shared")]
+        if not shared or not self.forked:
+            return message
+        missing = {c["id"]: c["args"] for c in shared if self.preloaded.get(c["id"]) is not c["args"]}
+        if missing:
+            self.preload(missing)
+        return {**message, "calls": [{"id": c["id"], "module": c["module"], "function": c["function"],
+                                      "preloaded": c["id"]} if c.get("shared") else c for c in calls]}
+
+    def preload(self, inputs: dict):
+        """Give the template {key: inputs} to decode and keep (worker.py `_preload`)."""
+        from grader.sandbox.runtime import protocol
+        fd, path = _handover(protocol.encode(inputs), str(self.dir), "preload")
+        try:
+            reply = self._command({"preload": path}, [fd] if fd is not None else [])
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if reply.get("preloaded") != len(inputs):
+            raise TemplateGone(t("sandbox.template_silent"))
+        self.preloaded.update(inputs)  # kept alive here: the identity test above stays sound
 
     def check_memory(self, memory_mb: int):
         """A worker starts with the template's address space (NumPy loaded): a cap below it, plus
@@ -187,50 +221,55 @@ class ForkedWorker:
             self.group.close()
 
 
-def spawn(spec: dict, request: bytes, log_path, memory_mb: int, group) -> ForkedWorker:
-    """A fresh worker forked from the template; `spec` as worker._become_worker reads it."""
-    if hasattr(os, "memfd_create"):  # Linux: the request in memory, handed over with the pipes (no disk)
-        request_fd = os.memfd_create("grade-request", os.MFD_CLOEXEC)
+def _handover(data: bytes, folder: str, name: str) -> tuple[int | None, str | None]:
+    """(descriptor, None) of an anonymous in-memory file holding `data` (Linux), else (None, path)
+    of a file written in `folder` (macOS), which the template reads and removes."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create(name, os.MFD_CLOEXEC)
         try:
-            view = memoryview(request)
+            view = memoryview(data)
             while view:
-                view = view[os.write(request_fd, view):]
-            os.lseek(request_fd, 0, os.SEEK_SET)
+                view = view[os.write(fd, view):]
+            os.lseek(fd, 0, os.SEEK_SET)
         except BaseException:
-            os.close(request_fd)
+            os.close(fd)
             raise
-        spec = {**spec, "request": None}
-    else:
-        request_fd = None
-        request_path = os.path.join(spec["cwd"], os.pardir, "request.bin")
-        with open(request_path, "wb") as f:
-            f.write(request)
-        spec = {**spec, "request": os.path.realpath(request_path)}
-    fds = [request_fd] if request_fd is not None else []  # what the template gets: pipe, log, request
-    read_fd = None
+        return fd, None
+    path = os.path.realpath(os.path.join(folder, f"{name}.bin"))
+    with open(path, "wb") as f:
+        f.write(data)
+    return None, path
+
+
+def spawn(spec: dict, message: dict, log_path, memory_mb: int, group) -> ForkedWorker:
+    """A fresh worker forked from the template; `spec` as worker._become_worker reads it, `message`
+    the request (encoded here: the shared inputs the template holds are referred to, not sent)."""
     try:
-        read_fd, write_fd = os.pipe()
-        fds.insert(0, write_fd)
-        fds.insert(1, os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
-    except BaseException:
-        for fd in fds + ([read_fd] if read_fd is not None else []):
-            os.close(fd)
-        raise
-    try:
+        return _spawn(worker_template(), spec, message, log_path, memory_mb, group)
+    except TemplateGone:  # once more, with a fresh template
+        discard_template()
+        return _spawn(worker_template(), spec, message, log_path, memory_mb, group)
+
+
+def _spawn(template: WorkerTemplate, spec: dict, message: dict, log_path, memory_mb: int, group) -> ForkedWorker:
+    from grader.sandbox.runtime import protocol
+    template.check_memory(memory_mb)
+    with template.referring:  # the references and the fork that reads them, one student at a time
+        request = protocol.encode(template.refer(message))
+        request_fd, request_path = _handover(request, os.path.join(spec["cwd"], os.pardir), "request")
+        spec = {**spec, "request": request_path}
+        fds = [request_fd] if request_fd is not None else []  # what the template gets: pipe, log, request
+        read_fd = None
         try:
-            template = worker_template()
-            template.check_memory(memory_mb)
+            read_fd, write_fd = os.pipe()
+            fds.insert(0, write_fd)
+            fds.insert(1, os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
             pid = template.spawn(spec, fds)
-        except TemplateGone:  # once more, with a fresh template
-            discard_template()
-            template = worker_template()
-            if request_fd is not None:
-                os.lseek(request_fd, 0, os.SEEK_SET)
-            pid = template.spawn(spec, fds)
-    except BaseException:
-        os.close(read_fd)
-        raise
-    finally:
-        for fd in fds:
-            os.close(fd)
+        except BaseException:
+            if read_fd is not None:
+                os.close(read_fd)
+            raise
+        finally:
+            for fd in fds:
+                os.close(fd)
     return ForkedWorker(template, pid, read_fd, group)

@@ -6,13 +6,16 @@ namespaces, kernel keyrings, BPF, io_uring (which would bypass the filter), modu
 Runs inside the worker, from a copy beside worker.py: standard library only (libseccomp through
 ctypes: seccomp_init / seccomp_rule_add_array / seccomp_load, see seccomp_rule_add(3)).
 Installed after the jail is built (the jail itself mounts and unshares) and before any
-submission code.
+submission code. The worker template builds the filter once (`prepare`: libseccomp's program,
+exported) and each fork loads that program (`load`), as seccomp_load would have.
 """
 import ctypes
 import ctypes.util
 import errno
+import os
 
 SCMP_ACT_ALLOW = 0x7FFF0000
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 SCMP_CMP_MASKED_EQ = 7
 NAMESPACE_FLAGS = (0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x02000000)
 # NEWNS, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWCGROUP: clone() asking for any is refused
@@ -60,6 +63,8 @@ def _library():
     lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
                                            ctypes.POINTER(_ArgCmp)]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    if hasattr(lib, "seccomp_export_bpf"):
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
     return lib
 
@@ -67,6 +72,44 @@ def _library():
 def install(calls=DENIED):
     """Load the filter on this thread (and what it starts): `calls` fail with EPERM, and so does a
     clone() asking for a new namespace. Returns what it denies, in words."""
+    return _build(calls, lambda lib, ctx: lib.seccomp_load(ctx))
+
+
+def prepare(calls=DENIED):
+    """(the filter `install` loads, as the kernel's BPF program, what it denies in words), built
+    once by the worker template and loaded by each fork with `load`: libseccomp is neither opened
+    nor run again per worker. Raises Unavailable as `install` does."""
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(read_fd, "rb") as program:
+            try:
+                said = _build(calls, lambda lib, ctx: lib.seccomp_export_bpf(ctx, write_fd))
+            finally:
+                os.close(write_fd)
+            return program.read(), said
+    except AttributeError:  # a libseccomp without seccomp_export_bpf
+        raise Unavailable(errno.ENOSYS, "seccomp_export_bpf is missing") from None
+
+
+class _Program(ctypes.Structure):  # struct sock_fprog
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load(program: bytes):
+    """Load a program `prepare` built on this thread, as libseccomp's seccomp_load does: no new
+    privileges first (the filter then needs no capability), then the filter (mode 2)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))  # 8 bytes per sock_filter
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
+            libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        code = ctypes.get_errno()
+        raise Unavailable(code, "loading the filter: %s" % os.strerror(code))
+
+
+def _build(calls, finish):
+    """Make the filter in libseccomp's context and `finish(lib, ctx)` it (0: done); returns what it
+    denies, in words."""
     lib = _library()
     ctx = lib.seccomp_init(SCMP_ACT_ALLOW)
     if not ctx:
@@ -88,7 +131,7 @@ def install(calls=DENIED):
         clone3 = lib.seccomp_syscall_resolve_name(b"clone3")
         if clone3 >= 0:  # its flags are behind a pointer: say "no such call", and libc falls back to clone
             lib.seccomp_rule_add_array(ctx, _errno_action(errno.ENOSYS), clone3, 0, None)
-        result = lib.seccomp_load(ctx)
+        result = finish(lib, ctx)
         if result != 0:
             raise Unavailable(-result, "seccomp_load failed")
     finally:

@@ -2,8 +2,10 @@
 
 Never inside the grader. Two ways to start, one behaviour (grader/sandbox/platforms.py chooses):
 - *template* (Linux, macOS): the grader starts this file once (`python -I worker.py --template
-  CONTROL_FD`, from a copy in a temporary folder): it imports NumPy and the runtime, runs no
-  submission code, and for each worker the grader asks for forks a fresh child that drops
+  CONTROL_FD`, from a copy in a temporary folder): it imports NumPy and the runtime, builds
+  the system-call filter, keeps (decoded) the inputs every student shares once the grader
+  preloads them, runs no submission code, and for each worker the grader asks for forks a
+  fresh child that drops
   everything of the template (descriptors, environment, session), takes its limits, then
   behaves as a brand-new worker process: request, jail, submission. A child is never reused:
   one fork per worker, so nothing of one submission reaches another, and each costs a fork
@@ -18,6 +20,7 @@ Standard library + NumPy only.
 """
 import importlib
 import linecache
+import mmap
 import os
 import sys
 import threading
@@ -226,8 +229,11 @@ class Worker:
         if not callable(fn):
             message["status"] = "missing"
         else:
-            args = case["args"]
-            before = _snapshot(args)
+            if "preloaded" in case:  # inputs the template decoded once: this fork's own copy, and their snapshot
+                args, before = PRELOADED[case["preloaded"]]
+            else:
+                args = case["args"]
+                before = _snapshot(args)
             started = time.perf_counter()
             try:
                 value = fn(*args.values())
@@ -256,6 +262,9 @@ class Worker:
 
 
 _PLAIN = (type(None), bool, int, float, str)
+# {key: (inputs, their snapshot)}: the template's decoded copy of the inputs every student of its
+# grader gets (the grader's `preload`); each fork works on its own copy of them
+PRELOADED = {}
 
 
 def _snapshot(value, depth=0):
@@ -317,12 +326,28 @@ def serve(request, fd, enforced):
     os._exit(0)  # skip interpreter teardown: nothing the submission registered runs after us
 
 
+# the template's filter, built once (seccomp.prepare): (program, what it denies), or None
+FILTER = None
+
+
 def _filter_calls():
     """The system-call filter, where the platform has one; says what holds."""
     try:
+        if FILTER is not None:
+            seccomp.load(FILTER[0])
+            return FILTER[1]
         return seccomp.install()
     except (seccomp.Unavailable, OSError, AttributeError) as exc:
         return "no filter (%s)" % (exc.strerror or exc)
+
+
+def _prepare_filter():
+    """The template builds the workers' filter once, where it can (else each worker tries)."""
+    global FILTER
+    try:
+        FILTER = seccomp.prepare()
+    except (seccomp.Unavailable, OSError, AttributeError):
+        FILTER = None
 
 
 def _watch(memory_bytes, enforced):
@@ -366,7 +391,9 @@ def _watchdog(memory_bytes, parent):
 def template(control_fd):
     """Serve the grader's commands on a UNIX socket, one JSON message each (protocol.send_control):
     {"spawn": spec} with two descriptors (result pipe, output log) -> {"pid": n};
-    {"wait": pid, "timeout": s} -> {"status": waitpid status, or null if still running}.
+    {"wait": pid, "timeout": s} -> {"status": waitpid status, or null if still running};
+    {"preload": null} with an in-memory file (or {"preload": path}) -> {"preloaded": n}: inputs
+    that later requests refer to by key instead of carrying them (see `_preload`).
     End-of-file (the grader is gone) ends the template; its children have a parent-death signal."""
     import json
     import socket
@@ -375,6 +402,7 @@ def template(control_fd):
     _parent_death_signal()
     _become_subreaper()
     _cache_runtime_lines()
+    _prepare_filter()
     protocol.send_control(control, json.dumps({"ready": os.getpid(), "address_space": _address_space()}).encode())
     workers = set()  # live workers; any other child is a stray a worker left (the template is their reaper)
     while True:
@@ -393,6 +421,8 @@ def template(control_fd):
                 os.close(fd)
             workers.add(pid)
             reply = {"pid": pid}
+        elif "preload" in command:
+            reply = {"preloaded": _preload(command["preload"], fds)}
         else:
             status = _reap(command["wait"], command["timeout"])
             if status is not None:  # the worker is gone: so is everything it left behind
@@ -400,6 +430,28 @@ def template(control_fd):
                 _kill_strays(workers)
             reply = {"status": status}
         protocol.send_control(control, json.dumps(reply).encode())
+
+
+def _preload(path, fds):
+    """Decode and keep inputs the grader's workers will be given by reference (from an in-memory
+    file, or a file it wrote, removed here); returns how many, 0 when they could not be read."""
+    try:
+        if fds:
+            with os.fdopen(fds[0], "rb") as f:
+                data = f.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+            os.unlink(path)
+        inputs = protocol.decode(data, kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
+    except (OSError, protocol.ProtocolError):
+        return 0
+    finally:
+        for fd in fds[1:]:
+            os.close(fd)
+    for key, args in inputs.items():
+        PRELOADED[key] = (args, _snapshot(args))
+    return len(inputs)
 
 
 def _cache_runtime_lines():
@@ -589,7 +641,6 @@ def apply_limits(limits):
 def _refuses_mapping(size):
     """Whether the kernel enforces RLIMIT_AS, found by asking for more: macOS accepts the limit,
     reads it back, and ignores it. The mapping is never touched, so it costs no memory."""
-    import mmap
     try:
         mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
     except (OSError, OverflowError, ValueError):
