@@ -286,3 +286,13 @@ def test_a_reader_that_leaves_early_still_gets_its_report(tmp_path, solution):
     assert proc.wait(timeout=300) == 141, stderr
     assert "Traceback" not in stderr, stderr
     assert report.read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+def test_a_full_mark_is_exactly_the_maximum(assignment, solution):
+    """Case shares are floats (10 points over 14 cases): their plain sum came out at
+    99.99999999999999 for a perfect submission, which a `score == max_score` reads as not full."""
+    from grader.grading.engine import Expectations, grade, select_cases
+
+    result = grade(assignment, solution, Expectations(assignment, use_reference=True).plan(select_cases(assignment)))
+    assert [e.score for e in result.exercises] == [e.max_score for e in result.exercises]
+    assert result.score == result.max_score == 100.0

@@ -256,7 +256,7 @@ class Diagnoser:
             return perturbed(self.assignment, case, inputs, student_value, expected_value, outputs)
         return None
 
-    def refuted(self, results, cases: dict):
+    def review(self, results, cases: dict):
         """The diagnoser's pass over one exercise's case results, once they are all judged (the
         engine calls it per exercise). A catalog mistake named on an exactly compared case (ids,
         words: a coincidence is cheap there) is dropped when another failing case of the same

@@ -273,17 +273,18 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                 details=details, output=outcome.output, arrays=verdict.arrays, inputs=expected.inputs,
                 expected=expected.value if not expected.error else t("engine.expected_raises", error=expected.error),
                 student=outcome.value))
-        if hasattr(plan.diagnoser, "refuted"):  # a mistake named by coincidence on ids, refuted by another case
-            plan.diagnoser.refuted(results, {c.id: c for c in cases})
-        max_score = sum(r.max_points for r in results)  # the exercise's points when every case is graded
-        exercises.append(ExerciseResult(exercise.name, render(exercise.title), sum(r.points for r in results),
+        if hasattr(plan.diagnoser, "review"):  # names refuted by another case; crashes a slip explains
+            plan.diagnoser.review(results, {c.id: c for c in cases})
+        # fsum: a full mark is exactly the maximum (a plain sum of 160 shares gave 99.99999999999999)
+        max_score = math.fsum(r.max_points for r in results)  # the exercise's points when every case is graded
+        exercises.append(ExerciseResult(exercise.name, render(exercise.title), math.fsum(r.points for r in results),
                                         max_score, results, problems))
     _fix_first(exercises, calls)
     full = sum(1 for c in assignment.cases() if plan.source == "reference" or c.visibility == "public")
     if len(plan.cases) < full:  # -k, --case, pytest -k: say that the total is not the assignment's
         notes.append(Said("engine.partial", count=len(plan.cases), total=full))
     result = Result(submission=str(submission.path), seed=plan.seed,
-                    score=sum(e.score for e in exercises), max_score=sum(e.max_score for e in exercises),
+                    score=math.fsum(e.score for e in exercises), max_score=math.fsum(e.max_score for e in exercises),
                     exercises=exercises, notes=notes, student=student, source=plan.source,
                     duration=time.monotonic() - started, isolation=isolation)
     result.status = overall_status(result)
