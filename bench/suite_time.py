@@ -1,0 +1,115 @@
+"""How long the test suite takes, and where the time goes.
+
+    python bench/suite_time.py                    # the README's suite, then the portable pass
+    python bench/suite_time.py --workers 2 4      # the same, once per xdist worker count, side by side
+    python bench/suite_time.py --no-portable -- tests/test_bulk.py   # pytest arguments of the main run after --
+
+For each run it prints the wall time, the CPU time of the whole process tree (user + sys: the
+test processes and every CLI, pool and worker they waited for) and how busy the cores were
+(CPU / (wall x cores)); then the files that cost the most CPU and the tests that waited the
+most (wall - CPU: timeouts, sleeps, a sandbox's limits). The target (issue 15) is the whole
+suite in 2.5 minutes on 2 cores; a run that CPU alone cannot fit in that is said so.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 150.0
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(label: str, command: list, env: dict) -> dict:
+    """One pytest run: its wall and CPU, and the per-test lines the plugin wrote."""
+    with tempfile.TemporaryDirectory(prefix="suite-cpu-") as folder:
+        env = {**env, "SUITE_CPU_DIR": folder,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"), env.get("PYTHONPATH")]))}
+        cpu, wall = children_cpu(), time.monotonic()
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wall, cpu = time.monotonic() - wall, children_cpu() - cpu
+        tests = []
+        for path in Path(folder).glob("*.tsv"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                node, test_cpu, test_wall = line.rsplit("\t", 2)
+                tests.append((node, float(test_cpu), float(test_wall)))
+    summary = next((line for line in reversed(done.stdout.splitlines()) if " in " in line and "=" not in line[:1]), "")
+    return {"label": label, "wall": wall, "cpu": cpu, "tests": tests, "returncode": done.returncode,
+            "summary": summary.strip(), "output": done.stdout}
+
+
+def report(runs: list, cores: int, top: int):
+    print(f"| run | wall | CPU (user+sys) | cores busy | exit | pytest |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for r in runs:
+        print(f"| {r['label']} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {r['cpu'] / (r['wall'] * cores):.0%} "
+              f"| {r['returncode']} | {r['summary']} |")
+    for r in (r for r in runs if r["tests"]):
+        by_file, count = collections.Counter(), collections.Counter()
+        wall_by_file = collections.Counter()
+        for node, cpu, wall in r["tests"]:
+            name = node.split("::")[0]
+            by_file[name] += cpu
+            wall_by_file[name] += wall
+            count[name] += 1
+        print(f"\n### {r['label']}: the {top} files that cost the most CPU")
+        print("| file | tests | CPU | wall (summed over tests) |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, cpu in by_file.most_common(top):
+            print(f"| {name} | {count[name]} | {cpu:.1f} s | {wall_by_file[name]:.1f} s |")
+        print(f"\n### {r['label']}: the {top} tests that waited the most (wall - CPU)")
+        print("| test | waited | CPU |")
+        print("| --- | ---: | ---: |")
+        for node, cpu, wall in sorted(r["tests"], key=lambda t: t[2] - t[1], reverse=True)[:top]:
+            print(f"| {node} | {wall - cpu:.1f} s | {cpu:.1f} s |")
+        if r["returncode"] != 0:
+            print("\n(the run failed; its last lines:)\n" + "\n".join(r["output"].splitlines()[-15:]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", nargs="+", default=["auto"], help="xdist worker counts to compare (default: auto)")
+    parser.add_argument("--no-portable", action="store_true", help="skip the portable-backend pass (.ci/portable)")
+    parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("pytest_args", nargs="*", help="after --: extra arguments for pytest")
+    args = parser.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"# Test suite time\n\n- {cores} cores, Python {sys.version.split()[0]}, load average at start "
+          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n- command: `python bench/suite_time.py "
+          f"{' '.join(sys.argv[1:] if argv is None else argv)}`\n")
+    # .ci/portable runs `python`: this interpreter's, as the README's commands run in its venv
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    runs = []
+    for workers in args.workers:
+        main_run = run(f"suite, -n {workers}", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                               "-p", "suite_cpu", "-n", workers, *args.pytest_args], env)
+        runs.append(main_run)
+        if not args.no_portable:
+            portable = run(f"portable pass, -n {workers}", ["bash", ".ci/portable", "-q", "-p", "suite_cpu",
+                                                          "-n", workers], env)
+            runs.append(portable)
+            runs.append({"label": f"both, -n {workers}", "wall": main_run["wall"] + portable["wall"],
+                         "cpu": main_run["cpu"] + portable["cpu"], "tests": [],
+                         "returncode": main_run["returncode"] or portable["returncode"], "summary": ""})
+    report(runs, cores, args.top)
+    for r in runs:
+        if r["label"].startswith("both") or args.no_portable:
+            floor = r["cpu"] / cores
+            print(f"\n{r['label']}: {r['wall']:.0f} s against a target of {TARGET_SECONDS:.0f} s; its CPU alone "
+                  f"needs {floor:.0f} s on {cores} cores" + (" (more than the target)" if floor > TARGET_SECONDS else ""))
+    return 0 if all(r["returncode"] == 0 for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
