@@ -155,11 +155,17 @@ class Result:
     def name_public_twins(self, assignment) -> Result:
         """Give every failing hidden case the public case that exercises the same thing
         (`assignment.public_twin`: same function, generator, params and dtypes), and no other
-        case one: the student who fails a hidden case has a public one to look at. Idempotent;
-        returns the result."""
+        case one: the student who fails a hidden case has a public one to look at. Where the
+        draws are known (a result just graded), a twin whose plain arguments (an axis, a flag, a
+        size) differ from the hidden case's gives way to a public case of the same function
+        called with the hidden case's own (`random-axis` drawing axis 1 → `middle-axis`, not a
+        draw over the last axis that a softmax ignoring `axis` passes). Idempotent; returns the
+        result."""
+        public = [c for c in self.cases if c.visibility == "public"]
         for case in self.cases:
             failing_hidden = case.visibility == "hidden" and not case.passed
-            case.public_twin = assignment.public_twin(case.id) if failing_hidden else None
+            twin = assignment.public_twin(case.id) if failing_hidden else None
+            case.public_twin = _same_arguments_twin(assignment, case, twin, public) if twin else None
         return self
 
     def to_json(self, instructor: bool = False) -> dict:
@@ -169,6 +175,32 @@ class Result:
                 "expected_from": self.source, "isolation": self.isolation,
                 "notes": [render(n) for n in self.notes], "notes_said": said_json(self.notes),
                 "exercises": [e.to_json(instructor) for e in self.exercises]}
+
+
+def _plain_arguments(inputs) -> tuple | None:
+    """A call's arguments that are no array (the axis, flags, sizes), comparable; None when unknown."""
+    if not isinstance(inputs, dict):
+        return None
+    return tuple(sorted((k, repr(v)) for k, v in inputs.items()
+                        if v is None or isinstance(v, (bool, int, float, str))))
+
+
+def _same_arguments_twin(assignment, case: CaseResult, twin: str, public: list) -> str:
+    """`twin`, unless its plain arguments differ from `case`'s: then a public case of the same
+    function called with `case`'s own, else — when `twin` passed — one of that function's failing
+    public cases (one the student can debug at home); those of `twin`'s generator first."""
+    own = _plain_arguments(case.inputs)
+    by_id = {c.id: c for c in public}
+    if own is None or twin not in by_id or _plain_arguments(by_id[twin].inputs) == own:
+        return twin
+    generator = assignment.case(twin).generator
+    mine = sorted((c for c in public if c.function == case.function),  # stable: the assignment's order
+                  key=lambda c: assignment.case(c.id).generator != generator)
+    same = [c for c in mine if _plain_arguments(c.inputs) == own]
+    if same:
+        return same[0].id
+    failing = [c for c in mine if not c.passed]
+    return failing[0].id if failing and by_id[twin].passed else twin
 
 
 def said_json(items: list) -> list:
