@@ -200,12 +200,13 @@ def test_a_pool_process_killed_mid_run_costs_only_its_student(tmp_path):
 def test_a_stuck_pool_process_is_stopped_after_the_budget_and_a_margin(tmp_path):
     """A pool process that stops making progress (SIGSTOP: a grader stuck in a bug) holds its
     student past --budget + margin: the student gets an error « took too long », the process is
-    replaced, the others are graded."""
+    replaced, the others are graded. (The margin, 20 s by default, is GRADE_BULK_MARGIN=2 here:
+    the same deadline, 18 s less waiting.)"""
     subs = tmp_path / "submissions"
     expected = make_class(subs, 8, {"correct": 1.0}, seed=8, naming="plain-folders")
     out = tmp_path / "out"
     started = time.monotonic()
-    process = bulk(subs, out, "-j", "2", "--budget", "2", "--quiet")
+    process = bulk(subs, out, "-j", "2", "--budget", "2", "--quiet", env={**os.environ, "GRADE_BULK_MARGIN": "2"})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
         time.sleep(0.02)
@@ -218,10 +219,26 @@ def test_a_stuck_pool_process_is_stopped_after_the_budget_and_a_margin(tmp_path)
     errors = {sid: r for sid, r in results.items() if r["status"] == "error"}
     assert len(errors) == 1, {sid: r["status"] for sid, r in results.items()}
     note = next(iter(errors.values()))["notes"][0]
-    assert note == "not graded: its grading took too long (over 22 s): it was stopped", note
+    assert note == "not graded: its grading took too long (over 4 s): it was stopped", note   # 2 + 2 + 10 % of 2
     assert all(r["status"] == "ok" for sid, r in results.items() if sid not in errors)
-    assert 22 <= seconds < 120
+    assert 4.2 <= seconds < 100
     assert not Path(f"/proc/{stuck}").exists() or "zombie" in Path(f"/proc/{stuck}/status").read_text()
+
+
+def test_the_margin_past_the_budget_is_20_s_or_a_number_of_seconds_given(tmp_path, monkeypatch):
+    from grader.bulk.student import time_limit
+
+    assert time_limit(300.0) == pytest.approx(350.0)   # 300 + 20 + 10 % of 300
+    monkeypatch.setenv("GRADE_BULK_MARGIN", "5")
+    assert time_limit(10.0) == pytest.approx(16.0) and time_limit(10.0, margin=0.0) == pytest.approx(11.0)
+    for wrong in ("soon", "-1", "nan", "inf"):
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "bulk", str(tmp_path / "none"), "--out",
+                               str(tmp_path / "o")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "GRADE_BULK_MARGIN": wrong, "GRADE_LANG": "en"})
+        assert done.returncode == 2 and f"GRADE_BULK_MARGIN={wrong} is not a number of seconds" in done.stderr, \
+            (wrong, done.stderr[-1500:])
+        assert "Traceback" not in done.stderr
 
 
 def test_the_budget_reaches_the_sandbox_and_must_be_positive(tmp_path):

@@ -44,7 +44,8 @@ def _stop_this_worker():
 
 
 def grade_remote(assignment_path: str, protect: list, language: str, entry, out: str,
-                 shell: str | None = None, stamp: dict | None = None, budget: float | None = None) -> dict:
+                 shell: str | None = None, stamp: dict | None = None, budget: float | None = None,
+                 margin: float | None = None) -> dict:
     """On a Dask worker: the pool process's state (assignment, reference, worker template) is
     made once per worker process and kept; then one student, as `bulk.grade_student`. `shell` is
     the client's (the instructor pastes the replay commands there, not on the worker).
@@ -59,7 +60,7 @@ def grade_remote(assignment_path: str, protect: list, language: str, entry, out:
     budget = bulk.DEFAULT_BUDGET if budget is None else budget
     os.environ["GRADE_BUDGET"] = repr(float(budget))  # read by sandbox.Limits for each submission
     out = Path(out)
-    limit = bulk.time_limit(budget)
+    limit = bulk.time_limit(budget, margin)
     too_long = t("bulk.too_long", seconds=limit)
     marker = overtime_marker(out, entry)
     if marker.exists():  # an earlier attempt in this run overran: its error result is written
@@ -106,10 +107,11 @@ def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: l
         raise GraderError(t("bulk_dask.not_installed")) from None
     from tqdm import tqdm
 
-    from grader.bulk.student import DEFAULT_BUDGET, OVERTIME, time_limit
+    from grader.bulk.student import DEFAULT_BUDGET, OVERTIME, overtime_margin, time_limit
     from grader.i18n import language
 
     budget = DEFAULT_BUDGET if budget is None else budget
+    margin = overtime_margin()  # the client's setting, for every worker
     try:
         # how long to wait for the scheduler: Dask's own setting, distributed.comm.timeouts.connect
         # (30 s; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s in the environment)
@@ -124,14 +126,14 @@ def grade_on_cluster(address: str, assignment, todo: list, out: Path, protect: l
         shutil.rmtree(Path(out) / OVERTIME, ignore_errors=True)  # an earlier run's
         # pure=False: a job is a side effect (files in DIR), never to be deduplicated or cached
         pending = {client.submit(grade_remote, str(assignment.path), protect, language(), entry, str(out.resolve()),
-                                 shell, stamp, budget, pure=False, retries=1): entry for entry in todo}
+                                 shell, stamp, budget, margin, pure=False, retries=1): entry for entry in todo}
         for future in as_completed(list(pending), loop=client.loop):
             entry = pending[future]
             try:
                 line = future.result()
             except Exception as exc:  # a worker lost twice, a job that raised: that student only
                 if overtime_marker(out, entry).exists():
-                    fail(entry, t("bulk.too_long", seconds=time_limit(budget)))
+                    fail(entry, t("bulk.too_long", seconds=time_limit(budget, margin)))
                 else:
                     fail(entry, t("bulk_dask.job_failed", error=str(exc)[:truncation.MESSAGE] or type(exc).__name__))
             else:

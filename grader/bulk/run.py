@@ -40,7 +40,7 @@ from grader.bulk.intake import Entry, discover
 from grader.model.replay import detect_shell
 from grader.model.result import SCHEMA_VERSION
 from grader.bulk.student import (DEFAULT_BUDGET, ERROR_LOG, REPORTS, RESULTS, clip, failure_reason, grade_student,
-                                 log_failure, start_pool_process, time_limit, write_error_result)
+                                 log_failure, overtime_margin, start_pool_process, time_limit, write_error_result)
 
 INTAKE = ".intake"
 INPUTS_FILE = ".graded-with.json"   # the files behind each course and grader fingerprint, to say what changed
@@ -506,8 +506,8 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
     from grader.sandbox.tempfiles import remove_stale
 
     if not reference_available(assignment):
-        raise GraderError("grade bulk needs the reference (the instructor's repository): hidden cases are "
-                          "computed from it for each student.")
+        raise GraderError(t("bulk.needs_reference"))
+    overtime_margin()  # a wrong GRADE_BULK_MARGIN is said now, not once students are being graded
     _check_folders(submissions, out)
     started = time.monotonic()
     summary = Summary()
