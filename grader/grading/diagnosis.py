@@ -805,9 +805,9 @@ def _run_slip(assignment, world, state, function, slip):
     return value
 
 
-def slipped(assignment, case, inputs, student, expected, outputs) -> Related | None:
-    """A slip of one call inside the function whose output the student's matches (and which fails
-    the case clearly); instructor side, where the reference runs."""
+def _slips_where_the_reference_runs(assignment, case, inputs):
+    """(world, state, slips) of `case`'s function, or None: no reference here (a students'
+    repository), or nothing to slip."""
     from grader.grading.expected import reference_available
 
     try:
@@ -815,7 +815,13 @@ def slipped(assignment, case, inputs, student, expected, outputs) -> Related | N
             return None
     except Exception:
         return None
-    found = _slip_candidates(assignment, case, inputs)
+    return _slip_candidates(assignment, case, inputs)
+
+
+def slipped(assignment, case, inputs, student, expected, outputs) -> Related | None:
+    """A slip of one call inside the function whose output the student's matches (and which fails
+    the case clearly); instructor side, where the reference runs."""
+    found = _slips_where_the_reference_runs(assignment, case, inputs)
     if found is None:
         return None
     world, state, slips = found
@@ -836,14 +842,7 @@ def slipped_crash(assignment, case, inputs, exception) -> Said | None:
     student's very exception (same type, same message up to the order of the shapes it quotes)."""
     if not isinstance(exception, dict) or not exception.get("message"):
         return None
-    from grader.grading.expected import reference_available
-
-    try:
-        if not reference_available(assignment):
-            return None
-    except Exception:
-        return None
-    found = _slip_candidates(assignment, case, inputs)
+    found = _slips_where_the_reference_runs(assignment, case, inputs)
     if found is None:
         return None
     world, state, slips = found
