@@ -442,14 +442,20 @@ def test_grade_bulk_lists_an_oversized_student_as_invalid_in_every_class_file(tm
 # --- 5. linear over student-controlled text --------------------------------------------------------
 
 def scaling(function, make, small=10_000, large=40_000) -> float:
-    """How much longer `function(make(large))` takes than `function(make(small))` (best of 5):
-    about 4 when linear, 16 when quadratic."""
-    def best(n):
-        text = make(n)
-        return min(timed(function, text)[1] for _ in range(5))
+    """How much longer `function(make(large))` takes than `function(make(small))` (best of 7):
+    about 4 when linear, 16 when quadratic. Each measure repeats the call until it lasts a few
+    milliseconds (the same count for both sizes): a call of some microseconds is below what a
+    busy machine's scheduling lets one measure."""
+    def each(text, count):
+        return min(timed(lambda: [function(text) for _ in range(count)])[1] for _ in range(7)) / count
+
+    small_text = make(small)
+    count = 1
+    while count < 1000 and timed(lambda: [function(small_text) for _ in range(count)])[1] < 0.003:
+        count *= 2
     gc.disable()  # a collection in one run only would look like a quadratic step
     try:
-        return best(large) / max(best(small), 1e-6)
+        return each(make(large), max(1, count // 4)) / max(each(small_text, count), 1e-9)
     finally:
         gc.enable()
 
