@@ -107,9 +107,11 @@ def run_grade(args, own_process: bool = False) -> int:
         try:
             submission = load_submission(path, assignment.package)
             # Jinja2 and the report's template load in this thread while the grader waits for the
-            # worker; started only now, so that it takes less of the interpreter from what comes first
-            report_loader.start()
-            result = grade(assignment, submission, plan, protect=outputs)
+            # worker; started only once the first worker is, so that it takes nothing of the
+            # interpreter from what comes first (the worker's request, its start)
+            result = grade(assignment, submission, plan, protect=outputs,
+                           on_worker_started=lambda: _start_once(report_loader), close_later=True)
+            _start_once(report_loader)  # no worker was needed
         except GraderError as exc:  # an unreadable submission: CI consumers still get their files, then exit 2
             if args.json or junit or args.ci:
                 from grader.export.unreadable import write_unreadable
@@ -175,6 +177,11 @@ def _write_results(args, assignment, result, junit, report_loader) -> int:
     return 0 if result.all_passed else 1
 
 
+def _start_once(thread: threading.Thread):
+    if thread.ident is None:
+        thread.start()
+
+
 def _write_report(result, assignment, report: Path, replay, report_loader):
     """The HTML report, once the thread loading Jinja2 and its template is done."""
     report_loader.join()
@@ -206,6 +213,8 @@ def _tidy(own_process: bool):
     killed earlier runs left in the temporary folder (never a live owner's). Never raises: at
     worst what it leaves is removed at exit, or by the next run."""
     try:
+        from grader.sandbox.supervisor import join_closing
+        join_closing()  # the sandbox's last worker reaped through the template first
         if own_process:
             from grader.sandbox import platforms
             if platforms.CAN_FORK:
@@ -380,9 +389,11 @@ def main(argv=None) -> int:
         # 10-20 ms scanning the objects every import makes, to free next to nothing
         import gc
         gc.disable()
+    if own_process and (plain or argv[0] == "bulk"):
         # NumPy's BLAS starts a thread per core when it loads (20-30 ms of CPU, taken from the
-        # worker on the other core) for a process whose arrays are a few KB: one thread, unless
-        # the user chose otherwise. Before NumPy is imported (nothing above imports it).
+        # worker on the other core) for a process whose arrays are a few KB — and `grade bulk`
+        # already keeps every core busy with one pool process each: one thread, unless the user
+        # chose otherwise. Before NumPy is imported (nothing above imports it).
         for name in BLAS_THREADS:
             if not os.environ.get(name):  # unset or empty: BLAS's default
                 os.environ[name] = "1"

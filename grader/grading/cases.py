@@ -2,6 +2,7 @@
 a `numpy.random.default_rng` seeded from (seed, case id) — the same inputs on any machine."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import sys
@@ -16,8 +17,12 @@ from grader.i18n import t
 def case_seed(seed: int, case_id: str) -> list[int]:
     """Entropy for `default_rng`: the run's seed and a stable hash of the case id
     (Python's `hash` is salted per process, so it would not replay)."""
-    digest = hashlib.sha256(case_id.encode()).digest()
-    return [int(seed), int.from_bytes(digest[:8], "little")]
+    return [int(seed), _case_hash(case_id)]
+
+
+@functools.lru_cache(maxsize=4096)  # an assignment's case ids, hashed once per process (bulk: once per class)
+def _case_hash(case_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(case_id.encode()).digest()[:8], "little")
 
 
 def student_seed(salt: str, student_id: str) -> int:

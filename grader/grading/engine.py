@@ -201,9 +201,12 @@ def protected_folders(assignment: Assignment, submission: Submission, extra=()) 
 
 
 def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, limits: Limits | None = None,
-          student: dict | None = None, protect=()) -> Result:
+          student: dict | None = None, protect=(), on_worker_started=None, close_later: bool = False) -> Result:
     """Grade one submission. `protect`: more folders the worker must not see (outputs, the
-    other submissions of a class)."""
+    other submissions of a class). `on_worker_started`: called once, in this thread, right
+    after the first worker is started (work of the caller's that then overlaps the worker's).
+    `close_later`: the last worker's end and the sandbox's removal happen in a thread (joined
+    by grader.sandbox.supervisor.join_closing, at exit at the latest) while the caller goes on."""
     started = time.monotonic()
     if not isinstance(submission, Submission):
         submission = load_submission(Path(submission), assignment.package)
@@ -228,10 +231,18 @@ def grade(assignment: Assignment, submission: Submission | Path, plan: Plan, lim
                           for cid in calls]}
 
     calls = call_graph(sources, function_exercise)
-    with Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect),
-                 calls) as sandbox:
+    sandbox = Sandbox(submission.stage(assignment.package), limits, protected_folders(assignment, submission, protect),
+                      calls, on_worker_started)
+    try:
         outcomes = sandbox.run(steps, make_request)
         isolation = sandbox.isolation
+    except BaseException:
+        sandbox.close()
+        raise
+    if close_later:
+        sandbox.close_later()
+    else:
+        sandbox.close()
     plan.settle()
 
     notes = list(submission.notes)

@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import keyword
+import marshal
 import math
 import os
 import re
@@ -81,6 +82,9 @@ class Submission:
     # {import key (module name or cell label): message} for what Python cannot compile or the
     # grader could not read. Each message is also in `notes`, so it shows wherever notes do.
     problems: dict = field(default_factory=dict)
+    # package: {file name: its code, marshalled}, as compile_problem compiled it from these very
+    # bytes: staged as the module's .pyc, so that the worker does not compile it again
+    compiled: dict = field(default_factory=dict)
 
     @property
     def mode(self) -> str:
@@ -116,11 +120,30 @@ class Submission:
                 target.mkdir()
                 for name, data in self.files.items():
                     (target / name).write_bytes(data)
+                    if name in self.compiled:
+                        _stage_compiled(target / name, self.compiled[name])
                 if "__init__.py" not in self.files:
                     (target / "__init__.py").write_text("")
                 return {"mode": "package", "cells": []}
             return {"mode": "cells", "cells": self.cells}
         return write
+
+
+def _stage_compiled(source: Path, code: bytes):
+    """The .pyc the worker's import reads instead of compiling `source` again: a timestamp .pyc
+    (the staged file's mtime and size), written by the grader alone. A submission's own
+    __pycache__ is never staged (only its .py files are), and a .pyc is only ever the code of
+    the bytes staged beside it, compiled here by the grader (optimize=0, as the worker would):
+    nothing a student sends can stand in for the source the grader checked."""
+    import importlib.util
+    if sys.implementation.cache_tag is None:  # an interpreter without .pyc files: the worker compiles
+        return
+    stat = source.stat()
+    header = importlib.util.MAGIC_NUMBER + bytes(4) + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") \
+        + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    target = Path(importlib.util.cache_from_source(str(source)))
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(header + code)
 
 
 # --- how much a submission holds, from lstat alone ---------------------------------------------------
@@ -289,20 +312,24 @@ def load_folder(path: Path, package: str) -> Submission:
         if note:
             submission.notes.append(note)
             data = _as_utf8(text)  # stored as Python will read it
+        kept = []
         if name == "__init__.py":
-            problem = compile_problem(text, where, Said("submission.consequence.init", name=name), budget)[0]
+            problem = compile_problem(text, where, Said("submission.consequence.init", name=name), budget, kept)[0]
             if problem:  # it would break every module: graded without it (an empty one is staged)
                 submission.notes.append(problem)
                 continue
         elif name not in odd_names:
             if not text.strip():
                 submission.notes.append(Said("submission.folder.empty_module", where=where))
-            problem, functions = compile_problem(text, where, Said("submission.consequence.module", name=name), budget)
+            problem, functions = compile_problem(text, where, Said("submission.consequence.module", name=name), budget,
+                                                 kept)
             if problem:
                 submission.problem(module, problem)
             else:
                 duplicates += _defined_more_than_once([(function, where, line) for function, line in functions])
         submission.files[name] = data
+        if kept:
+            submission.compiled[name] = marshal.dumps(kept[0])
     submission.notes += _duplicate_notes(duplicates)
     if odd_names:
         submission.notes.append(_odd_names_note(odd_names))
@@ -596,18 +623,19 @@ _COMPILING = threading.Lock()  # grade bulk grades two students at once in a poo
 
 
 def compile_problem(text: str, where: str | Said, consequence: Said,
-                    budget: _Budget | None = None) -> tuple[Said | None, list | None]:
+                    budget: _Budget | None = None, keep: list | None = None) -> tuple[Said | None, list | None]:
     """(why Python cannot compile `text` — what, where, what to do —, None) or (None, [(name,
     line)] of its top-level functions). Compiling runs nothing; the worker would fail the same
     way, but could not show the line. The tree is parsed first (linear), its code blocks
     counted against the submission's `budget` (GraderError past it), summarised for the rules
-    check, and dropped; only then is the text compiled."""
+    check, and dropped; only then is the text compiled (the code appended to `keep`, if given:
+    compiled as the worker's import would, optimize=0 and no __future__ of the grader's)."""
     if "\0" in text:  # compile() refuses it without saying where
         line = text.count("\n", 0, text.index("\0")) + 1
         return Said("submission.compile.null_byte", location=_at(where, line), consequence=consequence), None
     try:
-        with _COMPILING, warnings.catch_warnings():  # the filters are the process's: one thread at a time
-            warnings.simplefilter("ignore")  # SyntaxWarnings are not the grader's to print
+        with _COMPILING, warnings.catch_warnings(record=True) as warned:  # the filters are the process's
+            warnings.simplefilter("always")  # SyntaxWarnings are not the grader's to print: recorded only
             tree = ast.parse(text)
             functions = [(node.name, node.lineno) for node in tree.body
                          if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -615,11 +643,13 @@ def compile_problem(text: str, where: str | Said, consequence: Said,
             if budget is not None:
                 budget.spend(summary.blocks)
             try:
-                compile(tree, str(where), "exec", dont_inherit=True)  # the tree already parsed: no second parse
+                code = compile(tree, str(where), "exec", dont_inherit=True, optimize=0)  # no second parse
             except SyntaxError:  # said again from the text, which gives the error its line of code
                 tree = None
-                compile(text, str(where), "exec", dont_inherit=True)
+                code = compile(text, str(where), "exec", dont_inherit=True, optimize=0)
             del tree
+        if keep is not None and not warned:  # a warning: the worker compiles it, and prints it, as before
+            keep.append(code)
         rules.remember(text, summary)
         return None, functions
     except SyntaxError as exc:  # IndentationError and TabError too

@@ -1,11 +1,12 @@
 """What this operating system gives the sandbox, found by looking (not by its name where a
 feature can be tested), and which worker backend follows from it.
 
-- **template** (Linux, macOS): one `python -I worker.py --template` per grader process, one
+- **template** (Linux, macOS): one `python -I -B [-S] … worker.py --template` per grader process
+  (runtime_files.runtime_command), one
   fork of it per worker; control messages over a UNIX socket (SOCK_SEQPACKET where the
   kernel has it, SOCK_STREAM with length-prefixed messages on macOS).
 - **portable** (Windows; selectable anywhere with GRADE_BACKEND=portable): one fresh
-  `python -I worker.py --serve` per worker, its request on stdin and its frames on stdout.
+  `python -I -B … worker.py --serve` per worker, its request on stdin and its frames on stdout.
 
 Unix-only calls in `grader/` sit behind these tests; `tests/test_platforms.py` checks it.
 """

@@ -1,5 +1,5 @@
-"""The portable backend (Windows; GRADE_BACKEND=portable anywhere): one fresh `python -I
-worker.py --serve` per worker. No fork, no descriptor passing, no select on pipes.
+"""The portable backend (Windows; GRADE_BACKEND=portable anywhere): one fresh `python -I -B
+… worker.py --serve` per worker (runtime_files.runtime_command). No fork, no descriptor passing, no select on pipes.
 
 The worker's request goes on its stdin once its limits are in place (on Windows: a Job Object,
 which caps its memory and processes, kills all of them at once, and stops a crash from opening
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from grader.sandbox import platforms
 from grader.sandbox.frames import ThreadedPipe
-from grader.sandbox.runtime_files import copy_runtime, python_command
+from grader.sandbox.runtime_files import copy_runtime, python_command, runtime_command
 
 _RUNTIME: dict = {}  # {pid of this grader process: its copy of the runtime}
 
@@ -43,9 +43,9 @@ class FreshWorker:
     def wait(self, timeout: float) -> int:
         return self.process.wait(timeout=timeout)
 
-    def kill(self):
-        """The worker and everything it started: its Job Object (Windows), its process group
-        (POSIX), or at least itself."""
+    def stop(self):
+        """Kill the worker and everything it started: its Job Object (Windows), its process
+        group (POSIX), or at least itself."""
         if self.job is not None:
             self.job.kill()
         elif platforms.SESSIONS:
@@ -55,6 +55,10 @@ class FreshWorker:
                 pass
         if self.process.poll() is None:
             self.process.kill()
+
+    def kill(self):
+        """stop(), then its end."""
+        self.stop()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -83,7 +87,7 @@ def spawn(spec: dict, request: bytes, log_path, memory_mb: int, processes: int, 
     python, env = python_command(spec["env"])
     try:
         with open(log_path, "ab") as log:
-            process = subprocess.Popen([python, "-I", str(runtime_folder() / "worker.py"), "--serve"],
+            process = subprocess.Popen(runtime_command(python, runtime_folder(), ["--serve"]),
                                        cwd=spec["cwd"], env=env, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=log, bufsize=0, **options)
     except BaseException:

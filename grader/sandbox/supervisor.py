@@ -9,12 +9,14 @@ and starts a new worker for the rest.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,8 +152,9 @@ def _rlimits(limits: Limits, cpu_seconds: int) -> dict:
 class Sandbox:
     """One submission's temporary folder; `run` may start several workers in it in turn."""
 
-    def __init__(self, stage_submission, limits: Limits, hide=(), calls=None):
+    def __init__(self, stage_submission, limits: Limits, hide=(), calls=None, on_worker_started=None):
         self.limits = limits
+        self.on_worker_started = on_worker_started  # called once, right after the first worker is started
         self.calls = calls or {}  # {function: contract functions it calls}, to give up on callers too
         self.dir = Path(tempfile.mkdtemp(prefix="grade-"))
         from grader.sandbox.tempfiles import mark_owner
@@ -170,8 +173,23 @@ class Sandbox:
         self.log_path = self.dir / "output.log"
         self.reimport_failed = set()  # modules that imported once, then hung or crashed a later worker
         self.worker_uids = set()  # uids the workers ran under, as root without namespaces
+        self.stopped = None  # the last worker: killed, not yet reaped (see _end_stopped)
+
+    def _end_stopped(self):
+        """Wait for the killed worker's end (the template reaps it and what it left behind) and
+        remove its control groups: before the next worker starts, or when the sandbox closes,
+        not while the grader could be reading the results."""
+        process, self.stopped = self.stopped, None
+        if process is not None:
+            try:
+                process.wait(timeout=5)  # killed already (stop): never signalled again, its pid may be reused
+            except subprocess.TimeoutExpired:
+                pass
+            finally:
+                process.close()
 
     def close(self):
+        self._end_stopped()
         shutil.rmtree(self.dir, ignore_errors=True)
         if self.worker_uids:  # without a private /tmp, what the workers left in the shared ones
             from grader.sandbox.tempfiles import remove_files_of
@@ -182,6 +200,23 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
+
+    def _close_quietly(self):
+        try:
+            self.close()
+        except Exception:  # at worst what is left is removed by the next run (tempfiles.remove_stale)
+            pass
+
+    def close_later(self):
+        """close() in a thread (the worker's end, its control groups, the folder with the jail's
+        mounts: 2-10 ms), while the caller writes its results; joined by `join_closing`, which
+        runs at exit at the latest."""
+        thread = threading.Thread(target=self._close_quietly, name="grade-sandbox-close", daemon=True)
+        with _CLOSING_LOCK:
+            if not _CLOSING_AT_EXIT:
+                _CLOSING_AT_EXIT.append(atexit.register(join_closing))  # once per process
+            _CLOSING.append(thread)
+        thread.start()
 
     def run(self, steps: list[Step], make_request) -> dict:
         """Run `steps` to the end; returns {step key: Outcome}. `make_request(skip, calls)`
@@ -285,9 +320,13 @@ class Sandbox:
         return worker
 
     def _one_worker(self, request, sequence: list[Step], outcomes: dict):
+        self._end_stopped()  # the previous worker, entirely gone before the next starts
         process = self._spawn(request)
         reader = process.reader
         try:
+            if self.on_worker_started is not None:  # the caller's work overlaps the worker's start, not ours
+                started, self.on_worker_started = self.on_worker_started, None
+                started()
             ready = reader.next(deadline=time.monotonic() + IMPORT_TIMEOUT)
             if ready is None or ready is TIMEOUT:
                 process.kill()
@@ -324,8 +363,10 @@ class Sandbox:
                 if outcome.status == "rejected":
                     return
         finally:
-            process.kill()
-            process.close()
+            # killed now (it runs nothing more); its end is waited for by the next worker's start
+            # or by close(), which the caller may run in a thread (close_later)
+            process.stop()
+            self.stopped = process
 
     def _check_ready(self, frame: bytes):
         """The first message comes before any submission code runs: it says how the worker is
@@ -409,6 +450,21 @@ class Sandbox:
                        inputs_after=message.get("inputs_after") if type(message.get("inputs_after")) is dict else None,
                        output=output, duration=elapsed, detail=_text(message.get("detail"), 500),
                        violations=violations)
+
+
+_CLOSING: list = []  # sandboxes closing in a thread (close_later)
+_CLOSING_LOCK = threading.Lock()
+_CLOSING_AT_EXIT: list = []  # join_closing, once registered to run at exit
+
+
+def join_closing():
+    """Wait for every sandbox closing in a thread (at exit: before the process ends)."""
+    while True:
+        with _CLOSING_LOCK:
+            if not _CLOSING:
+                return
+            thread = _CLOSING.pop()
+        thread.join()
 
 
 def _text(value, limit: int) -> str:

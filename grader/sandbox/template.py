@@ -20,7 +20,7 @@ import threading
 from grader.sandbox import platforms
 from grader.model.errors import GraderError
 from grader.i18n import t
-from grader.sandbox.runtime_files import copy_runtime, minimal_env
+from grader.sandbox.runtime_files import copy_runtime, minimal_env, runtime_command
 from grader.model import truncation
 
 IMPORT_TIMEOUT = 10.0  # seconds for the template's first message (Python and NumPy started)
@@ -46,9 +46,13 @@ class WorkerTemplate:
         self.lock = threading.Lock()
         self.log_path = self.dir / "template.log"
         with open(self.log_path, "wb") as log:
+            # Without `site` where the kernel is Linux's (SEQPACKET): its ~10 ms are the template's
+            # start's largest part. Elsewhere (macOS, and the macOS emulation of the tests, which
+            # reaches the workers through a .pth file) the interpreter starts as it usually does.
             try:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-I", str(self.dir / "worker.py"), "--template", str(theirs.fileno())],
+                    runtime_command(sys.executable, self.dir, ["--template", str(theirs.fileno())],
+                                    without_site=self.control.type == socket.SOCK_SEQPACKET),
                     cwd=self.dir, env=minimal_env(str(self.dir)), stdin=subprocess.DEVNULL, stdout=log,
                     stderr=log, pass_fds=[theirs.fileno()], start_new_session=True, close_fds=True)
             finally:
@@ -204,12 +208,16 @@ class ForkedWorker:
             self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def kill(self):
-        """The worker's whole process group (children, grandchildren that stayed in it)."""
+    def stop(self):
+        """SIGKILL to the worker's whole process group (children, grandchildren that stayed in it)."""
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def kill(self):
+        """stop(), then its end (the template reaps it and kills what it left behind)."""
+        self.stop()
         try:
             self.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -1,8 +1,9 @@
 """The worker: imports one submission and calls its functions on the cases' inputs.
 
 Never inside the grader. Two ways to start, one behaviour (grader/sandbox/platforms.py chooses):
-- *template* (Linux, macOS): the grader starts this file once (`python -I worker.py --template
-  CONTROL_FD`, from a copy in a temporary folder): it imports NumPy and the runtime, builds
+- *template* (Linux, macOS): the grader starts this file once (`python -I -B [-S] -c LAUNCHER
+  …/worker.py --template CONTROL_FD`, from a copy in a temporary folder, with the compiled code
+  of each runtime file beside it: see runtime_files.runtime_command): it imports NumPy and the runtime, builds
   the system-call filter, keeps (decoded) the inputs every student shares once the grader
   preloads them, runs no submission code, and for each worker the grader asks for forks a
   fresh child that drops
@@ -10,7 +11,7 @@ Never inside the grader. Two ways to start, one behaviour (grader/sandbox/platfo
   behaves as a brand-new worker process: request, jail, submission. A child is never reused:
   one fork per worker, so nothing of one submission reaches another, and each costs a fork
   instead of starting Python and importing NumPy again.
-- *portable* (Windows, or GRADE_BACKEND=portable): `python -I worker.py --serve` per worker;
+- *portable* (Windows, or GRADE_BACKEND=portable): `python -I -B -c LAUNCHER …/worker.py --serve` per worker;
   the request arrives on stdin (the grader writes it once the worker is in its Job Object),
   frames leave on the original stdout, and stdout/stderr then go to the output log.
 
@@ -649,11 +650,17 @@ def _refuses_mapping(size):
     return False
 
 
-if __name__ == "__main__":  # started by grader.sandbox.supervisor only
-    if sys.argv[1:2] == ["--template"] and hasattr(os, "fork"):
-        template(int(sys.argv[2]))
-    elif sys.argv[1:2] == ["--serve"]:
+def main(argv):
+    """Started by grader.sandbox (runtime_files.runtime_command imports this module and calls
+    this; running the file as a script does the same)."""
+    if argv[:1] == ["--template"] and hasattr(os, "fork"):
+        template(int(argv[1]))
+    elif argv[:1] == ["--serve"]:
         serve_fresh()
     else:
         sys.exit("usage: python -I worker.py --template CONTROL_FD (where fork exists) | --serve"
                  " (started by grader.sandbox.supervisor)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
