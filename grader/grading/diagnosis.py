@@ -534,13 +534,10 @@ def _intermediate(assignment, case, inputs, student, expected, outputs) -> Relat
     if outputs or type(student) is not np.ndarray or not isinstance(expected, np.ndarray) \
             or student.shape != expected.shape or expected.dtype.kind != "f":
         return None
-    world, state = _tracing_world(assignment.reference)
-    if case.function not in world:
+    traced = _reference_trace(assignment, case, inputs)
+    if traced is None:
         return None
-    try:
-        _, trace = _traced_run(world, state, case.function, inputs)
-    except Exception:
-        return None
+    trace = traced[2]
     seen = []
     for depth, name, _, _, value in trace:
         parts = value if isinstance(value, tuple) else (value,)
@@ -782,10 +779,9 @@ def _targets(node):
     return []
 
 
-def _slip_candidates(assignment, case, inputs):
-    """(world, state, [slips]) for `case.function`, or None when the reference cannot trace it."""
-    if not isinstance(inputs, dict):
-        return None
+def _reference_trace(assignment, case, inputs):
+    """(world, state, trace): the reference's `case.function` run on `inputs` with its calls to
+    contract functions traced; None when it cannot be (not a contract function, or it raised)."""
     world, state = _tracing_world(assignment.reference)
     if case.function not in world:
         return None
@@ -793,6 +789,17 @@ def _slip_candidates(assignment, case, inputs):
         _, trace = _traced_run(world, state, case.function, inputs)
     except Exception:
         return None
+    return world, state, trace
+
+
+def _slip_candidates(assignment, case, inputs):
+    """(world, state, [slips]) for `case.function`, or None when the reference cannot trace it."""
+    if not isinstance(inputs, dict):
+        return None
+    traced = _reference_trace(assignment, case, inputs)
+    if traced is None:
+        return None
+    world, state, trace = traced
     return world, state, _slips(assignment, case, inputs, trace)
 
 
