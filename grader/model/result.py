@@ -40,6 +40,16 @@ class CaseResult:
     diagnosis_said: Said | None = None             # the diagnosis as data (its hint in every language)
     public_twin: str | None = None                 # a failing hidden case: the public case exercising the same thing
 
+    def twin(self, assignment) -> str | None:
+        """The public case a failing hidden case names wherever it is shown: its own `public_twin`
+        (the engine chose it among the cases called like this one), else — a result made without
+        it — the assignment's (`Assignment.public_twin`)."""
+        if self.visibility != "hidden" or self.passed:
+            return None
+        if self.public_twin is None and assignment is not None and hasattr(assignment, "public_twin"):
+            return assignment.public_twin(self.id)
+        return self.public_twin
+
     def render(self, lang: str | None = None) -> str:
         """The message in `lang`: from the data where the verdict is data, else as it was graded."""
         return self.said.render(lang) if self.said is not None else self.message

@@ -729,7 +729,7 @@ _PASSED_VIEWS: dict = {}  # {(language, the case's fields pickled): (its spec, i
 
 def case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str], str]) -> dict:
     if case.visibility == "hidden":  # the same view for every student with this verdict: made once
-        twin = assignment.public_twin(case.id) if not case.passed and hasattr(assignment, "public_twin") else None
+        twin = case.twin(assignment)
         key = (language(), case.id, case.status, case.kind, case.passed, case.points, case.max_points, twin)
         try:
             hash(key)
@@ -770,7 +770,7 @@ def _case_view(case: CaseResult, assignment: Assignment, replay: Callable[[str],
             "max_points": points_text(case.max_points), "hidden": case.visibility == "hidden",
             "passed": case.passed}
     if view["hidden"]:  # id and verdict only, and the public case that exercises the same thing
-        twin = assignment.public_twin(case.id) if not case.passed and hasattr(assignment, "public_twin") else None
+        twin = case.twin(assignment)
         view["like"] = {"id": twin, "anchor": _slug(twin)} if twin else None
         view["html"] = _hidden_case_html(view)
         return view

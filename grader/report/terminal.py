@@ -188,7 +188,7 @@ def _reason(case, assignment, count: int = 1) -> str:
     or that it is hidden and which public case exercises the same thing."""
     if case.visibility == "public":
         return safe(case.message, SUMMARY_REASON)
-    twin = assignment.public_twin(case.id) if assignment is not None else None
+    twin = case.twin(assignment)
     return t("terminal.hidden_like", case=safe(twin, QUOTE), count=count) if twin \
         else t("terminal.hidden_case", count=count)
 
