@@ -171,7 +171,7 @@ class Result:
         called with the hidden case's own (`random-axis` drawing axis 1 → `middle-axis`, not a
         draw over the last axis that a softmax ignoring `axis` passes). Idempotent; returns the
         result."""
-        public = [c for c in self.cases if c.visibility == "public"]
+        public = {c.id: c for c in self.cases if c.visibility == "public"}
         for case in self.cases:
             failing_hidden = case.visibility == "hidden" and not case.passed
             twin = assignment.public_twin(case.id) if failing_hidden else None
@@ -195,22 +195,22 @@ def _plain_arguments(inputs) -> tuple | None:
                         if v is None or isinstance(v, (bool, int, float, str))))
 
 
-def _same_arguments_twin(assignment, case: CaseResult, twin: str, public: list) -> str:
+def _same_arguments_twin(assignment, case: CaseResult, twin: str, public: dict) -> str:
     """`twin`, unless its plain arguments differ from `case`'s: then a public case of the same
     function called with `case`'s own, else — when `twin` passed — one of that function's failing
-    public cases (one the student can debug at home); those of `twin`'s generator first."""
+    public cases (one the student can debug at home); those of `twin`'s generator first.
+    `public`: {id: case} of the result's public cases."""
     own = _plain_arguments(case.inputs)
-    by_id = {c.id: c for c in public}
-    if own is None or twin not in by_id or _plain_arguments(by_id[twin].inputs) == own:
+    if own is None or twin not in public or _plain_arguments(public[twin].inputs) == own:
         return twin
     generator = assignment.case(twin).generator
-    mine = sorted((c for c in public if c.function == case.function),  # stable: the assignment's order
+    mine = sorted((c for c in public.values() if c.function == case.function),  # stable: the assignment's order
                   key=lambda c: assignment.case(c.id).generator != generator)
     same = [c for c in mine if _plain_arguments(c.inputs) == own]
     if same:
         return same[0].id
     failing = [c for c in mine if not c.passed]
-    return failing[0].id if failing and by_id[twin].passed else twin
+    return failing[0].id if failing and public[twin].passed else twin
 
 
 def said_json(items: list) -> list:
