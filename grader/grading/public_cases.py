@@ -52,7 +52,8 @@ class PublicCasesFile:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise GraderError(t("expected.public_file_unreadable", path=self.path, error=exc)) from None
-        self._key, self._where = usercache.key(raw), usercache.slot(str(self.path.resolve()))
+        self._key = usercache.key(raw)
+        self._where = usercache.content_slot(self._key)
         self._variants = None
         cached = usercache.read("public-cases", self._where, self._key)
         if cached is not None:

@@ -83,7 +83,8 @@ def read_catalog(path) -> dict:
     the user's cache as JSON, keyed by the file's sha256 (grader/model/usercache.py): a run whose
     catalogs did not change imports no YAML parser."""
     raw = Path(path).read_bytes()
-    key, where = usercache.key(raw), usercache.slot(str(Path(path).resolve()))
+    key = usercache.key(raw)
+    where = usercache.content_slot(key)
     cached = usercache.read("catalog", where, key)
     if cached is not None:
         try:

@@ -195,7 +195,7 @@ def load_assignment(path: Path) -> Assignment:
         raise AssignmentError(t("assignment.at", path=path, line=line, where=key, message=message))
 
     entry_key = usercache.key(raw, SCHEMA_BYTES)
-    where = usercache.slot(str(path.resolve()))
+    where = usercache.content_slot(entry_key)  # parsed from the bytes alone: any copy of the file
     cached = usercache.read(CACHE_KIND, where, entry_key)
     if cached is not None:
         try:

@@ -9,7 +9,9 @@ Where: $GRADE_CACHE_DIR when set (an empty value: no cache at all), else
 Each entry is one file, `<kind>-<slot>.bin`: a first line holding its key — the sha256 of
 everything the entry was derived from (the source file's bytes, the schema, the grader's
 version) — then the data. An entry whose key differs is simply a miss (and is overwritten): a
-changed file, schema or grader never reads an old entry. A cache that cannot be read or written
+changed file, schema or grader never reads an old entry. Data derived from a file's content
+alone lives in the slot of its key (`content_slot`): every copy of a course — a fresh clone, a
+release unpacked elsewhere, the same course in two folders — reads the same entry. A cache that cannot be read or written
 (no home, a read-only disk, a file that is not ours, a truncated entry) is skipped silently: it
 only ever costs the time it would have saved, never an error.
 """
@@ -55,6 +57,12 @@ def key(*parts) -> str:
 def slot(*parts) -> str:
     """A short name for where an entry lives (e.g. from a file's path): one entry per slot."""
     return key(*parts)[:24]
+
+
+def content_slot(entry_key: str) -> str:
+    """The slot of an entry derived from content alone: its key's own prefix, so that copies of
+    a file in any folder share one entry (the oldest entries of a kind are pruned past MAX_ENTRIES)."""
+    return entry_key[:24]
 
 
 def _path(kind: str, where: str) -> Path | None:
