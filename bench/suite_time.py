@@ -68,6 +68,11 @@ def report(runs: list, cores: int, top: int):
         print("| --- | ---: | ---: | ---: |")
         for name, cpu in by_file.most_common(top):
             print(f"| {name} | {count[name]} | {cpu:.1f} s | {wall_by_file[name]:.1f} s |")
+        print(f"\n### {r['label']}: the {top} tests that cost the most CPU")
+        print("| test | CPU | wall |")
+        print("| --- | ---: | ---: |")
+        for node, cpu, wall in sorted(r["tests"], key=lambda t: t[1], reverse=True)[:top]:
+            print(f"| {node} | {cpu:.1f} s | {wall:.1f} s |")
         print(f"\n### {r['label']}: the {top} tests that waited the most (wall - CPU)")
         print("| test | waited | CPU |")
         print("| --- | ---: | ---: |")

@@ -202,6 +202,45 @@ def copy_repo(template: Path, target: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="module")
+def repo_places(tmp_path_factory):
+    """Where each test of this process puts its fresh repository copy: always the same folder
+    (the last test's copy removed first), so that the grader's cache entries kept by path — the
+    report's compiled template — are read, not rebuilt, by every CLI after the first: a cold
+    cache costs each attacked CLI about a quarter of a second of CPU, and its first run is
+    tested elsewhere (tests/test_speed_cache.py)."""
+    return {"root": tmp_path_factory.mktemp("adv-repo"), "nons": tmp_path_factory.mktemp("adv-repo-nons"),
+            "user": user_folder("adv-repo-")}
+
+
+def fresh_repo(template: Path, place: Path) -> Path:
+    """A fresh copy of the template at `place/repo`, whatever the last test left there."""
+    target = place / "repo"
+    if os.path.lexists(target):
+        shutil.rmtree(target)
+    return copy_repo(template, target)
+
+
+@pytest.fixture(scope="module")
+def user_cache(repo_template, repo_places):
+    """The grader's cache as the plain user's first run leaves it, from the same repository
+    folder the user pass grades with: each user-pass test's home starts with a copy of it (a
+    warm cache, as on a student's laptop after the first run); the attacks that plant entries
+    in it (poison_cache) meet a populated cache, and `poisoned_cache` checks every entry after."""
+    repo = fresh_repo(repo_template, repo_places["user"])
+    home = user_folder("adv-warm-")
+    submission = solution_folder(home / "solution" / "exercises")
+    give_to_user(repo)
+    give_to_user(home)
+    process = start_cli(submission, home / "out", repo, cli_env(home, "warm-secret"), home / "logs", "warm", user=True,
+                        exercises=("similarity",))
+    assert wait_cli(process, time.monotonic() + CLI_WALL_TIMEOUT) is None
+    assert process.returncode == 0, read_text(home / "logs" / "warm.stdout") + read_text(home / "logs" / "warm.stderr")
+    shutil.rmtree(repo)
+    yield home / CACHE
+    shutil.rmtree(home, ignore_errors=True)
+
+
 # --- snapshots --------------------------------------------------------------------------------
 
 def _sha256(path: str) -> str:
@@ -663,7 +702,7 @@ def attack_params():
 
 
 @pytest.mark.parametrize("fixture, mode", list(attack_params()))
-def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
+def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, repo_places, request):
     tmp_path, user = workdir, mode == "user"
     alone = fixture.stem in SAME_IN_EVERY_MODE  # nothing it does can reach another submission
     wrapper = NO_NAMESPACES if mode == "nons" else ()
@@ -679,11 +718,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     full_marks = sum(c["points"] for c in expected.values())
 
     # the places an attack may try to reach
-    repo = copy_repo(repo_template, tmp_path / "repo")
+    warm_cache = request.getfixturevalue("user_cache") if user else None  # (it uses the user's repo folder too)
+    repo = fresh_repo(repo_template, repo_places[mode])
     if "timeout" in header:  # a loop attack: its exercise's cases time out sooner (before the snapshot)
         with_exercise_timeout(repo, module, float(header["timeout"]))
     home = tmp_path / "home"
     home.mkdir()
+    if user:  # the plain user's CLIs keep their cache in this home: a warm one, as after a first run
+        shutil.copytree(warm_cache, home / CACHE)
     home_secret = f"{marker}-homesecret"
     (home / "canary.txt").write_text(home_secret + "\n")
     (home / ".bashrc").write_text("# the grading account's shell start-up file\n")
@@ -713,6 +755,7 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template):
     env = cli_env(home if user else grader_home(home), env_secret)  # the plain user cannot enter /root
     if user:
         give_to_user(tmp_path)
+        give_to_user(repo)
     attack_cli = other_cli = None
     try:
         with SignalRecorder() as signals:
