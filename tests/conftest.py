@@ -36,6 +36,26 @@ def assignment():
     return load_assignment(ROOT / "assignment.yaml")
 
 
+@pytest.fixture(scope="session")
+def built_release(assignment, tmp_path_factory):
+    """The students' repository `grade release` writes for this course, built once per test
+    process (about a second: every mistake variant run on every public case); tests that only
+    need *a* release get a copy of it (`release_copy`), tests of the release itself build their own."""
+    from grader.instructor.release import write_release
+    out = tmp_path_factory.mktemp("built-release") / "students"
+    write_release(assignment, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def release_copy(built_release):
+    """release_copy(target) -> target: a fresh copy of the course's release, as a student's clone is."""
+    def copy(target: Path) -> Path:
+        shutil.copytree(built_release, target, symlinks=True)
+        return target
+    return copy
+
+
 def solution_folder(target: Path) -> Path:
     """The reference as a student would write it: a folder of modules importing each other
     as `exercises.<module>`."""

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import run_grade, solution_folder
 
 
 def edit(path, old, new):
@@ -34,11 +34,8 @@ def test_the_instructor_side_names_the_mistake_and_its_slide(tmp_path, no_max_sh
     assert "likely: " in proc.stdout
 
 
-def test_a_students_release_diagnoses_offline_from_stored_outputs(tmp_path, no_max_shift, assignment):
-    from grader.instructor.release import write_release
-
-    release = tmp_path / "release"
-    write_release(assignment, release)
+def test_a_students_release_diagnoses_offline_from_stored_outputs(tmp_path, no_max_shift, release_copy):
+    release = release_copy(tmp_path / "release")
     assert not (release / "reference").exists()
     proc = run_grade(no_max_shift, "-k", "softmax", "--json", tmp_path / "r.json", "--report", tmp_path / "r.html",
                      "--no-color", cwd=release)

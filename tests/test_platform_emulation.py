@@ -17,7 +17,6 @@ import pytest
 
 from conftest import solution_folder
 from platform_emulation import KINDS, emulated_python
-from grader.instructor.release import write_release
 
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
 WORKER = {"windows": "a fresh Python process", "macos": "a fresh fork of the worker template"}
@@ -25,10 +24,9 @@ MEMORY = {"windows": "none in the worker", "macos": "resident memory 2048 MB (a 
 
 
 @pytest.fixture(scope="module")
-def students(assignment, tmp_path_factory):
+def students(release_copy, tmp_path_factory):
     """A students' repository with the reference's answers in place of the stubs."""
-    out = tmp_path_factory.mktemp("release") / "students"
-    write_release(assignment, out)
+    out = release_copy(tmp_path_factory.mktemp("release") / "students")
     solution = solution_folder(tmp_path_factory.mktemp("answers") / "exercises")
     for module in MODULES:
         (out / "exercises" / f"{module}.py").write_text((solution / f"{module}.py").read_text())

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, solution_folder
-from grader.instructor.release import write_release
 
 PLUGIN = ["-p", "no:seance11", "-p", "grader.pytest_plugin"]
 
@@ -91,10 +90,8 @@ def pytest_in(folder: Path, *args, plugin=PLUGIN, env=None, timeout=180) -> Run:
 
 
 @pytest.fixture(scope="module")
-def release(assignment, tmp_path_factory):
-    out = tmp_path_factory.mktemp("plugin-release") / "students"
-    write_release(assignment, out)
-    return out
+def release(built_release):
+    return built_release  # each test grades a copy (`students`)
 
 
 @pytest.fixture

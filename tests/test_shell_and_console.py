@@ -277,12 +277,10 @@ def test_gradescope_output_and_instructor_stdout_show_the_builders_command(assig
         _instructor_summary(result, assignment, "1234", "exercises")
 
 
-def test_pytest_plugin_failure_text_shows_a_hostile_grade_path_quoted(assignment, tmp_path):
-    from grader.instructor.release import write_release
+def test_pytest_plugin_failure_text_shows_a_hostile_grade_path_quoted(release_copy, tmp_path):
     from test_pytest_plugin import pytest_in
 
-    students = tmp_path / "students"
-    write_release(assignment, students)
+    students = release_copy(tmp_path / "students")
     folder = tmp_path / HOSTILE
     shutil.copytree(students / "exercises", folder)
     run = pytest_in(students, f"--grade-path={folder}", "-k", "orange-apple", env={"GRADE_SHELL": None})

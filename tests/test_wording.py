@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,6 @@ import yaml
 
 from conftest import ROOT, solution_folder
 from grader.i18n import t
-from grader.instructor.release import write_release
 
 LOCALES = ROOT / "grader" / "i18n" / "locales"
 # tutoiement: a subject or possessive of the second person singular, an inverted "as-tu", an
@@ -38,10 +36,8 @@ def grade(*args, cwd, lang="en", timeout=300):
 
 
 @pytest.fixture(scope="module")
-def students(assignment, tmp_path_factory):
-    out = tmp_path_factory.mktemp("wording") / "students"
-    write_release(assignment, out)
-    return out
+def students(release_copy, tmp_path_factory):
+    return release_copy(tmp_path_factory.mktemp("wording") / "students")
 
 
 def _french_texts():
