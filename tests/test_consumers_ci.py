@@ -99,6 +99,32 @@ def test_classroom_payload_fits_when_every_function_raises_a_long_emoji_message(
     assert notice_total(decoded) == 0 and decoded["status"] == "fail"
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_more_cases_than_64_kib_can_name_fold_into_one_test_per_exercise_with_the_exact_score(lang, request):
+    if lang == "fr":
+        request.getfixturevalue("french")
+    long_id = "x" * 120
+    exercises = []
+    for name, count, passing in (("alpha", 1500, 700), ("beta", 1200, 0), ("gamma", 300, 300)):
+        cases = [CaseResult(id=f"{name}/f/{long_id}-{i}", exercise=name, function="f", visibility="public",
+                            kind="random", status="passed" if i < passing else "error" if name == "beta" else "failed",
+                            message="" if i < passing else "the result differs " * 40,
+                            points=1 / 3 if i < passing else 0.0, max_points=1 / 3) for i in range(count)]
+        exercises.append(ExerciseResult(name, name, passing / 3, count / 3, cases))
+    score = sum(e.score for e in exercises)
+    data = Result("exercises", 2026, score, 1000.0, exercises).to_json()
+    encoded = classroom_output(data)
+    assert len(encoded) <= PAYLOAD_BUDGET
+    decoded = reporter(encoded)
+    assert [(t["name"], t["status"]) for t in decoded["tests"]] == [("alpha", "fail"), ("beta", "error"),
+                                                                      ("gamma", "pass")]
+    assert notice_total(decoded) == round(data["score"], 6)       # the notice's points: the score, exactly
+    words = {"en": "800/1500 cases did not pass", "fr": "800/1500 cas non réussis"}[lang]
+    assert decoded["tests"][0]["message"].startswith(words)
+    assert decoded["tests"][1]["message"].startswith("beta: 1200/1200")   # an error's message names its test
+    assert decoded["tests"][2]["message"] is None and decoded["status"] == "fail"
+
+
 def test_a_payload_that_fits_is_never_cut():
     data = sample().to_json()
     decoded = reporter(classroom_output(data))

@@ -29,6 +29,7 @@ from grader.model import truncation
 
 MESSAGE_LIMIT = 500
 PAYLOAD_BUDGET = 64 * 1024     # bytes of base64, well under Linux's 128 KiB for one environment variable
+SHORT_NAME_BYTES = 40          # a test's name in the last resort before one test per exercise
 MIN_MESSAGE_BYTES = 200        # a message cut to fewer bytes than this: the replay commands are dropped first
 UNITS = 1_000_000              # a test's score is a whole number of millionths (the JSON's 6 decimals)
 PASS, FAIL, ERROR = "pass", "fail", "error"
@@ -319,6 +320,11 @@ def case_scores(result: dict) -> list:
     """One score per case, in order, whose running sum (the reporter's) is the JSON's score,
     round(score, 6), exactly; only passed cases score, each within a few millionths of its
     points."""
+    return _summing_exactly(*_case_units(result))
+
+
+def _case_units(result: dict) -> tuple[list, int]:
+    """(each case's score in millionths, the JSON's score in millionths), the first summing to the second."""
     cases = [c for _, c in _cases(result)]
     units = [max(0, _units(c.get("points"))) if c.get("status") == "passed" else 0 for c in cases]
     goal = _units(result.get("score"))
@@ -335,6 +341,11 @@ def case_scores(result: dict) -> list:
             missing += take
             if not missing:
                 break
+    return units, goal
+
+
+def _summing_exactly(units: list, goal: int) -> list:
+    """The scores `units` (millionths) as floats whose left-to-right sum is goal / UNITS exactly."""
     scores = [u / UNITS for u in units]
     target = goal / UNITS
     for last in reversed([i for i, s in enumerate(scores) if s > 0]):
@@ -424,7 +435,8 @@ def _encode(data: dict) -> str:
 def classroom_output(result: dict, min_score: float | None = None, budget: int = PAYLOAD_BUDGET) -> str:
     """The step output `result`: base64 of the compact JSON, one line, as the runners write it, in
     at most `budget` bytes: when the whole would not fit, every message is cut to the largest
-    equal number of bytes that fits (then every replay command, then the names)."""
+    equal number of bytes that fits (then every replay command, then the names; past that, one
+    test per exercise)."""
     encoded = _encode(classroom_result(result, min_score))
     if len(encoded) <= budget:
         return encoded
@@ -441,8 +453,35 @@ def classroom_output(result: dict, min_score: float | None = None, budget: int =
             return best
     data = classroom_result(result, min_score, 0, 0)   # thousands of cases: short names too
     for test in data["tests"]:
-        test["name"] = _cut_bytes(test["name"], 40)
-    return _encode(data)
+        test["name"] = _cut_bytes(test["name"], SHORT_NAME_BYTES)
+    encoded = _encode(data)
+    return encoded if len(encoded) <= budget else _encode(_folded(result, data))
+
+
+def _folded(result: dict, data: dict) -> dict:
+    """`data` with one test per exercise (more cases than 64 KiB can name, even cut): its points
+    summed, so the notice's total stays the score, its worst status, how many of its cases did
+    not pass; the job's log (the terminal output) still lists them."""
+    groups, units = {}, {}
+    case_units, goal = _case_units(result)
+    for (exercise, _), test, unit in zip(_cases(result), data["tests"], case_units):
+        name = _cut_bytes(clean_text(exercise.get("name"), QUOTE), SHORT_NAME_BYTES)
+        groups.setdefault(name, []).append(test)
+        units[name] = units.get(name, 0) + unit
+    scores = dict(zip(units, _summing_exactly(list(units.values()), goal)))
+    tests = []
+    for name, members in groups.items():
+        statuses = {test["status"] for test in members}
+        status = ERROR if ERROR in statuses else FAIL if FAIL in statuses else PASS
+        message = t("export_github.classroom_folded", failed=sum(test["status"] != PASS for test in members),
+                    total=len(members))
+        if status == ERROR:  # the reporter prints an error's message without the test's name
+            message = f"{name}: {message}"
+        tests.append({"name": name, "status": status, "score": scores[name],
+                      "message": None if status == PASS else message,
+                      "test_code": "", "filename": "", "line_no": 0,
+                      "duration": sum(test["duration"] for test in members)})
+    return {**data, "tests": tests or data["tests"]}
 
 
 def write_classroom_output(result: dict, path=None, min_score: float | None = None):
