@@ -9,8 +9,9 @@ function and module-level code runs at import). Placeholders in the code are rep
                  and assignment.yaml, so an attack that escapes damages nothing real)
     __OUTPUT__   the folder where the CLI writes its JSON and HTML (holds a file from "earlier")
     __OTHER__    another student's (correct) submission, graded at the same time by another CLI
-    __HOME__     a canary home folder with a private canary.txt and a .bashrc (the CLIs' HOME is the
-                 real one by default, see GRADER_HOME; ADV_GRADER_HOME=canary makes it this folder)
+    __HOME__     a canary home folder with a private canary.txt and a .bashrc (the CLIs' HOME as root is
+                 the real one by default, see GRADER_HOME; ADV_GRADER_HOME=canary makes it this folder;
+                 as the plain user and without namespaces it is this folder, with a warm grader cache)
     __MARKER__   a unique string: in the command line of anything an attack spawns, in the names of
                  the files it plants (leftovers are found by it, reported and cleaned up)
     __PORT__     a 127.0.0.1 port where the test listens (TCP and UDP)
@@ -222,23 +223,40 @@ def fresh_repo(template: Path, place: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def user_cache(repo_template, repo_places):
-    """The grader's cache as the plain user's first run leaves it, from the same repository
-    folder the user pass grades with: each user-pass test's home starts with a copy of it (a
-    warm cache, as on a student's laptop after the first run); the attacks that plant entries
-    in it (poison_cache) meet a populated cache, and `poisoned_cache` checks every entry after."""
-    repo = fresh_repo(repo_template, repo_places["user"])
-    home = user_folder("adv-warm-")
-    submission = solution_folder(home / "solution" / "exercises")
-    give_to_user(repo)
-    give_to_user(home)
-    process = start_cli(submission, home / "out", repo, cli_env(home, "warm-secret"), home / "logs", "warm", user=True,
-                        exercises=("similarity",))
-    assert wait_cli(process, time.monotonic() + CLI_WALL_TIMEOUT) is None
-    assert process.returncode == 0, read_text(home / "logs" / "warm.stdout") + read_text(home / "logs" / "warm.stderr")
-    shutil.rmtree(repo)
-    yield home / CACHE
-    shutil.rmtree(home, ignore_errors=True)
+def warm_caches(repo_template, repo_places, tmp_path_factory):
+    """warm_caches(mode) -> the grader's cache as a first run leaves it, for the modes whose CLIs
+    keep their cache in the test's canary home ("user": the plain user's home; "nons": the
+    private mount namespace hides /root, so the real home is not theirs). Built once per process
+    from the same repository folder the mode grades with: each test's home starts with a copy of
+    it (a warm cache, as on a student's laptop after the first run); the attacks that plant
+    entries in it (poison_cache) meet a populated cache, and `poisoned_cache` checks every entry
+    after. A cold cache would cost each CLI about 0.2 s of CPU (YAML, jsonschema, templates)."""
+    built, homes = {}, []
+
+    def warm(mode: str) -> Path:
+        if mode not in built:
+            user = mode == "user"
+            repo = fresh_repo(repo_template, repo_places[mode])
+            home = user_folder("adv-warm-") if user else tmp_path_factory.mktemp(f"adv-warm-{mode}")
+            homes.append(home)
+            submission = solution_folder(home / "solution" / "exercises")
+            if user:
+                give_to_user(repo)
+                give_to_user(home)
+            process = start_cli(submission, home / "out", repo, cli_env(home, "warm-secret"), home / "logs", "warm",
+                                user=user, wrapper=NO_NAMESPACES if mode == "nons" else (),
+                                exercises=("similarity",))
+            assert wait_cli(process, time.monotonic() + CLI_WALL_TIMEOUT) is None
+            assert process.returncode == 0, read_text(home / "logs" / "warm.stdout") + \
+                read_text(home / "logs" / "warm.stderr")
+            assert (home / CACHE).is_dir()
+            shutil.rmtree(repo)
+            built[mode] = home / CACHE
+        return built[mode]
+
+    yield warm
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # --- snapshots --------------------------------------------------------------------------------
@@ -718,13 +736,14 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, re
     full_marks = sum(c["points"] for c in expected.values())
 
     # the places an attack may try to reach
-    warm_cache = request.getfixturevalue("user_cache") if user else None  # (it uses the user's repo folder too)
+    own_home = mode in ("user", "nons")  # the CLIs' HOME is the canary home (the real one: root mode)
+    warm_cache = request.getfixturevalue("warm_caches")(mode) if own_home else None  # (it uses the mode's repo folder too)
     repo = fresh_repo(repo_template, repo_places[mode])
     if "timeout" in header:  # a loop attack: its exercise's cases time out sooner (before the snapshot)
         with_exercise_timeout(repo, module, float(header["timeout"]))
     home = tmp_path / "home"
     home.mkdir()
-    if user:  # the plain user's CLIs keep their cache in this home: a warm one, as after a first run
+    if own_home:  # the CLIs keep their cache in this home: a warm one, as after a first run
         shutil.copytree(warm_cache, home / CACHE)
     home_secret = f"{marker}-homesecret"
     (home / "canary.txt").write_text(home_secret + "\n")
@@ -752,7 +771,8 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, re
                  "other submission": (other, snapshot(other)), "home": (home, snapshot(home))}
     existing_workers = {pid for pid, command in processes().items() if "worker.py" in command}
     problems = []
-    env = cli_env(home if user else grader_home(home), env_secret)  # the plain user cannot enter /root
+    # the plain user cannot enter /root; without namespaces, /root is hidden by the interpreter's tmpfs
+    env = cli_env(home if own_home else grader_home(home), env_secret)
     if user:
         give_to_user(tmp_path)
         give_to_user(repo)
@@ -883,7 +903,7 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, re
         diff = snapshot_diff(before, after)
         if diff:
             problems.append(f"{name} changed: {diff[:6]}")
-    poisoned = poisoned_cache(home if user else grader_home(home), marker)
+    poisoned = poisoned_cache(home if own_home else grader_home(home), marker)
     if poisoned:
         problems.append(f"the grader's cache holds what the submission wrote: {poisoned[:4]}")
     if files_left:
