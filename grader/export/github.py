@@ -441,7 +441,10 @@ def classroom_output(result: dict, min_score: float | None = None, budget: int =
     if len(encoded) <= budget:
         return encoded
     for code_bytes, floor in ((None, MIN_MESSAGE_BYTES), (0, 0)):   # the replay commands go before the verdicts do
-        low, high, best = floor, MESSAGE_LIMIT * 4, None
+        best = _encode(classroom_result(result, min_score, floor, code_bytes))
+        if len(best) > budget:  # not even at the floor: no size fits (thousands of cases need no search)
+            continue
+        low, high = floor + 1, MESSAGE_LIMIT * 4
         while low <= high:              # the largest message size that fits
             middle = (low + high) // 2
             trial = _encode(classroom_result(result, min_score, middle, code_bytes))
@@ -449,8 +452,7 @@ def classroom_output(result: dict, min_score: float | None = None, budget: int =
                 best, low = trial, middle + 1
             else:
                 high = middle - 1
-        if best is not None:
-            return best
+        return best
     data = classroom_result(result, min_score, 0, 0)   # thousands of cases: short names too
     for test in data["tests"]:
         test["name"] = _cut_bytes(test["name"], SHORT_NAME_BYTES)
