@@ -198,3 +198,63 @@ def test_bulk_refuses_overlapping_folders_and_a_missing_reference(tmp_path):
     assert proc.returncode == 2 and "overlap" in proc.stderr
     proc = run_grade("bulk", tmp_path / "nope", "--out", tmp_path / "out")
     assert proc.returncode == 2 and "no such folder" in proc.stderr
+
+
+def _folders_of(pids: set) -> list:
+    """The grader's temporary folders whose owner is one of `pids`."""
+    import tempfile
+
+    from grader.sandbox.tempfiles import read_owner
+    return [p for p in Path(tempfile.gettempdir()).glob("grade-*") if (read_owner(p) or {}).get("pid") in pids]
+
+
+def _pool_watched(monkeypatch) -> list:
+    """[pids of this process's children when `grade bulk` starts reading the class]"""
+    import multiprocessing
+
+    from grader.bulk import run as bulk_run
+    discover, seen = bulk_run.discover, []
+
+    def recording(*args, **kwargs):
+        seen.append({p.pid for p in multiprocessing.active_children()})
+        return discover(*args, **kwargs)
+    monkeypatch.setattr(bulk_run, "discover", recording)
+    return seen
+
+
+def test_the_pool_starts_while_the_class_is_read_and_only_the_processes_needed_grade(tmp_path, monkeypatch):
+    """The pool processes start before the submissions are found (they load the reference and their
+    worker template meanwhile); those a small class does not need are stopped, the others grade,
+    and none leaves a process or a temporary folder behind."""
+    import multiprocessing
+
+    from grader.bulk import run as bulk_run
+    from grader.model.assignment import load_assignment
+
+    subs = tmp_path / "subs"
+    expected = make_class(subs, 1, {"correct": 1.0}, seed=3)
+    seen = _pool_watched(monkeypatch)
+    summary = bulk_run.run_bulk(load_assignment(ROOT / "assignment.yaml"), subs, tmp_path / "out", jobs=3,
+                                progress=False)
+    assert [len(pids) for pids in seen] == [3]  # all three started before the class was read
+    assert summary.graded == 1 and not summary.failures
+    check_class(tmp_path / "out", expected)
+    assert not {p.pid for p in multiprocessing.active_children()} & seen[0]  # the two unneeded, the one that graded
+    assert not _folders_of(seen[0])
+
+
+def test_a_run_with_nothing_to_grade_leaves_no_pool_process_behind(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from grader.bulk import run as bulk_run
+    from grader.model.assignment import load_assignment
+
+    subs = tmp_path / "subs"
+    make_class(subs, 2, {"correct": 1.0}, seed=4)
+    assignment = load_assignment(ROOT / "assignment.yaml")
+    assert bulk_run.run_bulk(assignment, subs, tmp_path / "out", jobs=2, progress=False).graded == 2
+    seen = _pool_watched(monkeypatch)
+    again = bulk_run.run_bulk(assignment, subs, tmp_path / "out", jobs=2, progress=False)
+    assert again.graded == 0 and again.skipped == 2
+    assert len(seen[0]) == 2 and not {p.pid for p in multiprocessing.active_children()} & seen[0]
+    assert not _folders_of(seen[0])

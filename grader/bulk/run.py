@@ -385,17 +385,41 @@ class _PoolProcess:
         return t("bulk.died_status", code=code)
 
 
+def _pool_context():
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _pool_args(assignment, protect, budget, out) -> tuple:
+    return (str(assignment.path), protect, language(), budget, str(out))
+
+
+def _start_early(assignment, protect, budget, out, jobs: int | None) -> list:
+    """The pool processes, started before the submissions are found and checked: they load the
+    assignment, the reference and their worker template (a few tenths of a second) while this
+    process reads the class, instead of after it. `_fit_early` keeps those the class needs."""
+    context, args = _pool_context(), _pool_args(assignment, protect, budget, out)
+    return [_PoolProcess(context, args) for _ in range(max(1, jobs or os.cpu_count() or 1))]
+
+
+def _fit_early(pool: list, wanted: int) -> list:
+    """The first `wanted` processes of an early pool; the others are killed (they grade no one:
+    what they were loading is lost, their temporary folders are removed with the stale ones)."""
+    for p in pool[wanted:]:
+        p.kill()
+    return pool[:wanted]
+
+
 def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=None, stamp=None,
-               budget=DEFAULT_BUDGET, fail=None, graded=None):
-    """Grade `todo` in `jobs` pool processes. A process that dies (the OOM killer) or takes longer
-    than time_limit(budget) for one student costs that student alone (an error result) and is
-    replaced; the other students are graded."""
+               budget=DEFAULT_BUDGET, fail=None, graded=None, early=None):
+    """Grade `todo` in `jobs` pool processes (`early`: those already started, `_start_early`).
+    A process that dies (the OOM killer) or takes longer than time_limit(budget) for one student
+    costs that student alone (an error result) and is replaced; the other students are graded."""
     from multiprocessing.connection import wait
 
     from tqdm import tqdm
 
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    args = (str(assignment.path), protect, language(), budget, str(out))
+    context = _pool_context()
+    args = _pool_args(assignment, protect, budget, out)
     limit = time_limit(budget)
     queue = deque(todo)
     bar = tqdm(total=len(todo), unit="student", disable=not progress, file=sys.stderr, dynamic_ncols=True,
@@ -408,7 +432,7 @@ def _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell=No
         bar.update(1)
 
     try:
-        pool = [_PoolProcess(context, args) for _ in range(jobs)]
+        pool = list(early) if early else [_PoolProcess(context, args) for _ in range(jobs)]
         while queue or any(p.entries for p in pool):
             for p in pool:
                 while p.ready and len(p.entries) < IN_FLIGHT and not p.gone and queue:
@@ -518,6 +542,22 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
     (out / ERROR_LOG).unlink(missing_ok=True)  # this run's failures only: the earlier ones are retried
     work = out / INTAKE  # extracted zips and grouped Canvas files, kept so that replays work
     shutil.rmtree(work, ignore_errors=True)
+    protect = [str(submissions.resolve()), str(out.resolve())]
+    early = [] if dask else _start_early(assignment, protect, budget, out, jobs)
+    try:
+        return _run_started(assignment, submissions, out, work, jobs, force, progress, canvas_column, dask,
+                            budget, summary, started, protect, early)
+    finally:
+        for p in early:  # stopped by _grade_all once it has graded; killed here on an error before
+            if p.process.is_alive():
+                p.kill()
+
+
+def _run_started(assignment, submissions, out, work, jobs, force, progress, canvas_column, dask, budget,
+                 summary, started, protect, early) -> Summary:
+    """run_bulk, once its folders are ready and its pool processes (`early`) starting."""
+    from grader.sandbox.tempfiles import remove_stale
+
     entries = discover(submissions, work)
 
     stamp, files = graded_with(assignment)  # once per run: hashes of the course and of the grader
@@ -556,7 +596,7 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             collected[entry.student_id] = compact(result)
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    protect = [str(submissions.resolve()), str(out.resolve())]
+    early = _fit_early(early, jobs if todo and not dask else 0)
     shell = detect_shell()  # the instructor's: they paste the reports' replay commands
     try:
         if todo and dask:
@@ -564,7 +604,8 @@ def run_bulk(assignment: Assignment, submissions: Path, out: Path, jobs: int | N
             grade_on_cluster(dask, assignment, todo, out, protect, progress, summary, _record, fail, shell=shell,
                              stamp=stamp, budget=budget)
         elif todo:
-            _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell, stamp, budget, fail, graded)
+            _grade_all(assignment, todo, out, jobs, protect, progress, summary, shell, stamp, budget, fail, graded,
+                       early=early)
     finally:
         remove_stale()  # what the pool processes stopped in this run left behind
         _remove_temporaries(out, out / RESULTS, out / REPORTS)  # and a write one of them was killed in

@@ -293,7 +293,9 @@ class Sandbox:
             "hide": self.hide, "expose": [*self.expose, str(self.dir)], "readable": self.expose, "grader_pid": os.getpid(),
             "jail": jail if isolation_requested() else None,
             "limits": limits, "memory_bytes": self.limits.memory_mb * 2**20}
-        spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits}
+        # what a forked worker needs before its request (which it decodes itself, once isolated)
+        setup = {key: message[key] for key in ("jail", "root", "readable", "memory_bytes")}
+        spec = {"cwd": str(self.sub), "env": minimal_env(str(self.sub)), "limits": limits, "setup": setup}
 
         def fresh_python():
             from grader.sandbox import portable as backend_portable

@@ -97,35 +97,52 @@ def enter(spec):
 
     spec: {"expose": [the interpreter's folders], "sandbox": the worker's own folder,
            "writable": the folder the submission may write (copied into a private tmpfs),
-           "new_root": an empty folder to build the new root on, "result_fd": the pipe to the grader}"""
+           "new_root": an empty folder to build the new root on, "result_fd": the pipe to the grader,
+           "status_fd": (only when the worker template forked this process as PID 1 of a PID
+           namespace of its own, see worker.py) where PID 1 writes how the worker ended}"""
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    pid_1 = spec.get("status_fd") is not None  # then no process stands between the template and PID 1
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | (0 if pid_1 else CLONE_NEWPID)
     if not hasattr(_libc, "unshare"):
         raise JailUnavailable(0, "no namespaces on this system")
     if _libc.unshare(flags | (0 if root else CLONE_NEWUSER)) != 0:
         errno = ctypes.get_errno()
+        if pid_1:  # a PID namespace already, the others refused: never grade half-isolated
+            raise JailError(errno, "namespaces refused: %s" % os.strerror(errno))
         raise JailUnavailable(errno, "namespaces refused: %s" % os.strerror(errno))
     if not root:  # "root" in the user namespace only, mapped to the real user outside
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", "0 %d 1" % uid)
         _write("/proc/self/gid_map", "0 %d 1" % gid)
-    worker_uid = WORKER_UID_BASE + os.getpid() if root else 0
-    status_read, status_write = os.pipe()
-    init = os.fork()  # PID 1 of the new namespace: when it ends, every process left in it is killed
-    if init:
-        os.close(status_write)
-        _outer(init, status_read, spec["result_fd"])
-    os.close(status_read)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader killed the outer process
+    # a uid of its own: the pid the machine knows it by (/proc is still the machine's; PID 1 is
+    # 1 only in its own namespace)
+    worker_uid = WORKER_UID_BASE + (int(os.readlink("/proc/self")) if pid_1 else os.getpid()) if root else 0
+    if pid_1:
+        status_write = spec["status_fd"]
+    else:
+        status_read, status_write = os.pipe()
+        init = os.fork()  # PID 1 of the new namespace: when it ends, every process left in it is killed
+        if init:
+            os.close(status_write)
+            _outer(init, status_read, spec["result_fd"])
+        os.close(status_read)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader killed the outer process
+    # Forked at once, before the filesystem is built: PID 1 then runs almost nothing of its own
+    # (every page it writes is one more copy-on-write fault); the worker builds the new root,
+    # and its pivot_root moves PID 1's root and working folder (both the old root) with its own.
+    os.chdir("/")
+    worker = os.fork()  # not PID 1 itself: PID 1 ignores signals, even its own SIGSEGV
+    if worker:
+        if pid_1:  # what the outer process ignored (the grader ends a worker with SIGKILL)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+        _init(worker, status_write, spec["result_fd"])
+    os.close(status_write)
     try:
         _build_filesystem(spec, root, worker_uid)
     except OSError as exc:
         raise JailError(exc.errno, "%s%s" % (exc.strerror, " (%s)" % exc.filename if exc.filename else "")) from None
-    worker = os.fork()  # not PID 1 itself: PID 1 ignores signals, even its own SIGSEGV
-    if worker:
-        _init(worker, status_write, spec["result_fd"])
-    os.close(status_write)
     try:
         _drop_privileges(root, worker_uid)
     except OSError as exc:
@@ -145,7 +162,8 @@ def _wait(pid):
 
 
 def _init(worker, status_write, result_fd):
-    """PID 1 of the namespace: reaps, and passes on how the worker ended."""
+    """PID 1 of the namespace: reaps, and passes on how the worker ended (to the outer process,
+    or to the worker template when it made this process PID 1 itself)."""
     os.close(result_fd)  # the grader must see end-of-file as soon as the worker is gone
     while True:
         try:

@@ -45,16 +45,40 @@ class Unsupported(TypeError):
     """A value that cannot travel (the worker reports it as "not an array")."""
 
 
+# exact types that travel as they are (and, in a tree, need no call of their own)
+_ATOMS = frozenset((type(None), bool, int, str))
+_INF, _NINF = float("inf"), float("-inf")
+
+
 def _encode_tree(value, blobs, depth=0):
     if depth > MAX_DEPTH:
         raise Unsupported("nested more than %d levels deep" % MAX_DEPTH)
     kind = type(value)  # exact types only: subclasses could run code when converted
-    if value is None or kind in (bool, int, str):
+    if kind in _ATOMS:
         return value
+    if kind is float:
+        return {"$float": repr(value)} if value != value or value == _INF or value == _NINF else value
+    # a container's plain members are taken as they are, without a call each (the depth they
+    # would be checked at, depth + 1, is checked here: the same values are refused)
+    inline = depth < MAX_DEPTH
+    if kind is dict:
+        for k in value:
+            if type(k) is not str:
+                raise Unsupported("a dict with non-string keys")
+        if inline:
+            return {"$dict": {k: v if type(v) in _ATOMS else _encode_tree(v, blobs, depth + 1)
+                              for k, v in value.items()}}
+        return {"$dict": {k: _encode_tree(v, blobs, depth + 1) for k, v in value.items()}}
+    if kind is list:
+        if inline:
+            return [v if type(v) in _ATOMS else _encode_tree(v, blobs, depth + 1) for v in value]
+        return [_encode_tree(v, blobs, depth + 1) for v in value]
+    if kind is tuple:
+        if inline:
+            return {"$tuple": [v if type(v) in _ATOMS else _encode_tree(v, blobs, depth + 1) for v in value]}
+        return {"$tuple": [_encode_tree(v, blobs, depth + 1) for v in value]}
     if kind is np.str_:
         return str(value)
-    if kind is float:
-        return {"$float": repr(value)} if value != value or value in (float("inf"), float("-inf")) else value
     if kind is np.ndarray or isinstance(value, np.generic) and kind.__module__ == "numpy":
         array = np.asarray(value) if kind is not np.ndarray else value
         if array.size > MAX_ELEMENTS:  # e.g. a stride trick: never copy it
@@ -63,14 +87,6 @@ def _encode_tree(value, blobs, depth=0):
             raise Unsupported("an array of dtype %s (only bool, int and float arrays are accepted)" % array.dtype)
         blobs.append(array)
         return {"$nd": len(blobs) - 1}
-    if kind is list:
-        return [_encode_tree(v, blobs, depth + 1) for v in value]
-    if kind is tuple:
-        return {"$tuple": [_encode_tree(v, blobs, depth + 1) for v in value]}
-    if kind is dict:
-        if not all(type(k) is str for k in value):
-            raise Unsupported("a dict with non-string keys")
-        return {"$dict": {k: _encode_tree(v, blobs, depth + 1) for k, v in value.items()}}
     raise Unsupported("a value of type %s.%s" % (kind.__module__, kind.__qualname__))
 
 
@@ -88,12 +104,17 @@ def join(tree, arrays, kinds=INPUT_KINDS):
     return _decode_tree(tree, arrays, 0)
 
 
+# json.dumps's own encoder, without its check for cycles: a tree `split` made has none (its depth is bounded)
+_dumps = json.JSONEncoder(check_circular=False).encode
+_LENGTH = struct.Struct(">I")
+
+
 def encode(value) -> bytes:
     """Bytes for `value` (raises Unsupported for anything but plain data)."""
     tree, arrays = split(value)
     arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
-    header = json.dumps({"tree": tree, "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}).encode()
-    return struct.pack(">I", len(header)) + header + b"".join(a.tobytes() for a in arrays)
+    header = _dumps({"tree": tree, "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}).encode()
+    return b"".join([_LENGTH.pack(len(header)), header, *[a.tobytes() for a in arrays]])
 
 
 # {dtype code: kind}: the exact codes `encode` writes for what may travel (NumPy's own
@@ -158,18 +179,26 @@ def _text(value: str) -> str:
     return value
 
 
+_NUMBERS = frozenset((type(None), bool, int, float))
+
+
 def _decode_tree(tree, arrays, depth):
     """The value of a parsed header's tree; lists are decoded in place (no second copy)."""
     if depth > MAX_DEPTH:
         raise ProtocolError("nested too deeply")
     kind = type(tree)
-    if tree is None or kind in (bool, int, float):
+    if kind in _NUMBERS:
         return tree
     if kind is str:
         return _text(tree)
+    # a container's numbers and ASCII texts are taken as they are, without a call each (the
+    # depth they would be checked at, depth + 1, is checked here: the same trees are refused)
+    inline = depth < MAX_DEPTH
     if kind is list:
         for i, v in enumerate(tree):
-            tree[i] = _decode_tree(v, arrays, depth + 1)
+            t = type(v)
+            if not (inline and (t in _NUMBERS or t is str and v.isascii())):
+                tree[i] = _decode_tree(v, arrays, depth + 1)
         return tree
     if kind is dict and len(tree) == 1:
         (tag, inner), = tree.items()
@@ -180,6 +209,10 @@ def _decode_tree(tree, arrays, depth):
         if tag == "$tuple" and type(inner) is list:
             return tuple(_decode_tree(v, arrays, depth + 1) for v in inner)
         if tag == "$dict" and type(inner) is dict:
+            if inline:
+                return {k if k.isascii() else _text(k):
+                        v if type(v) in _NUMBERS or type(v) is str and v.isascii() else _decode_tree(v, arrays, depth + 1)
+                        for k, v in inner.items()}
             return {_text(k): _decode_tree(v, arrays, depth + 1) for k, v in inner.items()}
     raise ProtocolError("an unexpected element in the message")
 

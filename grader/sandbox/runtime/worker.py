@@ -19,6 +19,7 @@ A worker only ever sees inputs; it sends back each outcome as a frame of `protoc
 pickle) on its result pipe. Everything it sends is treated by the grader as untrusted.
 Standard library + NumPy only.
 """
+import gc
 import importlib
 import linecache
 import mmap
@@ -71,7 +72,7 @@ class Worker:
         self.phase = None  # the module or function running now, for import violations
         self.cell_files = set()  # the file names given to the code of a notebook's cells or a .py file
         self.log = open(request["output_log"], "rb")
-        self.log.seek(0, 2)
+        self.logged = self.log.seek(0, 2)  # where the output log ends: what was printed so far is behind
 
     # --- messages ---------------------------------------------------------------------------
     def send(self, message):
@@ -92,8 +93,10 @@ class Worker:
                 stream.flush()
             except Exception:
                 pass
+        if os.fstat(self.log.fileno()).st_size == self.logged:  # nothing printed: the usual case, one call
+            return ""
         data = self.log.read(OUTPUT_CAP + 1)
-        self.log.seek(0, 2)
+        self.logged = self.log.seek(0, 2)
         text = data.decode("utf-8", "replace")
         return text if len(data) <= OUTPUT_CAP else text[:OUTPUT_CAP] + "\n[… output truncated]"
 
@@ -310,8 +313,11 @@ def isolate(request, fd):
         os._exit(3)
 
 
-def serve(request, fd, enforced):
-    """`enforced`: what apply_limits obtained from the OS; a watchdog stands in for the rest."""
+def serve(request, fd, enforced, raw=None):
+    """`enforced`: what apply_limits obtained from the OS; a watchdog stands in for the rest.
+    `raw`: [the request's bytes], decoded only here, in the worker itself, once the jail's forks are
+    done (`request` then holds only what isolating needs: jail, root, readable, memory_bytes):
+    the processes above it never build, nor copy page by page, what they never read."""
     isolation = isolate(request, fd)
     if isolation["level"] == "process" and jail is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
         try:
@@ -323,6 +329,8 @@ def serve(request, fd, enforced):
             os._exit(3)
     isolation["syscalls"] = _filter_calls()  # after the jail (it mounts), before the watchdog thread
     isolation["memory"] = _watch(request.get("memory_bytes"), enforced)  # after the jail's forks
+    if raw is not None:
+        request = protocol.decode(raw.pop(), kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
     Worker(request, fd).run(isolation)
     os._exit(0)  # skip interpreter teardown: nothing the submission registered runs after us
 
@@ -404,6 +412,8 @@ def template(control_fd):
     _become_subreaper()
     _cache_runtime_lines()
     _prepare_filter()
+    _freeze()
+    own_pids = _own_pid_namespace()
     protocol.send_control(control, json.dumps({"ready": os.getpid(), "address_space": _address_space()}).encode())
     workers = set()  # live workers; any other child is a stray a worker left (the template is their reaper)
     while True:
@@ -415,22 +425,88 @@ def template(control_fd):
             os._exit(0)
         command = json.loads(data)
         if "spawn" in command:
+            spec = command["spawn"]
+            status = _pid_namespace_for_next_child() if own_pids is not None and (spec.get("setup") or {}).get("jail") \
+                else None
             pid = os.fork()
             if pid == 0:
-                _become_worker(command["spawn"], fds, control_fd)
+                if status is not None:
+                    os.close(status[0])
+                    spec["status_fd"] = status[1]
+                _become_worker(spec, fds, control_fd)
+            if status is not None:  # the template's next children are in its own namespace again
+                if jail._libc.setns(own_pids, jail.CLONE_NEWPID) != 0:
+                    os._exit(1)  # rather than fork the next workers into a dead namespace: a new template is started
+                os.close(status[1])
+                STATUS_PIPES[pid] = status[0]
             for fd in fds:
                 os.close(fd)
             workers.add(pid)
             reply = {"pid": pid}
         elif "preload" in command:
             reply = {"preloaded": _preload(command["preload"], fds)}
+            _freeze()
         else:
             status = _reap(command["wait"], command["timeout"])
             if status is not None:  # the worker is gone: so is everything it left behind
+                status = _reported(command["wait"], status)
                 workers.discard(command["wait"])
                 _kill_strays(workers)
             reply = {"status": status}
         protocol.send_control(control, json.dumps(reply).encode())
+
+
+# {pid: read end of its status pipe} of the workers forked as PID 1 of a PID namespace of their own
+STATUS_PIPES = {}
+
+
+def _own_pid_namespace():
+    """A descriptor of the template's own PID namespace where it may give each worker a new one
+    itself (root, Linux): each worker's PID 1 is then the template's own child, one process and
+    one fork fewer per worker than an outer process entering the namespace would take. None
+    elsewhere (an unprivileged user: the worker enters a user namespace first, as before)."""
+    if jail is not None and hasattr(jail._libc, "setns") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        probe = os.fork()  # every namespace a worker enters, granted here? (else each worker finds out, as before)
+        if probe == 0:
+            os._exit(0 if jail._libc.unshare(jail.CLONE_NEWPID | jail.CLONE_NEWNS | jail.CLONE_NEWNET
+                                              | jail.CLONE_NEWIPC | jail.CLONE_NEWUTS) == 0 else 1)
+        if os.waitstatus_to_exitcode(os.waitpid(probe, 0)[1]) == 0:
+            try:
+                return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                pass
+    return None
+
+
+def _pid_namespace_for_next_child():
+    """(read end, write end) of a status pipe once the template's next child will be PID 1 of a new
+    PID namespace, or None when the kernel refuses one (the worker then jails itself as before)."""
+    if jail._libc.unshare(jail.CLONE_NEWPID) != 0:  # for the next child only (setns undoes it)
+        return None
+    return os.pipe()
+
+
+def _reported(pid, status):
+    """How the worker ended, as its PID 1 reported it (when the template made that PID 1 itself):
+    PID 1 ends normally once it has said it; killed before (the grader's SIGKILL), its own status."""
+    fd = STATUS_PIPES.pop(pid, None)
+    if fd is None:
+        return status
+    try:
+        reported = os.read(fd, 4)  # every writer is gone: never blocks
+    except OSError:
+        reported = b""
+    finally:
+        os.close(fd)
+    return int.from_bytes(reported, "little") if len(reported) == 4 else status
+
+
+def _freeze():
+    """Put what the template holds (NumPy, the runtime, the preloaded inputs) out of the cyclic
+    collector's reach: a worker's collections then never walk it, so never write to its pages,
+    which stay shared with the template instead of being copied into every fork (copy-on-write)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _preload(path, fds):
@@ -511,7 +587,29 @@ def _kill_strays(workers, seconds=2.0):
 
 
 def _reap(pid, timeout):
-    """waitpid with a deadline (the template's only children are the workers it forked)."""
+    """waitpid with a deadline (the template's only children are the workers it forked). Where
+    the kernel has process descriptors (Linux 5.3), the template sleeps until the worker ends
+    rather than polling every 2 ms: the grader's next command (a fork for another student)
+    is not kept waiting behind a poll's sleep."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None:
+        try:
+            fd = pidfd_open(pid)
+        except OSError:  # gone already (reaped), or no such call in this kernel: the loop below says
+            fd = None
+        if fd is not None:
+            try:
+                import select
+                waiting = select.poll()
+                waiting.register(fd, select.POLLIN)  # readable once the process has ended
+                waiting.poll(max(0, -int(-timeout * 1000 // 1)))  # milliseconds, rounded up
+            finally:
+                os.close(fd)
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return 1 << 8
+            return status if done else None
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -533,6 +631,18 @@ def _parent_death_signal():
     return False
 
 
+def _parent(own_namespace):
+    """This process's parent: as the machine numbers it when this process is PID 1 of a namespace
+    of its own (getppid() is 0 there; /proc is still the machine's)."""
+    if not own_namespace:
+        return os.getppid()
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])  # the field after the state
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _become_worker(spec, fds, control_fd):
     """In the fresh child: nothing of the template but its memory (NumPy, this runtime)."""
     try:
@@ -541,17 +651,19 @@ def _become_worker(spec, fds, control_fd):
         if len(fds) == 3:  # the request in an anonymous in-memory file (Linux): read it before anything closes
             with os.fdopen(fds[2], "rb") as f:
                 request_data = f.read()
+        status_fd = spec.get("status_fd")  # PID 1 of a PID namespace of its own (see template)
         os.setsid()  # its own session and process group: the grader kills the group
         parent_death = _parent_death_signal()
-        if os.getppid() != spec["template"]:  # the template died before the signal was set
+        if _parent(status_fd is not None) != spec["template"]:  # the template died before the signal was set
             os._exit(1)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         # every other descriptor goes: the control socket above all (no spawning, no reaping)
-        os.closerange(3, result_fd)
-        os.closerange(result_fd + 1, 1 << 16)
+        kept = sorted({result_fd} | ({status_fd} if status_fd is not None else set()))
+        for low, high in zip([3] + [fd + 1 for fd in kept], kept + [1 << 16]):
+            os.closerange(low, high)
         enforced = apply_limits(spec["limits"])
         enforced["parent_death"] = parent_death
         os.chdir(spec["cwd"])
@@ -561,9 +673,17 @@ def _become_worker(spec, fds, control_fd):
             with open(spec["request"], "rb") as f:
                 request_data = f.read()
             os.unlink(spec["request"])
-        request = protocol.decode(request_data, kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
-        del request_data
-        serve(request, result_fd, enforced)
+        if "setup" in spec:  # what isolating needs; the whole request is decoded by the worker itself
+            raw = [request_data]  # its only reference, dropped as it is decoded
+            del request_data
+            setup = spec["setup"]
+            if status_fd is not None:
+                setup = {**setup, "jail": {**setup["jail"], "status_fd": status_fd}}
+            serve(setup, result_fd, enforced, raw=raw)
+        else:
+            request = protocol.decode(request_data, kinds=protocol.INPUT_KINDS, max_nodes=None)  # the grader's own
+            del request_data
+            serve(request, result_fd, enforced)
     except BaseException:
         pass
     os._exit(70)
