@@ -296,3 +296,21 @@ def test_a_full_mark_is_exactly_the_maximum(assignment, solution):
     result = grade(assignment, solution, Expectations(assignment, use_reference=True).plan(select_cases(assignment)))
     assert [e.score for e in result.exercises] == [e.max_score for e in result.exercises]
     assert result.score == result.max_score == 100.0
+
+
+def test_a_warning_printed_at_import_names_the_students_file_the_same_way_every_run(tmp_path):
+    """Python prints a warning with the file's full path: the sandbox's folder, new at each run.
+    The note names the file as a traceback does (relative to the submission), so two runs of the
+    same work print the same words."""
+    submission = solution_folder(tmp_path / "work" / "exercises")
+    path = submission / "softmax.py"
+    path.write_text(path.read_text() + "\nimport warnings\nwarnings.warn('a word from the student')\n")
+    line = path.read_text().splitlines().index("warnings.warn('a word from the student')") + 1
+    notes = []
+    for run in ("one", "two"):
+        (tmp_path / run).mkdir()
+        _, result = grade_json(tmp_path / run, submission, "-k", "softmax")
+        notes.append([n for n in result["notes"] if "UserWarning" in n])
+    assert notes[0] == notes[1] and len(notes[0]) == 1, notes
+    assert f"exercises/softmax.py:{line}: UserWarning: a word from the student" in notes[0][0]
+    assert "grade-" not in notes[0][0] and str(tmp_path) not in notes[0][0]

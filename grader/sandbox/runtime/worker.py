@@ -97,7 +97,9 @@ class Worker:
             return ""
         data = self.log.read(OUTPUT_CAP + 1)
         self.logged = self.log.seek(0, 2)
-        text = data.decode("utf-8", "replace")
+        # the submission's files named as in a traceback, relative to it: a warning's
+        # "/tmp/grade-x7k2/sub/exercises/softmax.py:3: ..." names a folder that changes every run
+        text = data.decode("utf-8", "replace").replace(self.root.rstrip(os.sep) + os.sep, "")
         return text if len(data) <= OUTPUT_CAP else text[:OUTPUT_CAP] + "\n[… output truncated]"
 
     def exception(self, exc):
