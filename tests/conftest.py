@@ -116,9 +116,10 @@ def with_reachable_interpreter(argv: list) -> list:
     blocked = _unreachable_ancestor(Path(sys.base_prefix).resolve())
     if blocked is not None:
         keep = Path(sys.base_prefix).resolve().relative_to(blocked).parts[0]
-        stage = tempfile.mkdtemp(prefix="stage-")
-        script += (f"mount --bind '{blocked / keep}' '{stage}'\nmount -t tmpfs -o mode=0755 tmpfs '{blocked}'\n"
-                   f"mkdir -p '{blocked / keep}'\nmount --move '{stage}' '{blocked / keep}'\n")
+        # a mount point of this run's own, removed once its mount moved (nothing left in /tmp)
+        script += (f'stage=$(mktemp -d /tmp/stage-XXXXXXXX)\n'
+                   f"mount --bind '{blocked / keep}' \"$stage\"\nmount -t tmpfs -o mode=0755 tmpfs '{blocked}'\n"
+                   f"mkdir -p '{blocked / keep}'\nmount --move \"$stage\" '{blocked / keep}'\nrmdir \"$stage\"\n")
     script += 'exec "$@"\n'
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *argv]
 

@@ -210,8 +210,10 @@ def repo_places(tmp_path_factory):
     report's compiled template — are read, not rebuilt, by every CLI after the first: a cold
     cache costs each attacked CLI about a quarter of a second of CPU, and its first run is
     tested elsewhere (tests/test_speed_cache.py)."""
-    return {"root": tmp_path_factory.mktemp("adv-repo"), "nons": tmp_path_factory.mktemp("adv-repo-nons"),
-            "user": user_folder("adv-repo-")}
+    places = {"root": tmp_path_factory.mktemp("adv-repo"), "nons": tmp_path_factory.mktemp("adv-repo-nons"),
+              "user": user_folder("adv-repo-")}
+    yield places
+    shutil.rmtree(places["user"], ignore_errors=True)  # outside pytest's own temporary folders
 
 
 def fresh_repo(template: Path, place: Path) -> Path:
