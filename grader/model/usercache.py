@@ -11,9 +11,9 @@ everything the entry was derived from (the source file's bytes, the schema, the 
 version) — then the data. An entry whose key differs is simply a miss (and is overwritten): a
 changed file, schema or grader never reads an old entry. Data derived from a file's content
 alone lives in the slot of its key (`content_slot`): every copy of a course — a fresh clone, a
-release unpacked elsewhere, the same course in two folders — reads the same entry. A cache that cannot be read or written
-(no home, a read-only disk, a file that is not ours, a truncated entry) is skipped silently: it
-only ever costs the time it would have saved, never an error.
+release unpacked elsewhere, the same course in two folders — reads the same entry. A cache that
+cannot be read or written (no home, a read-only disk, a file that is not ours, a truncated
+entry) is skipped silently: it only ever costs the time it would have saved, never an error.
 """
 from __future__ import annotations
 
