@@ -50,7 +50,7 @@ def run(label: str, command: list, env: dict) -> dict:
 
 
 def report(runs: list, cores: int, top: int):
-    print(f"| run | wall | CPU (user+sys) | cores busy | exit | pytest |")
+    print("| run | wall | CPU (user+sys) | cores busy | exit | pytest |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in runs:
         print(f"| {r['label']} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {r['cpu'] / (r['wall'] * cores):.0%} "

@@ -12,7 +12,6 @@
 import base64
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path

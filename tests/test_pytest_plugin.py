@@ -89,16 +89,11 @@ def pytest_in(folder: Path, *args, plugin=PLUGIN, env=None, timeout=180) -> Run:
         shutil.rmtree(logs, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def release(built_release):
-    return built_release  # each test grades a copy (`students`)
-
-
 @pytest.fixture
-def students(release, tmp_path):
-    """A fresh copy of the release, with the conftest that counts the engine's runs."""
+def students(built_release, tmp_path):
+    """A fresh copy of the course's release (conftest), with the conftest that counts the engine's runs."""
     copy = tmp_path / "students"
-    shutil.copytree(release, copy)
+    shutil.copytree(built_release, copy)
     (copy / "conftest.py").write_text(COUNTING_CONFTEST)
     return copy
 
@@ -113,8 +108,8 @@ def collected(run: Run) -> list:
 
 # --- (1) in a students' repository ---------------------------------------------------------------
 
-def test_release_ships_the_plugin(release):
-    assert (release / "grader" / "pytest_plugin.py").read_bytes() == \
+def test_release_ships_the_plugin(built_release):
+    assert (built_release / "grader" / "pytest_plugin.py").read_bytes() == \
         (ROOT / "grader" / "pytest_plugin.py").read_bytes()
 
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import ROOT, solution_folder
+from conftest import solution_folder
 from grader.grading.engine import Expectations, grade, select_cases
 from grader.report import html as report_html
 

@@ -13,22 +13,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader.grading.engine import Expectations, grade, select_cases
+from grader.grading.engine import grade
 from grader.grading.submission import load_submission
-from grader.model.assignment import load_assignment
 from grader.sandbox import platforms, runtime_files
 from grader.sandbox import template as sandbox
-
-
-@pytest.fixture(autouse=True)
-def template_backend(monkeypatch):
-    monkeypatch.setenv("GRADE_BACKEND", "template")
-
-
-@pytest.fixture(scope="module")
-def plan():
-    assignment = load_assignment(ROOT / "assignment.yaml")
-    return assignment, Expectations(assignment, use_reference=True).plan(select_cases(assignment, ["softmax"]))
+from test_worker_template import plan, template_backend  # noqa: F401  (fixtures: the template backend, softmax's plan)
 
 
 def copy_of(solution, target: Path) -> Path:

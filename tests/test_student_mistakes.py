@@ -2,7 +2,6 @@
 them, graded through the real pipeline. A fast subset here, one per family; the whole corpus and
 its table: `python bench/diagnosis_accuracy.py --only students`."""
 import sys
-from dataclasses import replace
 
 import pytest
 

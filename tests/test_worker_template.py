@@ -2,7 +2,6 @@
 template but its memory in a worker, and a template that dies is replaced."""
 import os
 import signal
-import time
 
 import pytest
 
