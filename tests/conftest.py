@@ -30,6 +30,39 @@ def pytest_xdist_auto_num_workers(config):
     return cores + 2
 
 
+# --- tests whose outcome involves no grading worker ----------------------------------------------
+# `@pytest.mark.same_on_every_backend("why")`: the test judges something decided before any worker
+# runs (collection, selection, reading the submission, a language) or computed in the test's own
+# process. The portable-backend pass (.ci/portable: the student-side files again with
+# GRADE_BACKEND=portable) skips it: it would check the same thing a second time. Everywhere else
+# it runs with GRADE_BACKEND naming no backend, so that a worker started after all fails it (the
+# grader refuses an unknown backend) instead of passing unnoticed in the pass that skips it.
+NO_BACKEND = "none-same-on-every-backend"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "same_on_every_backend(why): the outcome involves no grading worker; "
+                                       "the portable-backend pass skips it (tests/conftest.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    portable = os.environ.get("GRADE_BACKEND", "").strip().lower() == "portable"
+    for item in items:
+        marker = item.get_closest_marker("same_on_every_backend")
+        if marker is None:
+            continue
+        if not marker.args or not str(marker.args[0]).strip():
+            raise pytest.UsageError(f"{item.nodeid}: same_on_every_backend needs its reason (why no worker runs)")
+        if portable:
+            item.add_marker(pytest.mark.skip(reason=f"same on every worker backend: {marker.args[0]}"))
+
+
+@pytest.fixture(autouse=True)
+def _no_backend_where_no_worker_runs(request, monkeypatch):
+    if request.node.get_closest_marker("same_on_every_backend") is not None:
+        monkeypatch.setenv("GRADE_BACKEND", NO_BACKEND)
+
+
 @pytest.fixture(scope="session")
 def assignment():
     from grader.model.assignment import load_assignment

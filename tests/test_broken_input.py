@@ -334,6 +334,7 @@ def test_path_that_is_a_broken_symlink(tmp_path):
 
 
 
+@pytest.mark.same_on_every_backend("reading the submission, in French: before any worker runs")
 def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):
     edit(folder / "positional.py", "def positional_encoding(", "def positional_encoding(:")
     line = line_of((folder / "positional.py").read_text(), "def positional_encoding(")
@@ -345,6 +346,7 @@ def test_syntax_error_in_french_names_the_file_and_the_line(french, folder):
            "les autres modules sont corrigés." in problem
 
 
+@pytest.mark.same_on_every_backend("reading the submission, in French: before any worker runs")
 def test_notebook_messages_in_french(french, tmp_path):
     path = notebook(tmp_path / "devoir.ipynb", "def f(x):\n    return x\n", "def g(:\n",
                     "def f(x):\n    return 2 * x\n")

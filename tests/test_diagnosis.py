@@ -44,6 +44,7 @@ def test_a_students_release_diagnoses_offline_from_stored_outputs(tmp_path, no_m
     assert "mistake softmax-no-max-shift" in diagnoses(result)["softmax/softmax/huge-values"], proc.stdout
 
 
+@pytest.mark.same_on_every_backend("the diagnosis runs in this process, on the variants' outputs: no worker")
 def test_every_variant_is_named_on_its_failing_cases_and_no_correct_submission_is(assignment):
     from grader.instructor.accuracy import accuracy
 
@@ -66,6 +67,7 @@ def test_a_failing_caller_is_told_to_fix_its_callee_first(tmp_path):
     assert "likely:" in proc.stdout  # softmax's own cases: a hint or a named mistake
 
 
+@pytest.mark.same_on_every_backend("renders a hint: no worker")
 def test_a_known_mistake_is_explained_in_the_current_language():
     from grader.grading.diagnosis import Known
     from grader.i18n import set_language
@@ -103,6 +105,7 @@ def _plan_case(assignment, case_id):
     return case, plan.expected[case_id]
 
 
+@pytest.mark.same_on_every_backend("the diagnosis runs in this process, on the variants' outputs: no worker")
 def test_a_slipped_input_is_named_by_the_reference_run_on_it(assignment):
     """No catalog variant leaves b1 out or swaps gamma and beta: the reference run with that input
     zeroed or swapped matches, and says so in both languages (no mistake name: nothing recorded)."""
@@ -127,6 +130,7 @@ def test_a_slipped_input_is_named_by_the_reference_run_on_it(assignment):
     assert diagnoser.relate(case, i, expected.value.astype(np.float32), expected.value) is None
 
 
+@pytest.mark.same_on_every_backend("the diagnosis runs in this process, on the variants' outputs: no worker")
 def test_what_an_output_is_relative_to_the_expected_one(assignment):
     """Transposed, scaled by a constant, shifted by one position, residual missing, pairs the
     wrong way round: said from the expected value alone (both sides), only when it explains the
@@ -169,6 +173,7 @@ def test_a_catalog_mistake_named_on_ids_by_coincidence_is_dropped_when_another_c
     assert not named, (named, proc.stdout)
 
 
+@pytest.mark.same_on_every_backend("the diagnosis runs in this process, on the variants' outputs: no worker")
 def test_an_output_that_is_a_step_inside_the_function_names_that_step(assignment):
     """A block that returns its feed-forward's output (the residual sum after it left out) gets
     « you returned what feed_forward() gives inside the function »: the reference's own calls,

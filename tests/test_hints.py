@@ -32,6 +32,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.same_on_every_backend("the property checks run in this process, on values: no worker")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

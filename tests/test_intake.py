@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import write
+
+pytestmark = pytest.mark.same_on_every_backend("reading a class's submissions happens before any worker runs")
 from grader.model.errors import GraderError
 from grader.bulk.intake import MAX_MEMBERS, discover
 from grader.grading.submission import load_submission

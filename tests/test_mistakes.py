@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.same_on_every_backend("the variants run in this process against the reference: no worker")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

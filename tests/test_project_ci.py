@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import NO_BACKEND, ROOT
 from test_ci_templates import WORKFLOW as RELEASE_WORKFLOW
 from test_ci_templates import ci_release  # noqa: F401  (a fixture: the release, with its CI files)
 
@@ -218,6 +218,33 @@ def test_ci_portable_runs_pytest_on_the_list_with_the_portable_backend(tmp_path,
     assert run_portable_script(tree) == ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE]
     assert run_portable_script(tree, "-q", "-k", "a b") == \
         ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE, "-q", "-k", "a b"]
+
+
+@pytest.mark.same_on_every_backend("checks the marker's own guard")
+def test_a_test_that_says_no_worker_runs_can_start_none():
+    """`same_on_every_backend` tests run with GRADE_BACKEND naming no backend: a worker started
+    after all is refused (the test fails) rather than skipped unnoticed by the portable pass."""
+    from grader.model.errors import GraderError
+    from grader.sandbox.supervisor import backend
+
+    assert os.environ["GRADE_BACKEND"] == NO_BACKEND
+    with pytest.raises(GraderError, match="GRADE_BACKEND"):
+        backend()
+
+
+def test_the_portable_pass_skips_the_tests_that_say_no_worker_runs(tmp_path):
+    """…and says why; the unmarked test beside them runs, with the portable backend."""
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    (tmp_path / "test_marked.py").write_text(
+        "import os\nimport pytest\n\n"
+        "@pytest.mark.same_on_every_backend('collection only')\ndef test_marked():\n    pass\n\n"
+        "def test_unmarked():\n    assert os.environ['GRADE_BACKEND'] == 'portable'\n")
+    env = {**os.environ, "GRADE_BACKEND": "portable"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-rs", "-q",
+                           str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "1 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "same on every worker backend: collection only" in done.stdout, done.stdout
 
 
 def test_ci_run_is_the_single_version_run_then_the_portable_pass():

@@ -108,11 +108,13 @@ def collected(run: Run) -> list:
 
 # --- (1) in a students' repository ---------------------------------------------------------------
 
+@pytest.mark.same_on_every_backend("compares two files")
 def test_release_ships_the_plugin(built_release):
     assert (built_release / "grader" / "pytest_plugin.py").read_bytes() == \
         (ROOT / "grader" / "pytest_plugin.py").read_bytes()
 
 
+@pytest.mark.same_on_every_backend("collection only: nothing is graded")
 def test_one_item_per_public_case_ids_are_case_ids(assignment, students):
     run = pytest_in(students, "--collect-only")
     assert run.returncode == 0, run.output
@@ -155,6 +157,7 @@ def test_the_reference_as_exercises_passes_every_item(assignment, students):
     assert all(run.classnames[name] == exercise_of[name] for name in run.cases), sorted(run.classnames.items())[:3]
 
 
+@pytest.mark.same_on_every_backend("the cases the plugin selects, the engine calls: whatever workers return")
 @pytest.mark.parametrize("keyword, functions", [("softmax", {"softmax"}), ("generate", {"generate"}),
                                                  ("similarity_attention", {"similarity_attention"})])
 def test_k_selects_by_exercise_or_function_and_only_those_are_graded(assignment, students, keyword, functions):
@@ -217,6 +220,7 @@ def test_in_french_a_student_reads_the_plugins_words_in_french(assignment, stude
     assert "Traceback" not in run.output
 
 
+@pytest.mark.same_on_every_backend("the submission is refused before any worker runs")
 def test_an_unreadable_submission_fails_every_item_with_one_message(assignment, students):
     (students / "devoir.ipynb").write_text("this is not a notebook")
     run = pytest_in(students, "--grade-path", "devoir.ipynb")
@@ -248,6 +252,7 @@ def test_grade_path_grades_another_folder(assignment, students, tmp_path):
     assert sorted(split.cases) == sorted(attention)
 
 
+@pytest.mark.same_on_every_backend("pytest's own tests, collection and its errors: nothing is graded")
 def test_explicit_paths_are_respected_and_pytest_from_a_subfolder_collects(assignment, students):
     (students / "tests").mkdir()
     (students / "tests" / "test_mine.py").write_text("def test_mine():\n    assert True\n")
@@ -262,6 +267,7 @@ def test_explicit_paths_are_respected_and_pytest_from_a_subfolder_collects(assig
     assert len(collected(below)) == len(public_ids(assignment)), below.output
 
 
+@pytest.mark.same_on_every_backend("pytest's own tests, collection and its errors: nothing is graded")
 def test_an_invalid_assignment_file_is_one_clear_collection_error(students):
     path = students / "assignment.yaml"
     path.write_text(path.read_text().replace("\npackage:", "\npackag:"))
@@ -271,6 +277,7 @@ def test_an_invalid_assignment_file_is_one_clear_collection_error(students):
     assert "Traceback" not in run.output and "pytest_plugin.py" not in run.output
 
 
+@pytest.mark.same_on_every_backend("collection only: nothing is graded")
 def test_entry_point_loads_it_and_p_no_seance11_disables_it(assignment, students, tmp_path):
     """The `pytest11` entry point, as `pip install -e .` would register it."""
     site = tmp_path / "site"
@@ -285,6 +292,7 @@ def test_entry_point_loads_it_and_p_no_seance11_disables_it(assignment, students
     assert collected(off) == [] and off.returncode == 5, off.output
 
 
+@pytest.mark.same_on_every_backend("the cases the plugin selects, the engine calls: whatever workers return")
 def test_xdist_loadgroup_grades_once(assignment, students):
     pytest.importorskip("xdist")
     run = pytest_in(students, "-p", "xdist.plugin", "-n", "2", "--dist", "loadgroup", "-k", "similarity")
@@ -293,6 +301,7 @@ def test_xdist_loadgroup_grades_once(assignment, students):
 
 # --- (2) where there is no assignment file -------------------------------------------------------
 
+@pytest.mark.same_on_every_backend("pytest's own tests, collection and its errors: nothing is graded")
 def test_no_assignment_file_the_plugin_does_nothing(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
@@ -307,6 +316,7 @@ def test_no_assignment_file_the_plugin_does_nothing(tmp_path):
 
 # --- (3) in the course repository ----------------------------------------------------------------
 
+@pytest.mark.same_on_every_backend("collection only: nothing is graded")
 def test_course_repository_collects_nothing_extra_without_grade(assignment):
     args = ["--collect-only", "-n", "0", "tests/test_grade_cli.py"]
     installed = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": None}  # the course's own environment, as it is
@@ -320,6 +330,7 @@ def test_course_repository_collects_nothing_extra_without_grade(assignment):
     assert collected(named) == [] and named.returncode == 4 and "not found" in named.output, named.output
 
 
+@pytest.mark.same_on_every_backend("collection only: nothing is graded")
 def test_course_repository_with_grade_collects_the_public_cases_only(assignment):
     run = pytest_in(ROOT, "-p", "xdist.plugin", "--collect-only", "-n", "0", "--grade", "assignment.yaml")
     assert run.returncode == 0, run.output

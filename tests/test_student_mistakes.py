@@ -110,23 +110,26 @@ def test_the_heldout_corpus_copies_neither_the_corpus_nor_the_catalog():
     assert not bodies & catalog and not bodies & first
 
 
-@pytest.mark.parametrize("lang", ["en", "fr"])
-def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment, tmp_path_factory, lang):
+def test_heldout_mistakes_get_a_true_explanation_and_no_wrong_remedy(assignment, tmp_path):
     """Mistakes no catalog variant was written for: the generic diagnoses (a slipped input, the
     scores' constant, a LayerNorm after the residual, a transposed result, the heads in another
     order, a step moved inside the function, a call's two sizes swapped…) name them, and a
     sampled generate gets no coincidental catalog mistake but the first id that is not the most
-    probable one."""
+    probable one. In English and in French: the subset is graded once, what each student is told
+    rendered in both (a verdict is data; grading again per language would judge the same thing
+    twice)."""
     from grader.instructor.accuracy import student_corpus
     from student_mistakes.heldout import ENTRIES as HELDOUT
 
     entries = [e for e in HELDOUT if e.id in HELDOUT_SUBSET]
-    rows = student_corpus(assignment, entries, build, tmp_path_factory.mktemp(f"heldout-{lang}"), (lang,))
-    outcomes = {entry.id: found[lang]["outcome"] for entry, found in rows}
-    assert "wrong_remedy" not in outcomes.values(), outcomes
-    assert all(not found[lang]["correct_hinted"] for _, found in rows)
-    assert sum(o == "named" for o in outcomes.values()) >= len(HELDOUT_SUBSET) - 1, outcomes
-    assert all(outcomes[name] == "named" for name in SECOND_ROUND), outcomes
+    rows = student_corpus(assignment, entries, build, tmp_path, ("en", "fr"))
+    assert len(rows) == len(HELDOUT_SUBSET)
+    for lang in ("en", "fr"):
+        outcomes = {entry.id: found[lang]["outcome"] for entry, found in rows}
+        assert "wrong_remedy" not in outcomes.values(), (lang, outcomes)
+        assert all(not found[lang]["correct_hinted"] for _, found in rows), lang
+        assert sum(o == "named" for o in outcomes.values()) >= len(HELDOUT_SUBSET) - 1, (lang, outcomes)
+        assert all(outcomes[name] == "named" for name in SECOND_ROUND), (lang, outcomes)
 
 
 def test_a_crash_is_named_by_its_hint_not_by_the_line_of_code_it_quotes():
