@@ -1,4 +1,5 @@
 """Shared fixtures: the real assignment, and submissions built from the reference."""
+import compileall
 import os
 import re
 import shutil
@@ -19,6 +20,13 @@ from grader.i18n import set_language  # noqa: E402  (a plugin may have asked for
 set_language("en")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The hundreds of CLIs, pytest runs and pools the suite starts import the grader, the course and
+# the reference from this tree, as an installed grader is: byte-compiled. Where
+# PYTHONDONTWRITEBYTECODE is set (some CI machines) nothing would write that byte-code, and each
+# of them would compile every module again (0.1 s of CPU a run). Up-to-date files are skipped.
+for _package in ("grader", "course", "reference"):
+    compileall.compile_dir(ROOT / _package, quiet=2)
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -77,6 +85,9 @@ def built_release(assignment, tmp_path_factory):
     from grader.instructor.release import write_release
     out = tmp_path_factory.mktemp("built-release") / "students"
     write_release(assignment, out)
+    # byte-compiled once here, not in every copy's first run (copies keep the sources' times, so
+    # the byte-code stays valid); a fresh clone's first run is timed in tests/test_speed_cache.py
+    assert compileall.compile_dir(out, quiet=2)
     return out
 
 
