@@ -3,13 +3,12 @@
     pip install nox                      # or: pip install -e '.[dev]'
     nox                                  # the four versions, one after the other
     nox -s tests-3.12                    # one of them
-    nox -s tests-3.12 -- -k softmax -x   # arguments after `--` go to both pytest runs
+    nox -s tests-3.12 -- -k softmax -x   # arguments after `--` go to pytest
 
 Each session (`tests-3.X`) makes a fresh virtual environment of Python 3.X in `.nox/`, installs
-`.[test]` into it, runs `python -m pytest`, then runs the student-side test files listed in
-tests/portable_backend.txt again with GRADE_BACKEND=portable (the portable worker backend), as
-.ci/run does for the one Python on PATH. The crosscheck (torch) and dask extras are left out: their
-tests are skipped with their reason (`bash .ci/run` runs them).
+`.[test]` into it and runs `python -m pytest`, as .ci/run does for the one Python on PATH (the
+student-side tests under both worker backends: tests/conftest.py). The crosscheck (torch) and
+dask extras are left out: their tests are skipped with their reason (`bash .ci/run` runs them).
 
 nox looks for the interpreters as `python3.10`, `python3.11`… on PATH. With pyenv, the versions
 need not be selected: this file puts the `bin/` of the newest installed pyenv 3.X ahead on PATH
@@ -27,22 +26,10 @@ import re
 from pathlib import Path
 
 import nox
-import nox.command
 
-ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-PORTABLE_LIST = ROOT / "tests" / "portable_backend.txt"
 
 nox.options.sessions = ["tests"]
-
-
-def portable_backend_tests() -> list:
-    """The student-side test files of tests/portable_backend.txt (the one list; .ci/portable reads it too)."""
-    lines = (line.strip() for line in PORTABLE_LIST.read_text(encoding="utf-8").splitlines())
-    files = [line for line in lines if line and not line.startswith("#")]
-    if not files:
-        raise RuntimeError(f"{PORTABLE_LIST} lists no test file")
-    return files
 
 
 def _pyenv_bins() -> list:
@@ -67,15 +54,6 @@ if _bins:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """pytest, then the student-side files again with GRADE_BACKEND=portable."""
+    """pytest: the whole suite, the student-side tests under both worker backends (tests/conftest.py)."""
     session.install("-e", ".[test]")
-    runs = [("pytest", [], {}),
-            ("the portable-backend pass", portable_backend_tests(), {"GRADE_BACKEND": "portable"})]
-    failed = []
-    for label, files, env in runs:  # both run, whatever the first one's outcome
-        try:
-            session.run("python", "-m", "pytest", *files, *session.posargs, env=env)
-        except nox.command.CommandFailed:
-            failed.append(label)
-    if failed:
-        session.error(f"failed: {', '.join(failed)}")
+    session.run("python", "-m", "pytest", *session.posargs)

@@ -1,8 +1,8 @@
 """How long the test suite takes, and where the time goes.
 
-    python bench/suite_time.py                    # the README's suite, then the portable pass
+    python bench/suite_time.py                    # the README's suite (one pytest run)
     python bench/suite_time.py --workers 2 4      # the same, once per xdist worker count, side by side
-    python bench/suite_time.py --no-portable -- tests/test_bulk.py   # pytest arguments of the main run after --
+    python bench/suite_time.py -- tests/test_bulk.py   # pytest arguments after --
 
 For each run it prints the wall time, the CPU time of the whole process tree (user + sys: the
 test processes and every CLI, pool and worker they waited for) and how busy the cores were
@@ -85,7 +85,6 @@ def report(runs: list, cores: int, top: int):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", nargs="+", default=["auto"], help="xdist worker counts to compare (default: auto)")
-    parser.add_argument("--no-portable", action="store_true", help="skip the portable-backend pass (.ci/portable)")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("pytest_args", nargs="*", help="after --: extra arguments for pytest")
     args = parser.parse_args(argv)
@@ -93,26 +92,14 @@ def main(argv=None) -> int:
     print(f"# Test suite time\n\n- {cores} cores, Python {sys.version.split()[0]}, load average at start "
           f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n- command: `python bench/suite_time.py "
           f"{' '.join(sys.argv[1:] if argv is None else argv)}`\n")
-    # .ci/portable runs `python`: this interpreter's, as the README's commands run in its venv
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    runs = []
-    for workers in args.workers:
-        main_run = run(f"suite, -n {workers}", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                               "-p", "suite_cpu", "-n", workers, *args.pytest_args], env)
-        runs.append(main_run)
-        if not args.no_portable:
-            portable = run(f"portable pass, -n {workers}", ["bash", ".ci/portable", "-q", "-p", "suite_cpu",
-                                                          "-n", workers], env)
-            runs.append(portable)
-            runs.append({"label": f"both, -n {workers}", "wall": main_run["wall"] + portable["wall"],
-                         "cpu": main_run["cpu"] + portable["cpu"], "tests": [],
-                         "returncode": main_run["returncode"] or portable["returncode"], "summary": ""})
+    runs = [run(f"suite, -n {workers}", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                         "-p", "suite_cpu", "-n", workers, *args.pytest_args], dict(os.environ))
+            for workers in args.workers]
     report(runs, cores, args.top)
     for r in runs:
-        if r["label"].startswith("both") or args.no_portable:
-            floor = r["cpu"] / cores
-            print(f"\n{r['label']}: {r['wall']:.0f} s against a target of {TARGET_SECONDS:.0f} s; its CPU alone "
-                  f"needs {floor:.0f} s on {cores} cores" + (" (more than the target)" if floor > TARGET_SECONDS else ""))
+        floor = r["cpu"] / cores
+        print(f"\n{r['label']}: {r['wall']:.0f} s against a target of {TARGET_SECONDS:.0f} s; its CPU alone "
+              f"needs {floor:.0f} s on {cores} cores" + (" (more than the target)" if floor > TARGET_SECONDS else ""))
     return 0 if all(r["returncode"] == 0 for r in runs) else 1
 
 

