@@ -21,6 +21,11 @@ MISTAKES = [
 BROKEN = {
     "timeout": ("softmax", "def softmax(x, axis=-1):\n", "def softmax(x, axis=-1):\n    while True:\n        pass\n"),
     "crash": ("softmax", "def softmax(x, axis=-1):\n", "def softmax(x, axis=-1):\n    import os; os._exit(3)\n"),
+    # never returns either, but waits instead of spinning: the same timeouts without a core taken
+    # from the tests beside it, for tests of what becomes of a timeout (a class run, its files);
+    # stopping a busy loop is tested with "timeout" (and bench/speed.py grades those)
+    "asleep": ("softmax", "def softmax(x, axis=-1):\n", "def softmax(x, axis=-1):\n    import time\n"
+                                                        "    time.sleep(3600)\n"),
 }
 
 
@@ -85,7 +90,8 @@ def write_submission(sources: dict, form: str, target: Path) -> Path:
 
 
 def make_class(folder: Path, n: int, mix: dict, seed: int = 0, naming: str = "mixed") -> dict:
-    """n submissions in `folder`; mix = {"correct": 0.7, "wrong": 0.2, "timeout": 0.05, "crash": 0.05}.
+    """n submissions in `folder`; mix = {"correct": 0.7, "wrong": 0.2, "timeout": 0.05, "crash": 0.05}
+    (kinds: correct, wrong, timeout, asleep, crash).
     Returns {student id as the grader will see it: kind}."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)

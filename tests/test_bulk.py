@@ -17,7 +17,7 @@ from classgen import make_class
 from conftest import ROOT, run_grade
 
 SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
-KIND_STATUS = {"correct": "ok", "wrong": "ok", "timeout": "timeout", "crash": "crash"}
+KIND_STATUS = {"correct": "ok", "wrong": "ok", "timeout": "timeout", "asleep": "timeout", "crash": "crash"}
 
 
 
@@ -65,7 +65,7 @@ def check_class(out: Path, expected: dict):
 def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs = base / "submissions"
-    expected = make_class(subs, 52, {"correct": 0.7, "wrong": 0.2, "timeout": 0.05, "crash": 0.05}, seed=11)
+    expected = make_class(subs, 52, {"correct": 0.7, "wrong": 0.2, "asleep": 0.05, "crash": 0.05}, seed=11)
     # hostile and broken entries, beside the others
     with zipfile.ZipFile(subs / "evil.zip", "w") as z:
         z.writestr("../../escaped.py", "print('out')\n")
@@ -109,7 +109,7 @@ def test_class_files_agree_with_the_results(graded_class):
     for sid, kind in graded_class["expected"].items():
         if kind == "correct":
             assert results[sid]["score"] == pytest.approx(100), sid
-        elif kind in ("wrong", "timeout", "crash"):
+        elif kind in ("wrong", "asleep", "crash"):
             assert results[sid]["score"] < 100, sid
         assert (out / "reports" / f"{sid}.html").is_file()
     index = (out / "index.html").read_text()

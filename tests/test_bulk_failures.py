@@ -168,7 +168,7 @@ def test_a_pool_process_killed_mid_run_costs_only_its_student(tmp_path):
     result, a fresh process takes over, every other student is graded; the next run regrades
     that student alone."""
     subs = tmp_path / "submissions"
-    expected = make_class(subs, 4, {"timeout": 1.0}, seed=7, naming="plain-folders")  # ~8 s each
+    expected = make_class(subs, 4, {"asleep": 1.0}, seed=7, naming="plain-folders")  # ~8 s each
     out = tmp_path / "out"
     process = bulk(subs, out, "-j", "2", "--quiet")
     victim = None
@@ -243,7 +243,7 @@ def test_the_margin_past_the_budget_is_20_s_or_a_number_of_seconds_given(tmp_pat
 
 def test_the_budget_reaches_the_sandbox_and_must_be_positive(tmp_path):
     subs = tmp_path / "submissions"
-    make_class(subs, 1, {"timeout": 1.0}, seed=9, naming="plain-folders")
+    make_class(subs, 1, {"asleep": 1.0}, seed=9, naming="plain-folders")
     out = tmp_path / "out"
     done = run_grade("bulk", subs, "--out", out, "--budget", "1", "--quiet", timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

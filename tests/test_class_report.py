@@ -52,7 +52,7 @@ def build_submissions(base: Path) -> dict:
     f = folders["violation"] = solution_folder(base / "violation" / "exercises")
     edit(f / "positional.py", "import numpy as np", "import numpy as np\nimport sklearn")
     f = folders["timeout"] = solution_folder(base / "timeout" / "exercises")
-    edit(f / "transformer.py", "    ids = list(token_ids)\n", "    while True:\n        pass\n")
+    edit(f / "transformer.py", "    ids = list(token_ids)\n", "    import time\n    time.sleep(3600)\n")  # never returns
     folders["stubs"] = ROOT / "exercises"
     return folders
 
