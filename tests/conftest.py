@@ -61,6 +61,9 @@ def student_side_files() -> list:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+STUDENT_SIDE = set(student_side_files())
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "same_on_every_backend(why): the outcome involves no grading worker; "
                                        "the test runs once, not once per worker backend (tests/conftest.py)")
@@ -94,9 +97,6 @@ def worker_backend(request, monkeypatch):
     elif getattr(request, "param", None) == "portable":
         monkeypatch.setenv("GRADE_BACKEND", "portable")
     return getattr(request, "param", None)
-
-
-STUDENT_SIDE = set(student_side_files())
 
 
 @pytest.fixture(scope="session")

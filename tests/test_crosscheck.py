@@ -11,6 +11,7 @@ checks). Without torch the whole module is skipped; without transformers only th
 GPT-2 checks are skipped. Nothing here touches the network: Hugging Face is forced
 offline and the GPT-2 model is built from a config with freshly drawn weights.
 """
+import importlib.util
 import os
 import sys
 import warnings
@@ -24,8 +25,21 @@ import numpy as np
 import pytest
 
 _INSTALL_HINT = "install the crosscheck extra: pip install -e '.[crosscheck]'"
-torch = pytest.importorskip("torch", reason=f"torch is not installed; {_INSTALL_HINT}")
-F = torch.nn.functional
+if importlib.util.find_spec("torch") is None:
+    pytest.skip(f"torch is not installed; {_INSTALL_HINT}", allow_module_level=True)
+# torch is imported by the first test that runs here (`_torch`), not while pytest collects: every
+# xdist worker collects every module, and importing torch costs each of them 1.5 s of CPU. For the
+# same reason the module's tests run in one worker (`--dist loadgroup`, pyproject's addopts):
+# spread over four, each imported torch and built GPT-2 (20 s of CPU instead of 6).
+torch = F = None
+pytestmark = pytest.mark.xdist_group("torch")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _torch():
+    global torch, F
+    import torch
+    F = torch.nn.functional
 
 # Make `reference` importable when pytest is run without the repository root on sys.path.
 _ROOT = str(Path(__file__).resolve().parents[1])
