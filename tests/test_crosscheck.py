@@ -28,11 +28,8 @@ _INSTALL_HINT = "install the crosscheck extra: pip install -e '.[crosscheck]'"
 if importlib.util.find_spec("torch") is None:
     pytest.skip(f"torch is not installed; {_INSTALL_HINT}", allow_module_level=True)
 # torch is imported by the first test that runs here (`_torch`), not while pytest collects: every
-# xdist worker collects every module, and importing torch costs each of them 1.5 s of CPU. For the
-# same reason the module's tests run in one worker (`--dist loadgroup`, pyproject's addopts):
-# spread over four, each imported torch and built GPT-2 (20 s of CPU instead of 6).
+# xdist worker collects every module, and importing torch costs each of them 1.5 s of CPU
 torch = F = None
-pytestmark = pytest.mark.xdist_group("torch")
 
 
 @pytest.fixture(scope="module", autouse=True)
