@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from classgen import make_class
-from conftest import ROOT, run_grade
+from conftest import ROOT, children, run_grade
 
 SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 LINUX = sys.platform.startswith("linux")
@@ -59,16 +59,6 @@ def check_complete(out: Path, students: set):
     assert moodle and canvas
     assert not list(out.rglob(".*.tmp"))
     return results
-
-
-def children(pid: int) -> list:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(x) for x in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
 
 
 def pool_processes(pid: int) -> list:

@@ -90,10 +90,9 @@ def pytest_in(folder: Path, *args, plugin=PLUGIN, env=None, timeout=180) -> Run:
 
 
 @pytest.fixture
-def students(built_release, tmp_path):
+def students(release_copy, tmp_path):
     """A fresh copy of the course's release (conftest), with the conftest that counts the engine's runs."""
-    copy = tmp_path / "students"
-    shutil.copytree(built_release, copy)
+    copy = release_copy(tmp_path / "students")
     (copy / "conftest.py").write_text(COUNTING_CONFTEST)
     return copy
 

@@ -10,22 +10,11 @@ import time
 
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import ROOT, children, run_grade, solution_folder
 from grader.grading.engine import Expectations, grade, select_cases
 from grader.model.assignment import load_assignment
 from grader.sandbox import supervisor
 from grader.sandbox.runtime import protocol
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(p) for p in f.read().split()]
-    except OSError:
-        pass
-    return found
 
 
 def _namespace_pids(pid: int) -> list[int]:
@@ -61,15 +50,15 @@ def _watch_worker(tmp_path, monkeypatch, look):
 
 def _pid_1_of_a_worker(template_pid):
     """(pid of the worker namespace's PID 1, how many processes stand between it and the template)."""
-    below = [(child, 0) for child in _children(template_pid)]
+    below = [(child, 0) for child in children(template_pid)]
     while below:
         pid, depth = below.pop()
         try:
-            if len(_namespace_pids(pid)) > 1 and _namespace_pids(pid)[-1] == 1 and _children(pid):
+            if len(_namespace_pids(pid)) > 1 and _namespace_pids(pid)[-1] == 1 and children(pid):
                 return pid, depth
         except (OSError, StopIteration):
             continue
-        below += [(child, depth + 1) for child in _children(pid)]
+        below += [(child, depth + 1) for child in children(pid)]
     return None
 
 
@@ -104,7 +93,7 @@ def test_as_root_pid_1_of_each_worker_namespace_is_the_templates_own_child(tmp_p
         if found is None:
             return None
         pid_1, depth = found
-        worker = _children(pid_1)
+        worker = children(pid_1)
         if not worker:
             return None
         time.sleep(0.5)
