@@ -56,8 +56,8 @@ def run(label: str, command: list, env: dict) -> dict:
         tests = []
         for path in Path(folder).glob("*.tsv"):
             for line in path.read_text(encoding="utf-8").splitlines():
-                node, test_cpu, test_wall = line.rsplit("\t", 2)
-                tests.append((node, float(test_cpu), float(test_wall)))
+                node, test_cpu, test_wall, alone = line.rsplit("\t", 3)
+                tests.append((node, float(test_cpu), float(test_wall), float(alone)))
     summary = next((line for line in reversed(done.stdout.splitlines()) if " in " in line and "=" not in line[:1]), "")
     return {"label": label, "wall": wall, "cpu": cpu, "machine": machine, "tests": tests, "returncode": done.returncode,
             "summary": summary.strip(), "output": done.stdout}
@@ -73,26 +73,31 @@ def report(runs: list, cores: int, top: int):
               f"| {r['returncode']} | {r['summary']} |")
     for r in (r for r in runs if r["tests"]):
         by_file, count = collections.Counter(), collections.Counter()
-        wall_by_file = collections.Counter()
-        for node, cpu, wall in r["tests"]:
+        wall_by_file, alone_by_file = collections.Counter(), collections.Counter()
+        for node, cpu, wall, alone in r["tests"]:
             name = node.split("::")[0]
             by_file[name] += cpu
             wall_by_file[name] += wall
+            alone_by_file[name] += alone
             count[name] += 1
+        in_tests = sum(by_file.values())
+        print(f"\nIn the tests: {in_tests:.1f} s of CPU, {sum(alone_by_file.values()):.1f} s of it in the test processes "
+              f"themselves (the rest in the processes they started); outside any test (start-up, collection, "
+              f"what no test waited for): {max(r['machine'] or r['cpu'], r['cpu']) - in_tests:.1f} s.")
         print(f"\n### {r['label']}: the {top} files that cost the most CPU")
-        print("| file | tests | CPU | wall (summed over tests) |")
-        print("| --- | ---: | ---: | ---: |")
+        print("| file | tests | CPU | of it in the test process | wall (summed over tests) |")
+        print("| --- | ---: | ---: | ---: | ---: |")
         for name, cpu in by_file.most_common(top):
-            print(f"| {name} | {count[name]} | {cpu:.1f} s | {wall_by_file[name]:.1f} s |")
+            print(f"| {name} | {count[name]} | {cpu:.1f} s | {alone_by_file[name]:.1f} s | {wall_by_file[name]:.1f} s |")
         print(f"\n### {r['label']}: the {top} tests that cost the most CPU")
         print("| test | CPU | wall |")
         print("| --- | ---: | ---: |")
-        for node, cpu, wall in sorted(r["tests"], key=lambda t: t[1], reverse=True)[:top]:
+        for node, cpu, wall, _ in sorted(r["tests"], key=lambda t: t[1], reverse=True)[:top]:
             print(f"| {node} | {cpu:.1f} s | {wall:.1f} s |")
         print(f"\n### {r['label']}: the {top} tests that waited the most (wall - CPU)")
         print("| test | waited | CPU |")
         print("| --- | ---: | ---: |")
-        for node, cpu, wall in sorted(r["tests"], key=lambda t: t[2] - t[1], reverse=True)[:top]:
+        for node, cpu, wall, _ in sorted(r["tests"], key=lambda t: t[2] - t[1], reverse=True)[:top]:
             print(f"| {node} | {wall - cpu:.1f} s | {cpu:.1f} s |")
         if r["returncode"] != 0:
             print("\n(the run failed; its last lines:)\n" + "\n".join(r["output"].splitlines()[-15:]))

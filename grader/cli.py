@@ -389,11 +389,12 @@ def main(argv=None) -> int:
         # 10-20 ms scanning the objects every import makes, to free next to nothing
         import gc
         gc.disable()
-    if own_process and (plain or argv[0] == "bulk"):
-        # NumPy's BLAS starts a thread per core when it loads (20-30 ms of CPU, taken from the
-        # worker on the other core) for a process whose arrays are a few KB — and `grade bulk`
-        # already keeps every core busy with one pool process each: one thread, unless the user
-        # chose otherwise. Before NumPy is imported (nothing above imports it).
+    if own_process:
+        # NumPy's BLAS starts a thread per core when it loads (20-70 ms of CPU, taken from the
+        # worker on the other core) for a process whose arrays are a few KB — the course's, in
+        # every subcommand — and `grade bulk` already keeps every core busy with one pool process
+        # each: one thread, unless the user chose otherwise. Before NumPy is imported (nothing
+        # above imports it).
         for name in BLAS_THREADS:
             if not os.environ.get(name):  # unset or empty: BLAS's default
                 os.environ[name] = "1"

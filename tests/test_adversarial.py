@@ -393,7 +393,7 @@ def kill_all(pids):
 
 def leftover_files(marker: str) -> list:
     """Files the attack planted outside every folder the test snapshots."""
-    places = ["/tmp", "/var/tmp", "/dev/shm"]
+    places = ["/tmp", "/var/tmp", "/dev/shm", "/etc"]  # /etc: refusal_flood writes there by name
     places += list(site.getsitepackages()) + [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     found = []
     for place in dict.fromkeys(places):
@@ -791,7 +791,7 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, re
             if not alone:
                 other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper, graded)
                 overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \
-                    (f"while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
+                    ("while its worker ran" if seen else "attack worker not seen" if attack_cli.poll() is None
                      else "after it had ended")
             else:
                 overlap = "no other submission: " + SAME_IN_EVERY_MODE[fixture.stem]

@@ -232,7 +232,9 @@ class Diagnoser:
         self.steps = {m.name: Known(m.name, m.function, m.slide, getattr(m, "step_en", "") or m.explanation,
                                     getattr(m, "step_fr", "") or getattr(m, "step_en", "") or m.explanation_fr)
                       for m in self.mistakes}
-        self.stored = stored or {}   # {case id: {mistake name: output}} (the public-cases file)
+        # {case id: {mistake name: output}}: a release's public-cases file, or the outputs
+        # `accuracy` computes once per case (the same dict, filled as it goes)
+        self.stored = stored if stored is not None else {}
 
     def add_known(self, known: Known):
         self.known[known.name] = known
