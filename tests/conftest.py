@@ -1,5 +1,7 @@
 """Shared fixtures: the real assignment, and submissions built from the reference."""
 import compileall
+import functools
+import json
 import os
 import re
 import shutil
@@ -222,6 +224,27 @@ def run_grade(*args, cwd=ROOT, timeout=300, user=False, home=None):
     """The real CLI, as a student runs it (or as an unprivileged user, `user=True`)."""
     return subprocess.run([*grade_argv(user, home), *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+RESULT_SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _result_validator():
+    import jsonschema
+    kind = jsonschema.validators.validator_for(RESULT_SCHEMA)
+    kind.check_schema(RESULT_SCHEMA)
+    return kind(RESULT_SCHEMA)
+
+
+def validate_result(data) -> None:
+    """jsonschema.validate(data, the result schema), with the schema itself checked once per test
+    process instead of on every call (two thirds of the time of each: the suite validates a few
+    hundred results). Raises the error jsonschema.validate would."""
+    import jsonschema
+    error = jsonschema.exceptions.best_match(_result_validator().iter_errors(data))
+    if error is not None:
+        raise error
 
 
 def children(pid: int) -> list:

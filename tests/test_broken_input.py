@@ -12,15 +12,13 @@ import json
 import os
 import re
 
-import jsonschema
 import nbformat
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import run_grade, solution_folder, validate_result
 from grader.model.errors import GraderError
 from grader.grading.submission import format_size, load_submission
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 MODULES = ("similarity", "softmax", "embeddings", "attention", "positional", "transformer")
 
 
@@ -32,7 +30,7 @@ def grade(tmp_path, target, *args):
     result = None
     if proc.returncode in (0, 1):
         result = json.loads(out.read_text())
-        jsonschema.validate(result, SCHEMA)
+        validate_result(result)
     return proc, result
 
 

@@ -10,13 +10,11 @@ import time
 import zipfile
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from classgen import make_class
-from conftest import ROOT, run_grade
+from conftest import ROOT, run_grade, validate_result
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 KIND_STATUS = {"correct": "ok", "wrong": "ok", "timeout": "timeout", "asleep": "timeout", "crash": "crash"}
 
 
@@ -37,7 +35,7 @@ def check_class(out: Path, expected: dict):
     assert set(results) == set(expected)
     for student, kind in expected.items():
         r = results[student]
-        jsonschema.validate(r, SCHEMA)
+        validate_result(r)
         assert r["student"]["id"] == student
         assert r["status"] == KIND_STATUS[kind], (student, kind, r["status"], r["notes"])
         if kind == "correct":

@@ -18,17 +18,15 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import jsonschema
 import pytest
 
-from conftest import ROOT, grade_argv, solution_folder
+from conftest import ROOT, grade_argv, solution_folder, validate_result
 from grader.model.assignment import load_assignment
 from grader.report.class_overview import (BIN_WIDTH, TOP_REASONS, class_view, histogram_bins, normalise_message,
                                  render_class_report, report_href, write_class_report)
 from grader.report.html import points_text
 
 ASSIGNMENT = load_assignment(ROOT / "assignment.yaml")
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 
 
 # --- real results, graded once per session (shared by xdist workers) -----------------------
@@ -126,7 +124,7 @@ def klass(graded):
     results += [invalid(*x) for x in INVALID]
     random.Random(0).shuffle(results)   # the page sorts; the input order must not matter
     for r in results:
-        jsonschema.validate(r, SCHEMA)
+        validate_result(r)
     return results
 
 
@@ -477,7 +475,7 @@ def test_diagnosed_mistakes_count_each_student_once_and_those_seen_only_on_hidde
     from reference.mistakes import by_name
 
     for r in mistakes_class:
-        jsonschema.validate(r, SCHEMA)
+        validate_result(r)
     dom = parse(render_class_report(mistakes_class, ASSIGNMENT))
     rows = mistake_rows(dom)
     # most frequent first: 3 students, then 2 (in 3 cases), then 2 (in 2 cases)

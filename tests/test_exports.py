@@ -8,16 +8,14 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import jsonschema
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import RESULT_SCHEMA, run_grade, solution_folder, validate_result
 from grader.export import junit as export_junit
 from grader.export.github import (append_step_summary, case_scores, classroom_output, classroom_result,
                                   step_summary, write_classroom_output)
 from grader.export.junit import junit_xml, write_junit
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 # what a student's exception message carries into the result: NUL, BEL, ANSI colours, HTML, pipes
 NASTY = "boom\\x00\\x07\\x1b[31m red\\x1b[0m <b>&amp;</b> |pipe| end"
 NASTY_CLEAN = "raised RuntimeError: boom red <b>&amp;</b> |pipe| end"
@@ -33,7 +31,7 @@ def grade(folder: Path, out: Path):
     proc = run_grade(folder, "--json", out / "result.json", "--report", out / "report.html", "--no-color")
     assert proc.returncode in (0, 1), proc.stderr + proc.stdout
     result = json.loads((out / "result.json").read_text())
-    jsonschema.validate(result, SCHEMA)
+    validate_result(result)
     return proc, result
 
 
@@ -424,7 +422,7 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
     """A not-implemented function must read as failing in every CI reporter (a <skipped> would turn
     mikepenz/action-junit-report green); each verdict of the result schema, on a public and a hidden case."""
     forged = json.loads(json.dumps(wrong))
-    statuses = SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
+    statuses = RESULT_SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
     cases = [c for _, c in cases_of(forged)]
     chosen = {}
     for status in statuses:
@@ -437,7 +435,7 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
         e["passed"] = sum(c["status"] == "passed" for c in e["cases"])
         e["score"] = round(sum(c["points"] for c in e["cases"]), 6)
     forged["score"] = round(sum(e["score"] for e in forged["exercises"]), 6)
-    jsonschema.validate(forged, SCHEMA)
+    validate_result(forged)
     root = parse(forged)
     tests = {t["name"]: t for t in classroom_result(forged)["tests"]}
     assert not root.findall(".//skipped")

@@ -4,13 +4,11 @@ import re
 import shutil
 from pathlib import Path
 
-import jsonschema
 import nbformat
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import ROOT, run_grade, solution_folder, validate_result
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 
 
 def grade_json(tmp_path, *args, cwd=ROOT):
@@ -18,7 +16,7 @@ def grade_json(tmp_path, *args, cwd=ROOT):
     proc = run_grade(*args, "--json", out, "--report", tmp_path / "report.html", "--no-color", cwd=cwd)
     assert proc.returncode in (0, 1), proc.stderr + proc.stdout
     result = json.loads(out.read_text())
-    jsonschema.validate(result, SCHEMA)
+    validate_result(result)
     return proc, result
 
 

@@ -13,15 +13,14 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import jsonschema
 import pytest
 
+from conftest import validate_result
 from grader.export import gradebooks as gradebook
 from grader.export.gradebooks import write_gradebooks
 from grader.model.result import CaseResult, ExerciseResult, Result
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
 
 EXERCISES = [("similarity", 12.0), ("softmax", 10.0), ("attention", 78.0)]
 TITLE = "Esprits numériques — séance 11 : contexte, attention et modèles génératifs"
@@ -68,7 +67,7 @@ def result(who, scores=None, status="ok", notes=(), problems=None, cases=None):
     data = Result(submission=who["source"], seed=2026, score=sum(e.score for e in exercises),
                   max_score=sum(p for _, p in EXERCISES), exercises=exercises, notes=list(notes),
                   student=who, status=status).to_json()
-    jsonschema.validate(data, SCHEMA)
+    validate_result(data)
     return data
 
 

@@ -18,11 +18,10 @@ import sys
 import time
 import tracemalloc
 
-import jsonschema
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_grade, solution_folder
+from conftest import ROOT, run_grade, solution_folder, validate_result
 from grader.sandbox.runtime import protocol
 from grader.model.assignment import Tolerance
 from grader.grading.compare import Verdict, _inputs_changed, compare, compare_values, quote
@@ -34,7 +33,6 @@ from grader.sandbox.supervisor import Outcome
 
 TOL = Tolerance(rtol=1e-6, atol=1e-8)
 EXACT = Tolerance()
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 COURSE = load_assignment(ROOT / "assignment.yaml")
 CHECKED = sorted(property_engine.load_properties(COURSE).functions())
 
@@ -436,7 +434,7 @@ def test_one_case_whose_judging_fails_is_an_error_naming_the_grader_and_the_othe
                                      "your instructor")
     assert all(c.status == "passed" for cid, c in cases.items() if cid != victim)
     assert result.status == "ok"  # not counted as a worker crash
-    jsonschema.validate(result.to_json(), SCHEMA)
+    validate_result(result.to_json())
 
 
 def test_details_stay_json_safe_whatever_numbers_they_hold():
@@ -538,7 +536,7 @@ def similarity_attention(E):
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     text = out.read_text()
     result = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON: JSON has no {name}"))
-    jsonschema.validate(result, SCHEMA)
+    validate_result(result)
     assert out.stat().st_size < 1_000_000 and report.stat().st_size < 5_000_000  # no quoted 12 MB word
     cases = {c["id"]: c for e in result["exercises"] for c in e["cases"]}
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import xmlschema
 
-from conftest import ROOT, solution_folder
+from conftest import ROOT, solution_folder, validate_result
 from grader.export.github import PAYLOAD_BUDGET, classroom_output, classroom_result, step_summary
 from grader.export.gradebooks import write_gradebooks
 from grader.export.gradescope import to_results
@@ -30,7 +30,6 @@ from grader.model.result import CaseResult, ExerciseResult, Result
 from grader.report.terminal import summary
 from test_gradescope import RESULTS_SCHEMA
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 XSD = Path(__file__).parent / "consumers" / "junit-10.xsd"
 AXIS_0, FIRST_AXIS = "softmax/softmax/axis-0", "softmax/softmax/first-axis"   # hidden, and its public twin
 FLOAT32 = "softmax/softmax/float32"                                          # hidden, no public twin
@@ -142,7 +141,7 @@ def test_a_twin_drawn_with_other_arguments_gives_way_to_a_public_case_called_lik
 def test_the_json_carries_it_follows_the_schema_and_reads_back(graded):
     for instructor in (False, True):                     # grade --json, and grade bulk's results/<id>.json
         data = json.loads(json.dumps(graded.to_json(instructor)))
-        jsonschema.validate(data, SCHEMA)
+        validate_result(data)
         assert data["schema_version"] == 2
         written = {c["id"]: c["public_twin"] for e in data["exercises"] for c in e["cases"]}
         assert written == {c.id: c.public_twin for c in graded.cases}
@@ -155,7 +154,7 @@ def test_an_older_result_without_the_field_still_loads_and_names_no_twin(data):
     for exercise in data["exercises"]:
         for case in exercise["cases"]:
             del case["public_twin"]
-    jsonschema.validate(data, SCHEMA)                    # optional: schema 2 as it was written before
+    validate_result(data)                    # optional: schema 2 as it was written before
     assert all(c.public_twin is None for c in Result.from_json(data).cases)
     assert not any(words in junit_xml(data) + step_summary(data) for words in SAME_THING)
     message = next(test["message"] for test in classroom_result(data)["tests"] if test["name"] == AXIS_0)
@@ -360,7 +359,7 @@ def test_grade_names_the_twins_itself_and_every_ci_file_carries_them(submission,
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     result = json.loads((out / "r.json").read_text())
-    jsonschema.validate(result, SCHEMA)
+    validate_result(result)
     assert {c["id"]: c["public_twin"] for e in result["exercises"] for c in e["cases"]}[AXIS_0] == FIRST_AXIS
     assert f"failed (hidden case; {TWIN_EN})" in (out / "j.xml").read_text()
     assert names_twin((out / "summary.md").read_text(), AXIS_0, f"the public case `{FIRST_AXIS}` exercises")
@@ -379,7 +378,7 @@ def test_grade_bulk_stores_the_twins_and_the_moodle_comment_names_one(submission
                            "-j", "1", "--quiet", "--lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     stored = json.loads((out / "results" / "ada.json").read_text())
-    jsonschema.validate(stored, SCHEMA)
+    validate_result(stored)
     twins = {c["id"]: c["public_twin"] for e in stored["exercises"] for c in e["cases"]}
     assert twins[AXIS_0] == FIRST_AXIS and twins[FLOAT32] is None and twins[FIRST_AXIS] is None
     first = next(c for e in stored["exercises"] for c in e["cases"] if c["status"] != "passed")

@@ -2,7 +2,6 @@
 words in both languages, the per-output status sections of the catalogs are gone, no output holds
 a status table of its own, and every output writes what the table says."""
 import ast
-import json
 import re
 import string
 import typing
@@ -11,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import RESULT_SCHEMA, ROOT, validate_result
 from grader import i18n
 from grader.model import statuses
 from grader.model.statuses import STATUSES, TABLE, Status, StatusStyle, describe, order
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
-CASE_STATUS_ENUM = SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
+CASE_STATUS_ENUM = RESULT_SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
 
 # the outputs (README, "Output formats") and the modules they are written in
 OUTPUTS = ["grader/report/terminal.py", "grader/report/html.py", "grader/export/junit.py", "grader/export/github.py",
@@ -237,3 +235,15 @@ def test_gradescope_writes_the_tables_word_and_status(odd_timeout, monkeypatch):
 def test_the_gradebooks_write_the_tables_word(odd_timeout):
     from grader.export.gradebooks import _first_problem
     assert _first_problem(_result().to_json()) == "softmax/softmax: a hidden case: T-WORD"
+
+
+def test_the_suites_result_check_refuses_what_the_schema_refuses():
+    """validate_result (tests/conftest.py), which the suite's checks of every JSON result go through,
+    keeps one validator per process: it must still refuse a result the schema refuses."""
+    import jsonschema
+    good = _result().to_json()
+    validate_result(good)
+    for broken in ({**good, "score": "full"}, {k: v for k, v in good.items() if k != "exercises"},
+                   {**good, "exercises": [{**good["exercises"][0], "cases": [{"id": 3}]}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            validate_result(broken)

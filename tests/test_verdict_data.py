@@ -5,18 +5,16 @@ mixes languages."""
 import json
 import re
 
-import jsonschema
 import numpy as np
 import pytest
 
-from conftest import ROOT, solution_folder
+from conftest import solution_folder, validate_result
 from grader.grading.engine import Expectations, grade, select_cases
 from grader.i18n import language, set_language, speaking
 from grader.model.result import Result
 from grader.model.said import Said, concat, joined
 from grader.sandbox.supervisor import Limits
 
-SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text())
 
 # one way to reach each comparison stage, written as students write them
 WRONG = {
@@ -127,7 +125,7 @@ def test_a_stored_result_renders_in_either_language_as_grading_in_it_does(both):
 def test_the_json_carries_the_code_and_validates(both):
     english, _ = both
     data = english.to_json()
-    jsonschema.validate(data, SCHEMA)
+    validate_result(data)
     failing = [c for e in data["exercises"] for c in e["cases"] if c["status"] != "passed"]
     public = [c for c in failing if c["visibility"] == "public"]
     assert public and all(c["code"] and c["said"]["code"] for c in public)
@@ -200,7 +198,7 @@ def test_notes_and_problems_render_in_either_language_as_grading_in_it_does(assi
     with speaking("en"):
         english_json = english.to_json()
     stored = Result.from_json(json.loads(json.dumps(english_json, allow_nan=False)))
-    jsonschema.validate(english_json, SCHEMA)
+    validate_result(english_json)
     assert len(stored.notes) >= 3 and all(isinstance(n, Said) for n in stored.notes)
     assert [n.render("fr") for n in stored.notes] == french_json["notes"]
     assert [n.render("en") for n in stored.notes] == english_json["notes"]
