@@ -192,3 +192,38 @@ def test_an_output_that_is_a_step_inside_the_function_names_that_step(assignment
     assert found is not None and found.name is None
     assert "You returned what feed_forward() gives inside the function" in found.text("en")
     assert "feed_forward()" in found.text("fr") and "résiduelle" in found.text("fr")
+
+
+@pytest.mark.same_on_every_backend("diagnosis computed in the test's own process")
+def test_variant_outputs_run_once_per_inputs_and_only_for_the_same_inputs():
+    """The students of a class who fail a public case share its inputs: the variants run once for
+    them (grader/grading/diagnosis.py keeps the last outputs by the inputs' content), and only
+    inputs equal in every value, dtype and shape get those outputs back."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from grader.grading.diagnosis import variant_outputs
+
+    calls = []
+
+    def doubled(x, scale):
+        calls.append(1)
+        return 2 * x * scale
+
+    mistakes = [SimpleNamespace(name="doubled", function="f", exercise="e", implementation=doubled)]
+    case = SimpleNamespace(exercise="e", function="f", id="e/f/public")
+    first = variant_outputs(mistakes, case, {"x": np.arange(3.0), "scale": 1})
+    again = variant_outputs(mistakes, case, {"x": np.arange(3.0), "scale": 1})   # another student, same case
+    assert len(calls) == 1 and again["doubled"].tolist() == first["doubled"].tolist() == [0.0, 2.0, 4.0]
+    for other in ({"x": np.arange(3.0) + [0, 0, 1], "scale": 1},         # one value
+                  {"x": np.arange(3.0, dtype=np.float32), "scale": 1},   # the dtype
+                  {"x": np.arange(3.0).reshape(3, 1), "scale": 1},       # the shape
+                  {"x": np.arange(3.0), "scale": 1.0},                   # an int become a float
+                  {"scale": 1, "x": np.arange(3.0)}):                    # the order of the arguments
+        before = len(calls)
+        variant_outputs(mistakes, case, other)
+        assert len(calls) == before + 1, other
+    # another list of mistakes (a course reloaded, another course) never gets these outputs
+    twins = [SimpleNamespace(name="doubled", function="f", exercise="e", implementation=lambda x, scale: -x)]
+    assert variant_outputs(twins, case, {"x": np.arange(3.0), "scale": 1})["doubled"].tolist() == [-0.0, -1.0, -2.0]

@@ -40,7 +40,9 @@ tolerance.
 from __future__ import annotations
 
 import ast
+import collections
 import copy
+import hashlib
 import importlib
 import inspect
 import math
@@ -89,12 +91,61 @@ def load_mistakes(assignment) -> list:
         return []
 
 
+OUTPUTS_KEPT = 256  # variant outputs kept per process: a class's public cases, whoever fails them
+_kept_outputs = collections.OrderedDict()  # key -> (the mistakes, their outputs), least recent first
+_kept_lock = threading.Lock()
+
+
+def _digest(value, h) -> bool:
+    """Feed `value` (arrays, numbers, strings, lists, tuples, dicts of them) to the hash `h`; False
+    for anything else (its outputs are then not kept)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return False
+        h.update(f"a{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+        return True
+    if value is None or isinstance(value, (bool, int, float, complex, str, np.generic)):
+        h.update(f"{type(value).__name__}:{value!r};".encode("utf-8", "surrogatepass"))
+        return True
+    if isinstance(value, (list, tuple)):
+        h.update(f"{type(value).__name__}{len(value)}[".encode())
+        return all(_digest(v, h) for v in value)
+    if isinstance(value, dict):
+        h.update(f"d{len(value)}{{".encode())
+        return all(_digest(k, h) and _digest(v, h) for k, v in value.items())
+    return False
+
+
 def variant_outputs(mistakes, case, inputs, compose: bool = True) -> dict:
     """{mistake name: its output on these inputs}: the mistakes of `case.function` first, then
     (`compose`) the mistakes of every function it calls, each composed into the reference's
     `case.function` (a step's mistake is named in every function that contains the step:
     `composed`). A variant that raises has no output (an error is diagnosed by the exception,
-    not here)."""
+    not here). The last OUTPUTS_KEPT results are kept, by the inputs' content: the students of a
+    class who fail a public case share its inputs, and the variants (a model's forward pass each)
+    ran again for every one of them. The outputs are read, never changed, by every caller (as a
+    release's stored outputs are)."""
+    h = hashlib.blake2b(digest_size=20)
+    key = None
+    if _digest(list(inputs.items()), h):
+        key = (case.exercise, case.function, compose, tuple(id(m) for m in mistakes), h.digest())
+        with _kept_lock:
+            kept = _kept_outputs.get(key)
+            if kept is not None and all(a is b for a, b in zip(kept[0], mistakes)):
+                _kept_outputs.move_to_end(key)
+                return dict(kept[1])
+    found = _run_variants(mistakes, case, inputs, compose)
+    if key is not None:
+        with _kept_lock:
+            # the mistakes themselves are kept with their outputs: their ids cannot be reused meanwhile
+            _kept_outputs[key] = (tuple(mistakes), found)
+            while len(_kept_outputs) > OUTPUTS_KEPT:
+                _kept_outputs.popitem(last=False)
+    return dict(found)
+
+
+def _run_variants(mistakes, case, inputs, compose: bool) -> dict:
     found = {}
     own = [(m, m.implementation) for m in mistakes if m.function == case.function and m.exercise == case.exercise]
     steps = composed(mistakes, case.exercise, case.function) if compose else []
