@@ -11,10 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-# The suite's own processes (these test processes, pytest-in-pytest runs, kernels, helpers) work on
-# arrays of a few KB: one BLAS thread each, as the grader's CLI chooses for itself. By default
-# BLAS starts a thread per core when NumPy loads, 40-70 ms of CPU for each of the hundreds of
-# processes the suite starts. Before NumPy is imported; a value set by whoever runs the suite stays.
+# The processes the suite starts (pytest-in-pytest runs, kernels, helpers, the CLIs' subcommands)
+# work on arrays of a few KB: one BLAS thread each, as the grader's CLI chooses for itself. By
+# default BLAS starts a thread per core when NumPy loads, 40-70 ms of CPU for each of the hundreds
+# of processes the suite starts (this process too, unless a plugin imported NumPy before). A value
+# set by whoever runs the suite stays.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = os.environ.get(_name) or "1"
 
@@ -226,15 +227,18 @@ def run_grade(*args, cwd=ROOT, timeout=300, user=False, home=None):
                           text=True, timeout=timeout)
 
 
-RESULT_SCHEMA = json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
+@functools.cache
+def result_schema() -> dict:
+    """The JSON result's schema (read when first asked: a copy of this conftest runs elsewhere)."""
+    return json.loads((ROOT / "grader" / "model" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
 
 
 @functools.cache
 def _result_validator():
     import jsonschema
-    kind = jsonschema.validators.validator_for(RESULT_SCHEMA)
-    kind.check_schema(RESULT_SCHEMA)
-    return kind(RESULT_SCHEMA)
+    kind = jsonschema.validators.validator_for(result_schema())
+    kind.check_schema(result_schema())
+    return kind(result_schema())
 
 
 def validate_result(data) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESULT_SCHEMA, run_grade, solution_folder, validate_result
+from conftest import result_schema, run_grade, solution_folder, validate_result
 from grader.export import junit as export_junit
 from grader.export.github import (append_step_summary, case_scores, classroom_output, classroom_result,
                                   step_summary, write_classroom_output)
@@ -422,7 +422,7 @@ def test_every_status_shows_as_failing_never_skipped(wrong):
     """A not-implemented function must read as failing in every CI reporter (a <skipped> would turn
     mikepenz/action-junit-report green); each verdict of the result schema, on a public and a hidden case."""
     forged = json.loads(json.dumps(wrong))
-    statuses = RESULT_SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
+    statuses = result_schema()["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
     cases = [c for _, c in cases_of(forged)]
     chosen = {}
     for status in statuses:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESULT_SCHEMA, ROOT, validate_result
+from conftest import ROOT, result_schema, validate_result
 from grader import i18n
 from grader.model import statuses
 from grader.model.statuses import STATUSES, TABLE, Status, StatusStyle, describe, order
 
-CASE_STATUS_ENUM = RESULT_SCHEMA["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
+CASE_STATUS_ENUM = result_schema()["properties"]["exercises"]["items"]["properties"]["cases"]["items"]["properties"]["status"]["enum"]
 
 # the outputs (README, "Output formats") and the modules they are written in
 OUTPUTS = ["grader/report/terminal.py", "grader/report/html.py", "grader/export/junit.py", "grader/export/github.py",
