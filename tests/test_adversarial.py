@@ -4,9 +4,10 @@ Each file of `tests/adversarial/` is a fixture: four header lines (up to two mor
 Python code APPENDED to one module of a fully correct solution (so a later `def` overrides the correct
 function and module-level code runs at import). Placeholders in the code are replaced by the test:
 
-    __REPO__     the grader repository the CLI runs from (a fresh copy of this working tree, copied and
-                 byte-compiled once per test process, then copied again for each test; with reference/
-                 and assignment.yaml, so an attack that escapes damages nothing real)
+    __REPO__     the grader repository the CLI runs from (a fresh copy of this working tree without its
+                 tests, benchmarks and docs, byte-compiled once per test process, then copied again
+                 for each test; with reference/ and assignment.yaml, so an attack that escapes
+                 damages nothing real)
     __OUTPUT__   the folder where the CLI writes its JSON and HTML (holds a file from "earlier")
     __OTHER__    another student's (correct) submission, graded at the same time by another CLI
     __HOME__     a canary home folder with a private canary.txt and a .bashrc (the CLIs' HOME as root is
@@ -165,9 +166,13 @@ def with_exercise_timeout(repo: Path, exercise: str, seconds: float):
 
 # --- the grader repository, copied ------------------------------------------------------------
 
+NOT_COPIED = ("tests/", "bench/", "docs/")  # the suite, the benchmarks, the contract's prose: a third
+# of the files, none of which a grading run reads or an attack aims at (each test copies the rest)
+
+
 def build_repo(target: Path) -> Path:
-    """This working tree (tracked and untracked, not ignored files), byte-compiled so that the CLI
-    has no reason to write into it: any change afterwards is someone else's.
+    """This working tree (tracked and untracked, not ignored files) but NOT_COPIED, byte-compiled
+    so that the CLI has no reason to write into it: any change afterwards is someone else's.
 
     ADV_GRADER_TREE=/some/folder grades with another grader tree instead (e.g. an older commit
     exported with `git archive`), to check that the corpus catches what that grader lets through."""
@@ -180,7 +185,7 @@ def build_repo(target: Path) -> Path:
                                 capture_output=True, check=True).stdout.decode()
         for name in filter(None, listed.split("\0")):
             source = ROOT / name
-            if not source.is_file() or name.startswith("tests/adversarial/"):
+            if not source.is_file() or name.startswith(NOT_COPIED):
                 continue
             destination = target / name
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -350,9 +355,13 @@ def processes() -> dict:
 
 
 def staged_marker(pid: int, marker: str) -> bool:
-    """Does the folder a worker runs in hold the attack's code (its marker)?"""
+    """Does the folder a worker runs in hold the attack's code (its marker)? Not when that folder
+    is a root (it holds proc, sys and usr: a jail's PID 1 runs in its new root): a submission is
+    staged deeper, and walking a root two levels down reads tens of thousands of entries."""
     base = f"/proc/{pid}/cwd"
     try:
+        if {"proc", "sys", "usr"} <= set(os.listdir(base)):
+            return False
         for dirpath, dirnames, filenames in os.walk(base):
             if dirpath.count(os.sep) - base.count(os.sep) >= 2:
                 dirnames[:] = []
@@ -787,7 +796,7 @@ def test_attack_is_contained(fixture, mode, workdir, baseline, repo_template, re
             seen = False
             while not alone and time.monotonic() < until and attack_cli.poll() is None and not seen:
                 seen = bool(attack_processes(marker, existing_workers))
-                time.sleep(0.02)
+                time.sleep(0.05)  # each look reads every process's command line
             if not alone:
                 other_cli = start_cli(other.parent, other_out, repo, env, logs, "other", user, wrapper, graded)
                 overlap = f"other CLI started {other_cli.started - attack_cli.started:.2f} s after the attack's, " + \

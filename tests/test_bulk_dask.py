@@ -1,5 +1,6 @@
 """`grade bulk --dask ADDRESS` on a real Dask cluster (a LocalCluster of separate worker
 processes on this machine): the same results as a local run, resume included."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,7 +12,16 @@ import pytest
 from classgen import make_class
 from conftest import ROOT, grade_argv, run_grade
 
-distributed = pytest.importorskip("distributed", reason="optional extra: pip install '.[dask]'")
+if importlib.util.find_spec("distributed") is None:
+    pytest.skip("optional extra: pip install '.[dask]'", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def distributed():
+    """dask.distributed, imported by the first test that needs it, not while every xdist worker
+    collects the suite (0.4 s of CPU each)."""
+    import distributed
+    return distributed
 
 VOLATILE = {"duration"}  # wall times differ between any two runs
 
@@ -33,7 +43,7 @@ def results_of(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(distributed):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as local:
         yield local
@@ -92,7 +102,7 @@ def test_dask_and_jobs_are_two_ways_to_say_where(tmp_path):
 
 
 
-def test_a_student_the_cluster_cannot_grade_costs_only_them(tmp_path):
+def test_a_student_the_cluster_cannot_grade_costs_only_them(tmp_path, distributed):
     """The engine raises for one student on every Dask worker (a preload stands in for a bug a
     hostile submission reaches): that student's error result, written on the worker; the others
     graded; the class files list everyone; exit status 2; the next run tries them again."""
