@@ -7,9 +7,10 @@
 For each run it prints the wall time, the CPU time of the whole process tree (user + sys: the
 test processes and every CLI, pool and worker they waited for), the CPU the whole machine used
 meanwhile (/proc/stat: also what no parent waited for; anything else running counts too) and how
-busy the cores were (that CPU / (wall x cores)); then the files and the tests that cost the most
-CPU, and the tests that waited the most (wall - CPU: timeouts, sleeps, a sandbox's limits). The target (issue 15) is the whole
-suite in 2.5 minutes on 2 cores; a run that CPU alone cannot fit in that is said so.
+busy the cores were (that CPU / (wall x cores)); then how much of the tests' CPU the test
+processes spent themselves, the files and the tests that cost the most CPU, and the tests that
+waited the most (wall - CPU: timeouts, sleeps, a sandbox's limits). The target (issue 15) is the
+whole suite in 2.5 minutes on 2 cores; a run that CPU alone cannot fit in that is said so.
 """
 from __future__ import annotations
 

@@ -40,7 +40,6 @@ tolerance.
 from __future__ import annotations
 
 import ast
-import collections
 import copy
 import hashlib
 import importlib
@@ -92,8 +91,9 @@ def load_mistakes(assignment) -> list:
 
 
 OUTPUTS_KEPT = 256  # variant outputs kept per process: a class's public cases, whoever fails them
-_kept_outputs = collections.OrderedDict()  # key -> (the mistakes, their outputs), least recent first
-_kept_lock = threading.Lock()
+# {(exercise, function, compose, the mistakes' ids, the inputs' digest): (the mistakes, their
+# outputs)}: holding the mistakes keeps their ids from being reused while the entry lives
+_KEPT_OUTPUTS: dict = {}
 
 
 def _digest(value, h) -> bool:
@@ -122,27 +122,20 @@ def variant_outputs(mistakes, case, inputs, compose: bool = True) -> dict:
     (`compose`) the mistakes of every function it calls, each composed into the reference's
     `case.function` (a step's mistake is named in every function that contains the step:
     `composed`). A variant that raises has no output (an error is diagnosed by the exception,
-    not here). The last OUTPUTS_KEPT results are kept, by the inputs' content: the students of a
+    not here). Up to OUTPUTS_KEPT results are kept, by the inputs' content: the students of a
     class who fail a public case share its inputs, and the variants (a model's forward pass each)
     ran again for every one of them. The outputs are read, never changed, by every caller (as a
     release's stored outputs are)."""
     h = hashlib.blake2b(digest_size=20)
-    key = None
-    if _digest(list(inputs.items()), h):
-        key = (case.exercise, case.function, compose, tuple(id(m) for m in mistakes), h.digest())
-        with _kept_lock:
-            kept = _kept_outputs.get(key)
-            if kept is not None and all(a is b for a, b in zip(kept[0], mistakes)):
-                _kept_outputs.move_to_end(key)
-                return dict(kept[1])
-    found = _run_variants(mistakes, case, inputs, compose)
-    if key is not None:
-        with _kept_lock:
-            # the mistakes themselves are kept with their outputs: their ids cannot be reused meanwhile
-            _kept_outputs[key] = (tuple(mistakes), found)
-            while len(_kept_outputs) > OUTPUTS_KEPT:
-                _kept_outputs.popitem(last=False)
-    return dict(found)
+    if not _digest(list(inputs.items()), h):
+        return _run_variants(mistakes, case, inputs, compose)
+    key = (case.exercise, case.function, compose, tuple(id(m) for m in mistakes), h.digest())
+    kept = _KEPT_OUTPUTS.get(key)
+    if kept is None:
+        if len(_KEPT_OUTPUTS) >= OUTPUTS_KEPT:  # a bounded memory, as the report's caches
+            _KEPT_OUTPUTS.clear()
+        kept = _KEPT_OUTPUTS[key] = (tuple(mistakes), _run_variants(mistakes, case, inputs, compose))
+    return dict(kept[1])
 
 
 def _run_variants(mistakes, case, inputs, compose: bool) -> dict:
@@ -283,9 +276,7 @@ class Diagnoser:
         self.steps = {m.name: Known(m.name, m.function, m.slide, getattr(m, "step_en", "") or m.explanation,
                                     getattr(m, "step_fr", "") or getattr(m, "step_en", "") or m.explanation_fr)
                       for m in self.mistakes}
-        # {case id: {mistake name: output}}: a release's public-cases file, or the outputs
-        # `accuracy` computes once per case (the same dict, filled as it goes)
-        self.stored = stored if stored is not None else {}
+        self.stored = stored or {}   # {case id: {mistake name: output}} (the public-cases file)
 
     def add_known(self, known: Known):
         self.known[known.name] = known

@@ -53,17 +53,7 @@ def accuracy(assignment, seed=None):
     ([(mistake, failing, named right, wrong)],
     [false diagnoses], failing cases of the correct submissions)."""
     mistakes = load_mistakes(assignment)
-    # every variant's output on a case, computed once for that case: the diagnoser reads them as
-    # it reads a release's stored outputs, instead of running every variant again for each
-    # mistake (and each converted reference) failing there (`grade validate`: 4.1 s -> 1.4 s of CPU)
-    outputs = {}
-    diagnoser = Diagnoser(assignment, mistakes, stored=outputs)
-
-    def outputs_on(case, inputs) -> dict:
-        if case.id not in outputs:
-            outputs[case.id] = variant_outputs(mistakes, case, inputs)
-        return outputs[case.id]
-
+    diagnoser = Diagnoser(assignment, mistakes)
     plan = Expectations(assignment, use_reference=True).plan(select_cases(assignment), seed=seed)
     rows = []
     for m in mistakes:
@@ -81,8 +71,9 @@ def accuracy(assignment, seed=None):
             if verdict.status != "failed":
                 continue
             failing += 1
-            twins = {name for name, out in outputs_on(case, expected.inputs).items() if same_inputs(out, value)}
             found = diagnoser.diagnose(case, expected.inputs, value, expected.value)
+            twins = {name for name, out in variant_outputs(mistakes, case, expected.inputs).items()
+                     if same_inputs(out, value)}
             if found is not None and (found.name == m.name or found.name in twins):
                 named += 1
             else:
@@ -103,7 +94,6 @@ def accuracy(assignment, seed=None):
             if verdict.status != "failed":
                 continue
             correct_failing += 1  # e.g. float32 beyond a float64 tolerance: a failure, but no mistake
-            outputs_on(case, expected.inputs)
             # neither a named mistake nor a generic relation (diagnosis.Related) may explain it
             if diagnoser.diagnose(case, expected.inputs, value, expected.value) is not None \
                     or diagnoser.relate(case, expected.inputs, value, expected.value) is not None:
